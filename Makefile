@@ -1,0 +1,61 @@
+# Two commands: `make run` and `make test`. Everything else here serves them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask --app app
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: run test install install-dev translations extract-messages chromium benchmarks clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: requirements.txt | $(VENV)/bin/python
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt requirements.txt $(VENV)/.installed
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+# Compiled catalogues are build output (not in git); the .po files are the source.
+translations: $(VENV)/.installed
+	@$(VENV)/bin/pybabel compile -d participation/translations -D messages --statistics
+
+# Refresh the catalogues after changing user-facing text; then translate the new entries.
+extract-messages: $(VENV)/.installed
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+	  -o participation/translations/messages.pot .
+	$(VENV)/bin/pybabel update -i participation/translations/messages.pot -d participation/translations \
+	  --no-fuzzy-matching --ignore-obsolete
+
+# The system Chromium drives the browser tests; Playwright never downloads its own.
+chromium:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  echo "Installing Chromium from Debian's packages for the browser tests..."; \
+	  SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+run: $(VENV)/.installed translations
+	@set -a; [ -f .env ] && . ./.env; set +a; \
+	$(FLASK) db upgrade && \
+	$(FLASK) seed-demo --if-empty && \
+	{ f="$${INSTANCE_PATH:-instance}/demo-accounts.txt"; \
+	  if [ -f "$$f" ]; then echo; echo "Demo logins ($$f):"; cat "$$f"; fi; } && \
+	port="$${PORT:-5000}" && \
+	echo && echo "Serving on http://127.0.0.1:$$port  (Ctrl+C stops)" && \
+	exec $(VENV)/bin/gunicorn --workers 2 --bind "127.0.0.1:$$port" --access-logfile - app:app
+
+test: $(VENV)/.installed-dev translations chromium
+	$(PY) -m pytest
+
+benchmarks: $(VENV)/.installed-dev
+	OPENBLAS_NUM_THREADS=1 $(PY) benchmarks/scoring.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache test-artifacts

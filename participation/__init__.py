@@ -1,0 +1,97 @@
+"""Musrenbang Tematik participation platform."""
+from __future__ import annotations
+
+
+def create_app(config=None):
+    """Build the app; `config` is a dict of overrides or a config class name/object."""
+    from flask import Flask
+
+    from participation.config import BASE_DIR, Config, config_class, instance_dir
+
+    if isinstance(config, type) and issubclass(config, Config):
+        config_cls, overrides = config, {}
+    elif isinstance(config, str):
+        config_cls, overrides = config_class(config), {}
+    else:
+        overrides = dict(config or {})
+        config_cls = config_class(overrides.pop("APP_ENV", None))
+
+    app = Flask(
+        __name__,
+        instance_path=str(instance_dir()),
+        template_folder=str(BASE_DIR / "templates"),
+        static_folder=str(BASE_DIR / "static"),
+    )
+    app.config.from_object(config_cls)
+    app.config.update(config_cls.from_environ())
+    app.config.update(overrides)
+    config_cls.validate(app.config)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_request_hooks(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app) -> None:
+    """Bind the extensions to `app` and prepare the database engine."""
+    from participation.config import BASE_DIR
+    from participation.database import configure_engine
+    from participation.extensions import babel, csrf, db, login_manager, migrate
+    from participation.i18n import select_locale
+
+    import participation.models  # noqa: F401  (registers every table on the metadata)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), compare_type=True,
+                     render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = None  # sessions are bound by the epoch, not the IP
+
+    from flask_babel import lazy_gettext as _l
+
+    login_manager.login_message = _l("Please sign in to open that page.")
+    with app.app_context():
+        configure_engine(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+
+
+def register_blueprints(app) -> None:
+    """Mount every blueprint."""
+    from participation.admin.routes import bp as admin_bp
+    from participation.auth.routes import bp as auth_bp
+    from participation.public.routes import bp as public_bp
+
+    app.register_blueprint(public_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(admin_bp)
+
+
+def register_request_hooks(app) -> None:
+    """Session lifetime checks, security headers and error pages."""
+    from participation.errors import register_error_handlers
+    from participation.security import enforce_session_lifetime, set_security_headers
+
+    app.before_request(enforce_session_lifetime)
+    app.after_request(set_security_headers)
+    register_error_handlers(app)
+
+
+def register_template_helpers(app) -> None:
+    """Filters and globals for templates."""
+    from participation.i18n import register_formatters
+
+    app.jinja_env.add_extension("jinja2.ext.do")
+    register_formatters(app)
+
+
+def register_commands(app) -> None:
+    """The `flask` commands of DESIGN §6."""
+    from participation.cli import register_cli
+
+    register_cli(app)

@@ -1,0 +1,97 @@
+"""The administrator's pages: accounts and the audit log."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from participation.admin.forms import StaffUserForm
+from participation.auth import services
+from participation.extensions import db
+from participation.forms import BaseForm
+from participation.models import AuditEvent, Role, User
+from participation.security import client_ip, record_audit, rerender_on_csrf_error, role_required
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+AUDIT_PAGE_SIZE = 50
+USERS_PAGE_SIZE = 100
+
+
+def paginate(query, page_size: int):
+    """One page of `query` (ordered by the caller) and the page count; `halaman` picks the page."""
+    page = request.args.get("halaman", 1, type=int) or 1
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    pages = max(1, -(-total // page_size))
+    page = min(max(page, 1), pages)
+    items = db.session.scalars(query.limit(page_size).offset((page - 1) * page_size)).all()
+    return items, {"page": page, "pages": pages, "total": total}
+
+
+@bp.route("/pengguna")
+@role_required(Role.ADMIN)
+def users():
+    role = request.args.get("peran", "")
+    query = select(User).order_by(User.role, User.name, User.id)
+    if role in {r.value for r in Role}:
+        query = query.where(User.role == Role(role))
+    else:
+        role = ""
+    items, paging = paginate(query, USERS_PAGE_SIZE)
+    return render_template("admin/users.html", users=items, paging=paging, roles=list(Role),
+                           selected_role=role, action_form=BaseForm())
+
+
+@bp.route("/pengguna/baru", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+@rerender_on_csrf_error
+def new_user():
+    form = StaffUserForm()
+    if form.validate_on_submit():
+        try:
+            user = services.create_user(email=form.email.data, name=form.name.data,
+                                        role=Role(form.role.data), password=form.password.data)
+        except services.EmailTaken:
+            form.email.errors.append(_("An account with this email already exists."))
+        except services.WeakPassword as error:
+            form.password.errors.extend(error.problems)
+        else:
+            record_audit("user.created", actor=current_user, obj=user, ip=client_ip(),
+                         after={"email": user.email, "role": user.role.value})
+            db.session.commit()
+            flash(_("The account for %(name)s has been created.", name=user.name), "success")
+            return redirect(url_for("admin.users"), code=303)
+    status = 400 if request.method == "POST" else 200
+    return render_template("admin/new_user.html", form=form), status
+
+
+@bp.route("/pengguna/<int:user_id>/aktif", methods=["POST"])
+@role_required(Role.ADMIN)
+def set_active(user_id: int):
+    user = db.get_or_404(User, user_id)
+    form = BaseForm()
+    active = request.form.get("active")
+    if not form.validate_on_submit() or active not in {"0", "1"}:
+        abort(400)
+    if not current_user.can_deactivate(user):
+        abort(403)
+    before = {"active": user.active}
+    services.set_active(user, active == "1")
+    record_audit("user.activated" if user.active else "user.deactivated", actor=current_user,
+                 obj=user, ip=client_ip(), before=before, after={"active": user.active})
+    db.session.commit()
+    if user.active:
+        flash(_("%(name)s can sign in again.", name=user.name), "success")
+    else:
+        flash(_("%(name)s has been deactivated and signed out.", name=user.name), "success")
+    return redirect(url_for("admin.users"), code=303)
+
+
+@bp.route("/audit")
+@role_required(Role.ADMIN)
+def audit():
+    query = select(AuditEvent).options(selectinload(AuditEvent.actor)).order_by(AuditEvent.id.desc())
+    events, paging = paginate(query, AUDIT_PAGE_SIZE)
+    return render_template("admin/audit.html", events=events, paging=paging)

@@ -1,0 +1,292 @@
+"""Forms for signing in, registering a business and managing one's account."""
+from __future__ import annotations
+
+import re
+
+from flask_babel import gettext as _, lazy_gettext as _l
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField
+from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional, ValidationError
+
+from participation.auth.passwords import MAX_LENGTH, password_problems
+from participation.forms import BaseForm, WholeNumberField
+from participation.models import LegalForm, Role, Scale, User, derive_scale
+
+NIB_PATTERN = re.compile(r"\d{13}")
+KBLI_PATTERN = re.compile(r"\d{5}")
+PLACE_PATTERN = re.compile(r"[^\W\d_][\w .,'/()-]*")
+
+
+def normalize_nib(value: str | None) -> str | None:
+    """Drop the spaces and dashes people type inside a NIB."""
+    return re.sub(r"[\s.-]", "", value) if value else value
+
+
+def parse_kbli(value: str | None) -> list[str]:
+    """KBLI codes typed with commas, semicolons or spaces between them."""
+    return [code for code in re.split(r"[\s,;/]+", value or "") if code]
+
+
+def normalize_phone(value: str | None) -> str | None:
+    """Phone numbers as +62…; accepts 08… and +62… with spaces, dashes, dots or brackets."""
+    if not value:
+        return value
+    compact = re.sub(r"[\s().-]", "", value)
+    if compact.startswith("0"):
+        compact = "+62" + compact[1:]
+    return compact
+
+
+def normalize_place(value: str | None) -> str | None:
+    """Collapse spaces; SHOUTED or lower-case place names become title case."""
+    if not value:
+        return value
+    value = re.sub(r"\s+", " ", value).strip()
+    if value.isupper() or value.islower():
+        value = value.title()
+    return value
+
+
+def _email_field(label):
+    return EmailField(
+        label,
+        filters=[lambda v: User.normalize_email(v) if isinstance(v, str) else v],
+        validators=[
+            InputRequired(_l("Enter your email address.")),
+            Length(max=254, message=_l("The email address is too long.")),
+            Email(message=_l("Enter a valid email address, for example nama@contoh.id."),
+                  check_deliverability=False),
+        ],
+        render_kw={"autocomplete": "email"},
+    )
+
+
+class LoginForm(BaseForm):
+    """Email and password; nothing else (the field names are a contract)."""
+
+    email = EmailField(
+        _l("Email"),
+        filters=[lambda v: User.normalize_email(v) if isinstance(v, str) else v],
+        validators=[InputRequired(_l("Enter your email address.")),
+                    Length(max=254, message=_l("The email address is too long."))],
+        render_kw={"autocomplete": "username"},
+    )
+    password = PasswordField(
+        _l("Password"),
+        validators=[InputRequired(_l("Enter your password.")),
+                    Length(max=MAX_LENGTH, message=_l("The password is too long."))],
+        render_kw={"autocomplete": "current-password"},
+    )
+    next = HiddenField()
+
+
+class BusinessProfileForm(BaseForm):
+    """The business profile of DESIGN §3, with Indonesian rules for each identifier."""
+
+    business_name = StringField(
+        _l("Business name"),
+        validators=[InputRequired(_l("Enter the business name.")),
+                    Length(min=2, max=200, message=_l("The business name must be 2 to 200 characters."))],
+        render_kw={"autocomplete": "organization"},
+    )
+    nib = StringField(
+        _l("NIB (Nomor Induk Berusaha)"),
+        filters=[normalize_nib],
+        validators=[InputRequired(_l("Enter the NIB."))],
+        description=_l("13 digits, as printed on the OSS certificate."),
+        render_kw={"inputmode": "numeric", "autocomplete": "off"},
+    )
+    kbli_codes = StringField(
+        _l("KBLI codes"),
+        validators=[InputRequired(_l("Enter at least one KBLI code."))],
+        description=_l("5 digits each; separate several codes with commas, e.g. 10792, 13134."),
+        render_kw={"inputmode": "numeric", "autocomplete": "off"},
+    )
+    legal_form = SelectField(
+        _l("Legal form"),
+        choices=[("", _l("— not specified —"))] + LegalForm.choices(),
+        validators=[Optional()],
+    )
+    scale = SelectField(
+        _l("Business scale"),
+        choices=[("", _l("— choose —"))] + Scale.choices(),
+        validators=[Optional()],
+        description=_l("Filled in from capital or turnover when you give them (PP 7/2021)."),
+    )
+    capital = WholeNumberField(
+        _l("Business capital (Rupiah, excluding land and buildings)"),
+        validators=[Optional()],
+    )
+    annual_turnover = WholeNumberField(_l("Annual sales (Rupiah)"), validators=[Optional()])
+    workforce_men = WholeNumberField(
+        _l("Male workers"), maximum=100_000,
+        validators=[Optional(), NumberRange(min=0, max=100_000, message=_l("Enter 0 to 100,000."))],
+    )
+    workforce_women = WholeNumberField(
+        _l("Female workers"), maximum=100_000,
+        validators=[Optional(), NumberRange(min=0, max=100_000, message=_l("Enter 0 to 100,000."))],
+    )
+    address = StringField(
+        _l("Address"),
+        validators=[Optional(), Length(max=300, message=_l("The address may be at most 300 characters."))],
+        render_kw={"autocomplete": "street-address"},
+    )
+    kelurahan = StringField(
+        _l("Kelurahan"),
+        filters=[normalize_place],
+        validators=[InputRequired(_l("Enter the kelurahan.")),
+                    Length(min=2, max=100, message=_l("The kelurahan must be 2 to 100 characters."))],
+    )
+    kecamatan = StringField(
+        _l("Kecamatan"),
+        filters=[normalize_place],
+        validators=[InputRequired(_l("Enter the kecamatan.")),
+                    Length(min=2, max=100, message=_l("The kecamatan must be 2 to 100 characters."))],
+    )
+    phone = StringField(
+        _l("Phone / WhatsApp"),
+        filters=[normalize_phone],
+        validators=[InputRequired(_l("Enter a phone number."))],
+        description=_l("Starts with 08 or +62."),
+        render_kw={"inputmode": "tel", "autocomplete": "tel"},
+    )
+    cert_halal = BooleanField(_l("Halal certificate"))
+    cert_pirt = BooleanField(_l("PIRT (home industry food permit)"))
+    cert_sni = BooleanField(_l("SNI certificate"))
+
+    def validate_nib(self, field):
+        if not NIB_PATTERN.fullmatch(field.data or ""):
+            raise ValidationError(_("The NIB must be exactly 13 digits."))
+
+    def validate_kbli_codes(self, field):
+        codes = parse_kbli(field.data)
+        if not codes:
+            raise ValidationError(_("Enter at least one KBLI code."))
+        wrong = [code for code in codes if not KBLI_PATTERN.fullmatch(code)]
+        if wrong:
+            raise ValidationError(
+                _("Each KBLI code must be exactly 5 digits; check “%(code)s”.", code=wrong[0][:20])
+            )
+        if len(set(codes)) > 20:
+            raise ValidationError(_("Enter at most 20 KBLI codes."))
+
+    def validate_kelurahan(self, field):
+        if not PLACE_PATTERN.fullmatch(field.data or ""):
+            raise ValidationError(_("Use letters for the kelurahan name."))
+
+    def validate_kecamatan(self, field):
+        if not PLACE_PATTERN.fullmatch(field.data or ""):
+            raise ValidationError(_("Use letters for the kecamatan name."))
+
+    def validate_phone(self, field):
+        if not re.fullmatch(r"\+62[1-9]\d{7,11}", field.data or ""):
+            raise ValidationError(
+                _("Enter a phone number that starts with 08 or +62, for example 0812-3456-7890.")
+            )
+
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        capital, turnover = self.capital.data, self.annual_turnover.data
+        if capital is not None or turnover is not None:
+            derived = derive_scale(capital, turnover)
+            if derived is None:
+                field = self.capital if capital is not None else self.annual_turnover
+                field.errors.append(
+                    _("This amount is above the limit for medium businesses (PP 7/2021); "
+                      "the platform serves micro, small and medium businesses.")
+                )
+                return False
+            if self.scale.data and self.scale.data != derived.value:
+                self.scale.errors.append(
+                    _("By the capital or sales you entered this is a %(scale)s business; "
+                      "choose that scale or correct the amount.", scale=derived.label)
+                )
+                return False
+            self.scale.data = derived.value
+        elif not self.scale.data:
+            self.scale.errors.append(_("Choose the business scale, or enter capital or sales."))
+            return False
+        return valid
+
+    def profile_data(self) -> dict:
+        """The cleaned values, ready for the service."""
+        return {
+            "name": self.business_name.data,
+            "nib": self.nib.data,
+            "kbli": parse_kbli(self.kbli_codes.data),
+            "legal_form": LegalForm(self.legal_form.data) if self.legal_form.data else None,
+            "scale": Scale(self.scale.data),
+            "capital": self.capital.data,
+            "annual_turnover": self.annual_turnover.data,
+            "workforce_men": self.workforce_men.data or 0,
+            "workforce_women": self.workforce_women.data or 0,
+            "address": self.address.data or "",
+            "kelurahan": self.kelurahan.data,
+            "kecamatan": self.kecamatan.data,
+            "phone": self.phone.data,
+            "cert_halal": self.cert_halal.data,
+            "cert_pirt": self.cert_pirt.data,
+            "cert_sni": self.cert_sni.data,
+        }
+
+
+class NewPasswordMixin:
+    """Two password fields checked against the policy for `policy_role`."""
+
+    policy_role = Role.PROPONENT
+
+    def check_new_password(self, email: str, name: str | None) -> bool:
+        password, confirm = self.password.data or "", self.password_confirm.data or ""
+        problems = password_problems(password, role=self.policy_role, email=email or "", name=name)
+        if problems:
+            self.password.errors.extend(problems)
+            return False
+        if password != confirm:
+            self.password_confirm.errors.append(_("The two passwords do not match."))
+            return False
+        return True
+
+
+def _password_fields(label):
+    return (
+        PasswordField(label, validators=[InputRequired(_l("Enter a password."))],
+                      render_kw={"autocomplete": "new-password"}),
+        PasswordField(_l("Repeat the password"),
+                      validators=[InputRequired(_l("Repeat the password."))],
+                      render_kw={"autocomplete": "new-password"}),
+    )
+
+
+class RegisterForm(NewPasswordMixin, BusinessProfileForm):
+    """A business owner creates an account together with the business profile."""
+
+    name = StringField(
+        _l("Your full name"),
+        validators=[InputRequired(_l("Enter your name.")),
+                    Length(min=2, max=120, message=_l("The name must be 2 to 120 characters."))],
+        render_kw={"autocomplete": "name"},
+    )
+    email = _email_field(_l("Email"))
+    password, password_confirm = _password_fields(_l("Password"))
+    agree = BooleanField(
+        _l("I agree that my data is processed for this planning session (UU 27/2022 on "
+           "Personal Data Protection)."),
+        validators=[InputRequired(_l("You must agree before registering."))],
+    )
+
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        if self.password.data and not self.password.errors:
+            valid = self.check_new_password(self.email.data, self.name.data) and valid
+        return valid
+
+
+class ChangePasswordForm(NewPasswordMixin, BaseForm):
+    """The current password, then the new one twice."""
+
+    current_password = PasswordField(
+        _l("Current password"),
+        validators=[InputRequired(_l("Enter your current password.")),
+                    Length(max=MAX_LENGTH, message=_l("The password is too long."))],
+        render_kw={"autocomplete": "current-password"},
+    )
+    password, password_confirm = _password_fields(_l("New password"))

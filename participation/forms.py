@@ -1,0 +1,120 @@
+"""Form plumbing shared by every blueprint: safe text, translated messages, Rupiah input."""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from flask_babel import gettext, lazy_gettext as _l, ngettext
+from flask_wtf import FlaskForm
+from wtforms import Field, StringField, TextAreaField
+from wtforms.widgets import TextInput
+
+# Characters that never belong in submitted text: NUL and the other C0/C1 controls, and the
+# bidirectional overrides used to disguise text ("Trojan Source", CVE-2021-42574).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_LINE_BREAKS = re.compile(r"[\r\n\t]")
+_BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
+
+# WTForms' own messages, listed so that the extractor puts them in our catalogue.
+WTFORMS_MESSAGES = (
+    _l("This field is required."),
+    _l("Not a valid choice."),
+    _l("Not a valid integer value."),
+    _l("Not a valid decimal value."),
+    _l("Not a valid float value."),
+    _l("Not a valid date value."),
+    _l("Not a valid datetime value."),
+    _l("Not a valid time value."),
+    _l("Invalid Choice: could not coerce."),
+)
+
+
+class _BabelTranslations:
+    """Route WTForms' built-in messages through our catalogue."""
+
+    def gettext(self, string):
+        return gettext(string)
+
+    def ngettext(self, singular, plural, n):
+        return ngettext(singular, plural, n)
+
+
+def clean_text(value, multiline: bool = False):
+    """Normalise submitted text (NFC, trimmed); refuse control and bidi-override characters."""
+    if value is None or not isinstance(value, str):
+        return value
+    value = unicodedata.normalize("NFC", value)
+    if _CONTROL.search(value) or (not multiline and _LINE_BREAKS.search(value)):
+        raise ValueError(gettext("Contains control characters that are not allowed."))
+    if _BIDI.search(value):
+        raise ValueError(gettext("Contains text-direction characters that are not allowed."))
+    if multiline:
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
+    return value.strip()
+
+
+def _clean_single(value):
+    return clean_text(value)
+
+
+def _clean_multi(value):
+    return clean_text(value, multiline=True)
+
+
+class BaseForm(FlaskForm):
+    """Every form: translated messages, and text fields cleaned before validation."""
+
+    class Meta:
+        def get_translations(self, form):
+            return _BabelTranslations()
+
+        def bind_field(self, form, unbound_field, options):
+            field_class = unbound_field.field_class
+            if issubclass(field_class, TextAreaField):
+                extra = (_clean_multi,)
+            elif issubclass(field_class, StringField):
+                extra = (_clean_single,)
+            else:
+                extra = ()
+            if extra:
+                filters = tuple(unbound_field.kwargs.get("filters", ())) + tuple(options.pop("filters", ()))
+                unbound_field.kwargs["filters"] = extra + filters
+            return unbound_field.bind(form=form, **options)
+
+    def first_error_field(self):
+        """The first field with an error, for focusing the user's attention."""
+        return next((field for field in self if field.errors), None)
+
+
+class WholeNumberField(Field):
+    """A whole number typed with or without thousands separators: 1.500.000, 1,500,000, 1 500 000."""
+
+    widget = TextInput()
+
+    def __init__(self, label=None, validators=None, maximum: int = 10**15, **kwargs):
+        kwargs.setdefault("render_kw", {}).setdefault("inputmode", "numeric")
+        super().__init__(label, validators, **kwargs)
+        self.maximum = maximum
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return "" if self.data is None else str(self.data)
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return
+        raw = clean_text(valuelist[0]) if isinstance(valuelist[0], str) else valuelist[0]
+        if raw in (None, ""):
+            self.data = None
+            return
+        text = re.sub(r"^rp\.?\s*", "", str(raw).strip(), flags=re.IGNORECASE)
+        text = re.sub(r",00$|\.00$", "", text)
+        if not re.fullmatch(r"\d{1,3}([.,\s]\d{3})+|\d+", text):
+            self.data = None
+            raise ValueError(gettext("Enter a whole number, for example 1.500.000."))
+        value = int(re.sub(r"\D", "", text))
+        if value > self.maximum:
+            self.data = None
+            raise ValueError(gettext("The number is too large."))
+        self.data = value

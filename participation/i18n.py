@@ -1,0 +1,64 @@
+"""Language choice and the number and date formats, all through Babel."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import current_app, session
+from flask_babel import format_currency, format_date, format_datetime, format_decimal, get_locale
+from flask_login import current_user
+
+SESSION_LOCALE = "locale"
+RUPIAH_PATTERN = "¤#,##0"
+DATE_TIME_PATTERNS = {"id": "d MMMM y HH.mm", "en": "d MMMM y HH:mm"}
+
+
+def select_locale() -> str:
+    """Indonesian unless the user chose another supported language."""
+    supported = current_app.config["LANGUAGES"]
+    chosen = session.get(SESSION_LOCALE)
+    if chosen in supported:
+        return chosen
+    if current_user and current_user.is_authenticated and current_user.locale in supported:
+        return current_user.locale
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def rupiah(amount) -> str:
+    """Whole Rupiah in the current locale, e.g. Rp2.350.000.000."""
+    if amount is None:
+        return "–"
+    return format_currency(amount, "IDR", format=RUPIAH_PATTERN, currency_digits=False)
+
+
+def number(value, digits: int | None = None) -> str:
+    """A number with the locale's separators, e.g. 1.234,5."""
+    if value is None:
+        return "–"
+    if digits is None:
+        return format_decimal(value)
+    return format_decimal(value, format="#,##0." + "0" * digits if digits else "#,##0")
+
+
+def long_date(value) -> str:
+    """A date such as 12 Februari 2027."""
+    if value is None:
+        return "–"
+    if isinstance(value, datetime):
+        return format_datetime(value, "d MMMM y")
+    return format_date(value, "long")
+
+
+def date_time(value: datetime | None) -> str:
+    """A date and time in the app's time zone, such as 12 Februari 2027 09.30."""
+    if value is None:
+        return "–"
+    return format_datetime(value, DATE_TIME_PATTERNS.get(str(get_locale()), "d MMMM y HH:mm"))
+
+
+def register_formatters(app) -> None:
+    """Expose the formatters to templates as filters."""
+    app.add_template_filter(rupiah)
+    app.add_template_filter(number)
+    app.add_template_filter(long_date)
+    app.add_template_filter(date_time)
+    app.jinja_env.globals["current_locale"] = lambda: str(get_locale())

@@ -1,0 +1,127 @@
+"""Business profiles (IKM/UMKM), linked to an owner account or entered from paper."""
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from participation.extensions import db
+from participation.models.base import LabelledEnum, enum_column, utcnow
+
+if TYPE_CHECKING:
+    from participation.models.user import User
+
+
+class Scale(LabelledEnum):
+    """Business scale under PP 7/2021."""
+
+    MIKRO = "mikro", _l("Micro")
+    KECIL = "kecil", _l("Small")
+    MENENGAH = "menengah", _l("Medium")
+
+
+class LegalForm(LabelledEnum):
+    """Common legal forms of small businesses."""
+
+    PERORANGAN = "perorangan", _l("Sole proprietorship")
+    UD = "ud", _l("UD (trading business)")
+    CV = "cv", _l("CV (limited partnership)")
+    PT = "pt", _l("PT (limited company)")
+    KOPERASI = "koperasi", _l("Cooperative")
+
+
+# PP 7/2021 art. 35: business capital excluding land and buildings, and annual sales.
+CAPITAL_LIMITS = ((1_000_000_000, Scale.MIKRO), (5_000_000_000, Scale.KECIL), (10_000_000_000, Scale.MENENGAH))
+TURNOVER_LIMITS = ((2_000_000_000, Scale.MIKRO), (15_000_000_000, Scale.KECIL), (50_000_000_000, Scale.MENENGAH))
+
+_LEGAL_PREFIX = re.compile(r"^(?:pt|cv|ud|pd|koperasi|kop)\b\.?\s*")
+
+
+def derive_scale(capital: int | None, turnover: int | None) -> Scale | None:
+    """The scale implied by declared capital, else by annual turnover; None above menengah."""
+    for amount, limits in ((capital, CAPITAL_LIMITS), (turnover, TURNOVER_LIMITS)):
+        if amount is None:
+            continue
+        for limit, scale in limits:
+            if amount <= limit:
+                return scale
+        return None
+    return None
+
+
+def normalize_business_name(name: str) -> str:
+    """Key used to match duplicates: case, accents, punctuation and CV/UD/PT prefixes ignored."""
+    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    text = re.sub(r"[^\w\s]", " ", text)
+    text = re.sub(r"\s+", " ", text).strip()
+    previous = None
+    while previous != text:
+        previous, text = text, _LEGAL_PREFIX.sub("", text).strip()
+    return text
+
+
+class Business(db.Model):
+    """A business profile. The NIB alone is not unique: one NIB may hold several activities."""
+
+    __tablename__ = "businesses"
+    __table_args__ = (sa.Index("ix_businesses_nib_name_key", "nib", "name_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), unique=True)
+    nib: Mapped[str] = mapped_column(sa.String(13))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    name_key: Mapped[str] = mapped_column(sa.String(200))
+    owner_name: Mapped[str] = mapped_column(sa.String(120))
+    kbli_codes: Mapped[str] = mapped_column(sa.String(200))
+    scale: Mapped[Scale] = mapped_column(enum_column(Scale, "scale"))
+    legal_form: Mapped[LegalForm | None] = mapped_column(enum_column(LegalForm, "legal_form"))
+    capital: Mapped[int | None] = mapped_column(sa.BigInteger)
+    annual_turnover: Mapped[int | None] = mapped_column(sa.BigInteger)
+    workforce_men: Mapped[int] = mapped_column(default=0, server_default="0")
+    workforce_women: Mapped[int] = mapped_column(default=0, server_default="0")
+    address: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
+    kelurahan: Mapped[str] = mapped_column(sa.String(100))
+    kecamatan: Mapped[str] = mapped_column(sa.String(100))
+    phone: Mapped[str | None] = mapped_column(sa.String(20))
+    cert_halal: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    cert_pirt: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    cert_sni: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    user: Mapped[User | None] = relationship(back_populates="business")
+
+    def __repr__(self) -> str:
+        return f"<Business {self.id} {self.nib}>"
+
+    @property
+    def kbli_list(self) -> list[str]:
+        """The KBLI codes as a list."""
+        return [code for code in self.kbli_codes.split(",") if code]
+
+    @kbli_list.setter
+    def kbli_list(self, codes) -> None:
+        self.kbli_codes = ",".join(sorted(set(codes)))
+
+    def set_name(self, name: str) -> None:
+        """Set the display name and its matching key together."""
+        self.name = name
+        self.name_key = normalize_business_name(name)
+
+    @property
+    def workforce(self) -> int:
+        """Total workers."""
+        return (self.workforce_men or 0) + (self.workforce_women or 0)
+
+    def can_view(self, user) -> bool:
+        """The owner and staff may see the full profile (NIB, phone)."""
+        return user.is_authenticated and (user.id == self.user_id or user.role.is_staff)
+
+    def can_edit(self, user) -> bool:
+        """Only the owner edits their own profile here."""
+        return user.is_authenticated and user.id == self.user_id

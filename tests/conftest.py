@@ -1,0 +1,267 @@
+"""Fixtures: an app per test on SQLite and, when a server answers, on PostgreSQL too.
+
+Each database is migrated once per test session with the real migrations (`flask db upgrade`),
+then every test gets a clean copy: SQLite copies a migrated template file, PostgreSQL truncates.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
+TEST_PASSWORD = "Ketan-Serundeng-4471"
+STAFF_PASSWORD = "Ketan-Serundeng-4471-Lodeh"
+
+
+def _postgres_admin_url() -> str | None:
+    """The PostgreSQL server for the database tests, or None when none answers."""
+    url = os.environ.get("TEST_DATABASE_URL", PG_DEFAULT_URL)
+    if not url:
+        return None
+    try:
+        import psycopg
+
+        with psycopg.connect(url, connect_timeout=3, autocommit=True):
+            return url
+    except Exception:  # any failure means: no server to test against
+        return None
+
+
+PG_ADMIN_URL = _postgres_admin_url()
+BACKENDS = ["sqlite"] + (["postgresql"] if PG_ADMIN_URL else [])
+
+
+def _compile_translations() -> None:
+    subprocess.run(
+        [sys.executable, "-m", "babel.messages.frontend", "compile", "-d",
+         str(ROOT / "participation" / "translations"), "-D", "messages"],
+        check=True, capture_output=True,
+    )
+
+
+def pytest_configure(config):
+    _compile_translations()
+
+
+def pytest_report_header(config):
+    if PG_ADMIN_URL:
+        return f"database tests: SQLite and PostgreSQL ({_redact(PG_ADMIN_URL)})"
+    return ("database tests: SQLite only; no PostgreSQL answered at TEST_DATABASE_URL "
+            f"({_redact(os.environ.get('TEST_DATABASE_URL', PG_DEFAULT_URL))})")
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not PG_ADMIN_URL:
+        terminalreporter.write_line(
+            "NOTE: PostgreSQL was not reachable, so the database tests ran on SQLite only.",
+            yellow=True,
+        )
+
+
+def _redact(url: str) -> str:
+    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
+
+
+def _sqlalchemy_url(url: str) -> str:
+    from participation.config import normalize_database_url
+
+    return normalize_database_url(url)
+
+
+def _with_database(url: str, name: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+def _migrate(url: str) -> None:
+    """Run the real migrations against `url`."""
+    from flask_migrate import upgrade
+
+    from participation import create_app
+    from participation.extensions import db
+
+    app = create_app({"APP_ENV": "test", "SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        upgrade()
+        database = db.engine.url.database if db.engine.dialect.name == "sqlite" else None
+        db.engine.dispose()
+    if database:
+        # Fold the write-ahead log into the file, so that copying the file copies everything.
+        connection = sqlite3.connect(database)
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        connection.close()
+
+
+@contextmanager
+def postgres_database(prefix: str = "mt_test"):
+    """A brand-new, empty PostgreSQL database, dropped afterwards."""
+    import psycopg
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"{prefix}_{worker}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield _sqlalchemy_url(_with_database(PG_ADMIN_URL, name))
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request) -> str:
+    """The database backend under test."""
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def migrated_database(backend, tmp_path_factory):
+    """A database brought to the newest migration, once per session and backend."""
+    if backend == "sqlite":
+        path = tmp_path_factory.mktemp("template") / "template.db"
+        _migrate(f"sqlite:///{path}")
+        yield path
+    else:
+        with postgres_database() as url:
+            _migrate(url)
+            yield url
+
+
+@pytest.fixture
+def database_url(backend, migrated_database, tmp_path) -> str:
+    """A clean, migrated database for one test."""
+    if backend == "sqlite":
+        path = tmp_path / "test.db"
+        shutil.copyfile(migrated_database, path)
+        return f"sqlite:///{path}"
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    plain = make_url(migrated_database).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(plain, autocommit=True) as connection:
+        tables = [row[0] for row in connection.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+        )]
+        if tables:
+            connection.execute(
+                "TRUNCATE " + ", ".join(f'"{table}"' for table in tables) + " RESTART IDENTITY CASCADE"
+            )
+    return migrated_database
+
+
+@pytest.fixture
+def app_config(database_url) -> dict:
+    """Overrides for the app under test; tests may add to it before `app` is built."""
+    return {"APP_ENV": "test", "SQLALCHEMY_DATABASE_URI": database_url}
+
+
+@pytest.fixture
+def app(app_config):
+    """The app, built from the test configuration."""
+    from participation import create_app
+    from participation.extensions import db
+
+    application = create_app(dict(app_config))
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    """A test client that keeps cookies between requests."""
+    return app.test_client()
+
+
+@pytest.fixture
+def make_user(app):
+    """Factory: make_user(role="planner", email=..., password=..., business=True) -> user id."""
+    from participation.auth.passwords import hash_password
+    from participation.models import Business, Role, Scale, User
+
+    counter = iter(range(1, 10_000))
+
+    def factory(role="proponent", *, email=None, name=None, password=None, business=None, active=True):
+        role = Role(role)
+        number = next(counter)
+        email = email or f"{role.value}{number}@contoh.id"
+        password = password or (STAFF_PASSWORD if role.is_staff else TEST_PASSWORD)
+        with app.app_context():
+            from participation.extensions import db
+
+            user = User(email=email, name=name or f"Pengguna {number}", role=role,
+                        password_hash=hash_password(password), active=active)
+            db.session.add(user)
+            if business if business is not None else role is Role.PROPONENT:
+                profile = Business(user=user, owner_name=user.name, nib=f"{number:013d}",
+                                   scale=Scale.MIKRO, kelurahan="Sukamaju", kecamatan="Sukamaju",
+                                   phone="+6281234567890")
+                profile.set_name(f"Usaha {number}")
+                profile.kbli_list = ["10794"]
+                db.session.add(profile)
+            db.session.commit()
+            return user.id
+
+    return factory
+
+
+CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_token(client, path: str = "/") -> str:
+    """The CSRF token a browser would find on `path`."""
+    response = client.get(path)
+    match = CSRF_INPUT.search(response.get_data(as_text=True))
+    assert match, f"no CSRF token on {path} (status {response.status_code})"
+    return match.group(1)
+
+
+def post_form(client, path: str, data: dict, *, token_from: str | None = None, **kwargs):
+    """POST `data` to `path` with the CSRF token from the page a user would have opened."""
+    payload = dict(data)
+    payload.setdefault("csrf_token", csrf_token(client, token_from or path))
+    return client.post(path, data=payload, **kwargs)
+
+
+def login(client, email: str, password: str = TEST_PASSWORD):
+    """Sign in through the real login form."""
+    return post_form(client, "/masuk", {"email": email, "password": password})
+
+
+@pytest.fixture
+def login_as(app, client):
+    """Sign `client` in as the user with id `user_id` (password from make_user)."""
+    from participation.models import User
+
+    def do_login(user_id: int, password: str | None = None):
+        from participation.extensions import db
+
+        with app.app_context():
+            user = db.session.get(User, user_id)
+            email, staff = user.email, user.role.is_staff
+        response = login(client, email, password or (STAFF_PASSWORD if staff else TEST_PASSWORD))
+        assert response.status_code == 303, response.get_data(as_text=True)[:2000]
+        return response
+
+    return do_login
+
+
+@contextmanager
+def app_db(app):
+    """`db.session` inside an app context, for arranging and checking data in tests."""
+    from participation.extensions import db
+
+    with app.app_context():
+        yield db.session
