@@ -29,7 +29,7 @@ translations: $(VENV)/.installed
 # Refresh the catalogues after changing user-facing text; then translate the new entries.
 extract-messages: $(VENV)/.installed
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
-	  -o participation/translations/messages.pot .
+	  --ignore-dirs ".* __pycache__" -o participation/translations/messages.pot .
 	$(VENV)/bin/pybabel update -i participation/translations/messages.pot -d participation/translations \
 	  --no-fuzzy-matching --ignore-obsolete
 

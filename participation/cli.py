@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
 from participation.auth import services
@@ -26,6 +27,7 @@ def register_cli(app) -> None:
 
 
 @click.command("create-user")
+@with_appcontext
 @click.option("--role", required=True, type=click.Choice([role.value for role in Role]))
 @click.option("--email", required=True)
 @click.option("--name", required=True)
@@ -49,6 +51,7 @@ def create_user_command(role: str, email: str, name: str) -> None:
 
 
 @click.command("backup")
+@with_appcontext
 @click.argument("dest", type=click.Path(dir_okay=False, writable=True, path_type=Path))
 def backup_command(dest: Path) -> None:
     """Write a consistent copy of the live database to DEST while the app keeps running."""

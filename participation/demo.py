@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
 from participation.auth.passwords import hash_password, password_problems
@@ -161,6 +162,7 @@ def format_accounts(accounts) -> str:
 
 
 @click.command("seed-demo")
+@with_appcontext
 @click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) when data exists.")
 def seed_demo_command(if_empty: bool) -> None:
     """Create the demo accounts and businesses in an empty database and print the logins."""

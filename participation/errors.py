@@ -1,11 +1,12 @@
 """Error pages that show no internals; the 500 handler rolls the transaction back."""
 from __future__ import annotations
 
-from flask import current_app, make_response, render_template, request
+from flask import current_app, g, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from participation.extensions import db
+from participation.forms import CSRF_FAILED
 
 PAGES = {400, 403, 404, 405, 413, 429}
 
@@ -32,6 +33,7 @@ def handle_csrf_error(error: CSRFError):
     """Re-render forms that can keep the typed data; otherwise explain and offer a reload."""
     view = current_app.view_functions.get(request.endpoint)
     if view is not None and getattr(view, "rerender_on_csrf_error", False):
+        g.setdefault(CSRF_FAILED, True)
         response = make_response(view(**(request.view_args or {})))
         response.status_code = 400
         return response

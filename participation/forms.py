@@ -4,9 +4,10 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from flask import g
 from flask_babel import gettext, lazy_gettext as _l, ngettext
 from flask_wtf import FlaskForm
-from wtforms import Field, StringField, TextAreaField
+from wtforms import Field, SelectChoice, StringField, TextAreaField
 from wtforms.widgets import TextInput
 
 # Characters that never belong in submitted text: NUL and the other C0/C1 controls, and the
@@ -14,6 +15,9 @@ from wtforms.widgets import TextInput
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _LINE_BREAKS = re.compile(r"[\r\n\t]")
 _BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
+
+# Set on `g` when CSRFProtect refused the request and the view is re-rendering its form.
+CSRF_FAILED = "csrf_failed"
 
 # WTForms' own messages, listed so that the extractor puts them in our catalogue.
 WTFORMS_MESSAGES = (
@@ -81,9 +85,21 @@ class BaseForm(FlaskForm):
                 unbound_field.kwargs["filters"] = extra + filters
             return unbound_field.bind(form=form, **options)
 
-    def first_error_field(self):
-        """The first field with an error, for focusing the user's attention."""
-        return next((field for field in self if field.errors), None)
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        if g.get(CSRF_FAILED):
+            # The request's token was refused before the view ran; the view is only being
+            # called to re-render the form, so it must never be treated as valid.
+            if hasattr(self, "csrf_token") and not self.csrf_token.errors:
+                self.csrf_token.errors.append("The CSRF token is invalid.")
+            return False
+        return valid
+
+
+def select_choices(pairs, placeholder=None) -> list[SelectChoice]:
+    """WTForms select options from (value, label) pairs, with an optional empty first option."""
+    options = [SelectChoice("", placeholder)] if placeholder is not None else []
+    return options + [SelectChoice(value, label) for value, label in pairs]
 
 
 class WholeNumberField(Field):

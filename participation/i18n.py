@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import current_app, session
+from flask import current_app, has_request_context, session
 from flask_babel import format_currency, format_date, format_datetime, format_decimal, get_locale
 from flask_login import current_user
 
@@ -15,6 +15,8 @@ DATE_TIME_PATTERNS = {"id": "d MMMM y HH.mm", "en": "d MMMM y HH:mm"}
 def select_locale() -> str:
     """Indonesian unless the user chose another supported language."""
     supported = current_app.config["LANGUAGES"]
+    if not has_request_context():  # the CLI speaks the default language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = session.get(SESSION_LOCALE)
     if chosen in supported:
         return chosen

@@ -161,8 +161,9 @@ def database_url(backend, migrated_database, tmp_path) -> str:
 
 
 @pytest.fixture
-def app_config(database_url) -> dict:
+def app_config(database_url, tmp_path, monkeypatch) -> dict:
     """Overrides for the app under test; tests may add to it before `app` is built."""
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path / "instance"))
     return {"APP_ENV": "test", "SQLALCHEMY_DATABASE_URI": database_url}
 
 

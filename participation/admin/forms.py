@@ -6,7 +6,7 @@ from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import InputRequired, Length
 
 from participation.auth.forms import NewPasswordMixin, _email_field
-from participation.forms import BaseForm
+from participation.forms import BaseForm, select_choices
 from participation.models import Role
 
 STAFF_ROLES = [Role.PLANNER, Role.FACILITATOR, Role.ADMIN]
@@ -21,7 +21,7 @@ class StaffUserForm(NewPasswordMixin, BaseForm):
                     Length(min=2, max=120, message=_l("The name must be 2 to 120 characters."))],
     )
     email = _email_field(_l("Email"))
-    role = SelectField(_l("Role"), choices=[(role.value, role.label) for role in STAFF_ROLES],
+    role = SelectField(_l("Role"), choices=select_choices((role.value, role.label) for role in STAFF_ROLES),
                        validators=[InputRequired(_l("Choose a role."))])
     password = PasswordField(_l("Initial password"),
                              validators=[InputRequired(_l("Enter a password."))],

@@ -8,7 +8,7 @@ from wtforms import BooleanField, EmailField, HiddenField, PasswordField, Select
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from participation.auth.passwords import MAX_LENGTH, password_problems
-from participation.forms import BaseForm, WholeNumberField
+from participation.forms import BaseForm, WholeNumberField, select_choices
 from participation.models import LegalForm, Role, Scale, User, derive_scale
 
 NIB_PATTERN = re.compile(r"\d{13}")
@@ -103,13 +103,12 @@ class BusinessProfileForm(BaseForm):
     )
     legal_form = SelectField(
         _l("Legal form"),
-        choices=[("", _l("— not specified —"))] + LegalForm.choices(),
-        validators=[Optional()],
+        # No Optional() on selects: it would wave through whitespace that is not a choice.
+        choices=select_choices(LegalForm.choices(), _l("— not specified —")),
     )
     scale = SelectField(
         _l("Business scale"),
-        choices=[("", _l("— choose —"))] + Scale.choices(),
-        validators=[Optional()],
+        choices=select_choices(Scale.choices(), _l("— choose —")),
         description=_l("Filled in from capital or turnover when you give them (PP 7/2021)."),
     )
     capital = WholeNumberField(

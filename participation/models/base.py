@@ -26,7 +26,7 @@ class LabelledEnum(str, enum.Enum):
 
     @classmethod
     def choices(cls) -> list[tuple[str, str]]:
-        """(value, label) pairs for a select field."""
+        """(value, label) pairs, e.g. for a select field."""
         return [(member.value, member.label) for member in cls]
 
 

@@ -1,0 +1,143 @@
+"""The foundation's commands: create-user, seed-demo, backup."""
+from __future__ import annotations
+
+import sqlite3
+import stat
+
+import pytest
+from sqlalchemy import func, select
+
+from participation.models import AuditEvent, Business, Role, User
+from tests.conftest import app_db, login
+
+
+def run(app, *args, env=None):
+    return app.test_cli_runner().invoke(args=list(args), env=env or {}, catch_exceptions=False)
+
+
+def test_create_user_from_the_environment(app):
+    result = run(app, "create-user", "--role", "planner", "--email", "Dewi@Pemkot.example",
+                 "--name", "Dewi Rahayu", env={"PARTICIPATION_PASSWORD": "Serabi-Notosuman-1923"})
+    assert result.exit_code == 0, result.output
+    with app_db(app) as session:
+        user = session.scalar(select(User))
+        assert (user.email, user.role, user.name) == ("dewi@pemkot.example", Role.PLANNER, "Dewi Rahayu")
+        assert session.scalar(select(AuditEvent.action)) == "user.created"
+    assert login(app.test_client(), "dewi@pemkot.example", "Serabi-Notosuman-1923").status_code == 303
+
+
+def test_create_user_prompts_for_the_password(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["create-user", "--role", "admin", "--email", "ops@pemkot.example",
+                                 "--name", "Operator"],
+                           input="Serabi-Notosuman-1923\nSerabi-Notosuman-1923\n")
+    assert result.exit_code == 0, result.output
+    assert "Created admin ops@pemkot.example" in result.output
+
+
+def test_create_user_refuses_weak_passwords_and_duplicates(app, make_user):
+    weak = run(app, "create-user", "--role", "planner", "--email", "a@pemkot.example", "--name", "A",
+               env={"PARTICIPATION_PASSWORD": "pendek"})
+    assert weak.exit_code != 0 and "refused" in weak.output
+    make_user("planner", email="b@pemkot.example")
+    duplicate = run(app, "create-user", "--role", "planner", "--email", "B@pemkot.example",
+                    "--name", "B", env={"PARTICIPATION_PASSWORD": "Serabi-Notosuman-1923"})
+    assert duplicate.exit_code != 0 and "already exists" in duplicate.output
+    with app_db(app) as session:
+        assert session.scalar(select(func.count(User.id))) == 1
+
+
+def test_create_user_staff_passwords_need_twelve_characters(app):
+    result = run(app, "create-user", "--role", "facilitator", "--email", "f@pemkot.example",
+                 "--name", "F", env={"PARTICIPATION_PASSWORD": "Serabi-92x"})
+    assert result.exit_code != 0
+    assert "12" in result.output
+
+
+def _demo_snapshot(app):
+    with app_db(app) as session:
+        users = [(u.role.value, u.name, u.email) for u in session.scalars(select(User).order_by(User.id))]
+        businesses = [(b.name, b.nib, b.kbli_codes, b.scale.value, b.kecamatan, b.kelurahan, b.phone)
+                      for b in session.scalars(select(Business).order_by(Business.id))]
+        hashes = [u.password_hash for u in session.scalars(select(User).order_by(User.id))]
+    return users, businesses, hashes
+
+
+def test_seed_demo_is_deterministic_except_passwords(app_config, tmp_path, monkeypatch):
+    from participation import create_app
+
+    snapshots, outputs = [], []
+    for attempt in range(2):
+        app = create_app(dict(app_config))
+        if attempt == 1:
+            _wipe(app)
+        result = run(app, "seed-demo")
+        assert result.exit_code == 0, result.output
+        outputs.append(result.output)
+        snapshots.append(_demo_snapshot(app))
+    (users_a, businesses_a, hashes_a), (users_b, businesses_b, hashes_b) = snapshots
+    assert users_a == users_b and businesses_a == businesses_b
+    assert set(hashes_a).isdisjoint(hashes_b)  # fresh random passwords every time
+    roles = [role for role, _, _ in users_a]
+    assert roles.count("admin") == 1 and roles.count("planner") == 3 and roles.count("facilitator") == 1
+    assert roles.count("proponent") == 45 and len(businesses_a) == 45
+    sectors = {name.split()[0] for name, *_ in businesses_a}
+    assert len(sectors) >= 8
+    # The printed passwords work.
+    line = next(line for line in outputs[1].splitlines() if line.startswith("planner"))
+    _, email, password = line.split()
+    assert login(app.test_client(), email, password).status_code == 303
+
+
+def _wipe(app):
+    from participation.extensions import db
+
+    with app.app_context():
+        # The audit log is append-only; the demo writes none, so the tables below suffice.
+        db.session.execute(db.delete(Business))
+        db.session.execute(db.delete(User))
+        db.session.commit()
+
+
+def test_seed_demo_writes_a_private_accounts_file(app, tmp_path):
+    assert app.instance_path == str(tmp_path / "instance")
+    result = run(app, "seed-demo")
+    assert result.exit_code == 0
+    accounts = tmp_path / "instance" / "demo-accounts.txt"
+    assert stat.S_IMODE(accounts.stat().st_mode) == 0o600
+    assert "admin@pemkot.example" in accounts.read_text()
+
+
+def test_seed_demo_refuses_a_database_with_data(app, make_user):
+    make_user()
+    assert run(app, "seed-demo").exit_code != 0
+    result = run(app, "seed-demo", "--if-empty")
+    assert result.exit_code == 0 and "not seeded again" in result.output
+
+
+def test_seed_demo_refuses_production(app_config, monkeypatch, tmp_path):
+    from participation import create_app
+
+    monkeypatch.setenv("FLASK_SECRET_KEY", "p" * 48)
+    production = create_app({"APP_ENV": "production",
+                             "SQLALCHEMY_DATABASE_URI": app_config["SQLALCHEMY_DATABASE_URI"]})
+    result = production.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code != 0
+    assert "production" in result.output
+    with app_db(production) as session:
+        assert session.scalar(select(func.count(User.id))) == 0
+
+
+def test_backup_writes_a_consistent_copy(app, make_user, tmp_path, backend):
+    make_user(email="tercadang@contoh.id")
+    destination = tmp_path / "backups" / ("copy.db" if backend == "sqlite" else "copy.dump")
+    result = run(app, "backup", str(destination))
+    assert result.exit_code == 0, result.output
+    assert destination.stat().st_size > 0
+    if backend == "sqlite":
+        copy = sqlite3.connect(destination)
+        assert copy.execute("SELECT email FROM users").fetchall() == [("tercadang@contoh.id",)]
+        assert copy.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        copy.close()
+    else:
+        assert destination.read_bytes()[:5] == b"PGDMP"

@@ -1,0 +1,111 @@
+"""Configuration guards, translations and Babel formatting."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import date, datetime
+
+import pytest
+from babel.messages.pofile import read_po
+
+from participation.config import ConfigError, normalize_database_url
+from tests.conftest import ROOT
+
+
+def production(monkeypatch, tmp_path, **config):
+    from participation import create_app
+
+    return create_app({"APP_ENV": "production",
+                       "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/p.db", **config})
+
+
+def test_production_refuses_to_start_without_a_secret_key(monkeypatch, tmp_path):
+    monkeypatch.delenv("FLASK_SECRET_KEY", raising=False)
+    with pytest.raises(ConfigError, match="FLASK_SECRET_KEY"):
+        production(monkeypatch, tmp_path)
+    monkeypatch.setenv("FLASK_SECRET_KEY", "too-short")
+    with pytest.raises(ConfigError, match="32"):
+        production(monkeypatch, tmp_path)
+
+
+def test_production_refuses_debug(monkeypatch, tmp_path):
+    monkeypatch.setenv("FLASK_SECRET_KEY", "s" * 48)
+    with pytest.raises(ConfigError, match="debug"):
+        production(monkeypatch, tmp_path, DEBUG=True)
+    monkeypatch.setenv("FLASK_DEBUG", "1")
+    with pytest.raises(ConfigError, match="debug"):
+        production(monkeypatch, tmp_path)
+
+
+def test_production_refuses_seed_demo_and_starts_when_safe(monkeypatch, tmp_path):
+    monkeypatch.setenv("FLASK_SECRET_KEY", "s" * 48)
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+    with pytest.raises(ConfigError, match="seed-demo"):
+        production(monkeypatch, tmp_path, SEED_DEMO_ALLOWED=True)
+    app = production(monkeypatch, tmp_path)
+    assert app.config["SEED_DEMO_ALLOWED"] is False and not app.debug
+
+
+def test_unknown_environment_is_refused(monkeypatch):
+    from participation import create_app
+
+    monkeypatch.setenv("APP_ENV", "staging")
+    with pytest.raises(ConfigError, match="APP_ENV"):
+        create_app()
+
+
+def test_database_url_comes_from_the_environment(monkeypatch, tmp_path):
+    from participation import create_app
+
+    monkeypatch.setenv("DATABASE_URL", "postgres://u:p@db.example:5432/musrenbang")
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("APP_ENV", "development")
+    app = create_app()
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u:p@db.example:5432/musrenbang"
+    monkeypatch.delenv("DATABASE_URL")
+    app = create_app()
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path}/participation.db"
+    assert (tmp_path / "secret_key").read_text()  # the development key is kept in instance/
+
+
+@pytest.mark.parametrize("url,expected", [
+    ("postgresql://a@h/d", "postgresql+psycopg://a@h/d"),
+    ("postgres://a@h/d", "postgresql+psycopg://a@h/d"),
+    ("sqlite:////tmp/x.db", "sqlite:////tmp/x.db"),
+])
+def test_normalize_database_url(url, expected):
+    assert normalize_database_url(url) == expected
+
+
+def test_every_message_in_the_source_is_translated_to_indonesian(tmp_path):
+    """The catalogue is current (re-extracted here) and every entry has an Indonesian text."""
+    pot = tmp_path / "messages.pot"
+    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
+                    "-k", "_l", "-k", "lazy_gettext", "--ignore-dirs", ".* __pycache__",
+                    "-o", str(pot), "."], cwd=ROOT, check=True, capture_output=True)
+    with open(pot, "rb") as handle:
+        wanted = {message.id for message in read_po(handle) if message.id}
+    with open(ROOT / "participation/translations/id/LC_MESSAGES/messages.po", "rb") as handle:
+        catalog = read_po(handle, locale="id")
+    translated = {message.id for message in catalog
+                  if message.id and message.string and not message.fuzzy
+                  and all(message.string if isinstance(message.string, tuple) else [message.string])}
+    missing = sorted(str(m) for m in wanted - translated)
+    assert not missing, f"untranslated or missing from id/messages.po: {missing}"
+
+
+def test_rupiah_and_dates_are_formatted_by_babel(app):
+    from flask_babel import force_locale
+
+    from participation.i18n import date_time, long_date, number, rupiah
+
+    with app.test_request_context():
+        assert rupiah(2_350_000_000) == "Rp2.350.000.000"
+        assert rupiah(0) == "Rp0"
+        assert long_date(date(2027, 2, 12)) == "12 Februari 2027"
+        # Stored UTC, shown in Asia/Jakarta (UTC+7).
+        assert date_time(datetime(2027, 2, 12, 2, 30)) == "12 Februari 2027 09.30"
+        assert number(1234.5, 1) == "1.234,5"
+        with force_locale("en"):
+            assert rupiah(2_350_000_000) == "IDR2,350,000,000"
+            assert long_date(date(2027, 2, 12)) == "February 12, 2027"

@@ -1,0 +1,174 @@
+"""Response headers, cookies, CSRF expiry and error pages."""
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from sqlalchemy import func, select
+
+from participation.models import User
+from tests.conftest import app_db, csrf_token, post_form
+from tests.auth.test_register import VALID
+
+
+def test_security_headers_on_every_response(client):
+    for path in ("/", "/masuk", "/tidak-ada", "/static/css/app.css"):
+        headers = client.get(path).headers
+        csp = headers["Content-Security-Policy"]
+        assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+        assert "unsafe-inline" not in csp and "script-src 'self'" in csp
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+
+
+def test_authenticated_pages_are_not_stored(client, login_as, make_user):
+    login_as(make_user())
+    assert client.get("/akun").headers["Cache-Control"] == "no-store"
+    assert client.get("/").headers["Cache-Control"] == "no-store"
+    assert "no-store" not in client.get("/static/css/app.css").headers.get("Cache-Control", "")
+
+
+def test_templates_contain_no_inline_script_or_style(app):
+    from pathlib import Path
+
+    root = Path(app.template_folder)
+    for template in root.rglob("*.html"):
+        text = template.read_text()
+        assert not re.search(r"<script(?![^>]*\bsrc=)", text), f"inline script in {template}"
+        assert not re.search(r"\son[a-z]+\s*=", text), f"inline event handler in {template}"
+        assert not re.search(r"\sstyle\s*=", text), f"inline style in {template}"
+        assert not re.search(r"https?://", text), f"remote URL in {template}"
+
+
+def test_session_cookie_flags(client, login_as, make_user):
+    login_as(make_user())
+    cookie = client.get_cookie("mt_session")
+    assert cookie.http_only
+    assert cookie.same_site == "Lax"
+    assert not cookie.secure  # development and tests run on http; production sets Secure
+
+
+def test_production_sets_the_secure_cookie_flag(monkeypatch, tmp_path):
+    from participation import create_app
+
+    monkeypatch.setenv("FLASK_SECRET_KEY", "x" * 48)
+    app = create_app({"APP_ENV": "production", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/p.db"})
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+    assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_csrf_token_lives_at_least_as_long_as_the_session(app):
+    assert app.config["WTF_CSRF_TIME_LIMIT"] >= app.config["PERMANENT_SESSION_LIFETIME"].total_seconds()
+
+
+def test_expired_csrf_token_re_renders_the_form_with_the_typed_data(app, client, monkeypatch):
+    # The form was opened longer ago than the token's lifetime.
+    limit = app.config["WTF_CSRF_TIME_LIMIT"]
+    real_time = time.time
+    monkeypatch.setattr(time, "time", lambda: real_time() - limit - 60)
+    token = csrf_token(client, "/daftar")
+    monkeypatch.setattr(time, "time", real_time)
+    response = client.post("/daftar", data={**VALID, "csrf_token": token})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "Formulir ini sudah kedaluwarsa" in body
+    assert 'value="UD Keripik Tempe Bu Siti"' in body and 'value="siti.aminah@contoh.id"' in body
+    fresh = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', body).group(1)
+    assert fresh != token
+    with app_db(app) as session:
+        assert session.scalar(select(func.count(User.id))) == 0
+    # Sending again with the fresh token succeeds.
+    assert client.post("/daftar", data={**VALID, "csrf_token": fresh}).status_code == 303
+
+
+def test_missing_csrf_on_a_button_explains_and_reloads(client, login_as, make_user):
+    login_as(make_user())
+    response = client.post("/keluar")
+    assert response.status_code == 400
+    assert "Muat ulang halaman" in response.get_data(as_text=True)
+    assert client.get("/akun").status_code == 200  # still signed in
+
+
+@pytest.mark.parametrize("path,status,text", [
+    ("/tidak-ada", 404, "Halaman tidak ditemukan"),
+    ("/admin/pengguna", 302, None),
+])
+def test_error_pages_are_in_indonesian(client, path, status, text):
+    response = client.get(path)
+    assert response.status_code == status
+    if text:
+        assert text in response.get_data(as_text=True)
+
+
+def test_forbidden_page_shows_no_internals(client, login_as, make_user):
+    login_as(make_user())
+    response = client.get("/admin/pengguna")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 403
+    assert "Akses ditolak" in body and "role_required" not in body and "Traceback" not in body
+
+
+def test_method_not_allowed_lists_the_allowed_methods(client):
+    response = client.get("/keluar")
+    assert response.status_code == 405
+    assert "POST" in response.headers["Allow"]
+
+
+def test_server_error_page_rolls_back_and_hides_internals(app_config, make_user, app):
+    from participation import create_app
+    from participation.extensions import db
+
+    crashing = create_app({**app_config, "PROPAGATE_EXCEPTIONS": False})
+
+    @crashing.route("/boom")
+    def boom():
+        db.session.add(User(email="half@contoh.id", name="Half", role="planner", password_hash="x"))
+        db.session.flush()
+        raise RuntimeError("secret internal detail /etc/passwd")
+
+    response = crashing.test_client().get("/boom")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert "Terjadi kesalahan" in body
+    assert "secret internal detail" not in body and "Traceback" not in body
+    with app_db(app) as session:
+        assert session.scalar(select(func.count(User.id)).where(User.email == "half@contoh.id")) == 0
+
+
+def test_language_switch_to_english_and_back(client):
+    assert "Masuk" in client.get("/masuk").get_data(as_text=True)
+    post_form(client, "/bahasa", {"locale": "en"}, token_from="/masuk")
+    page = client.get("/masuk").get_data(as_text=True)
+    assert '<html lang="en">' in page and "Sign in" in page
+    post_form(client, "/bahasa", {"locale": "id"}, token_from="/masuk")
+    assert '<html lang="id">' in client.get("/masuk").get_data(as_text=True)
+
+
+def test_language_switch_rejects_unknown_locales(client):
+    assert post_form(client, "/bahasa", {"locale": "xx"}, token_from="/").status_code == 400
+
+
+def test_language_choice_survives_login(app, client, make_user):
+    from tests.conftest import login
+
+    user_id = make_user()
+    post_form(client, "/bahasa", {"locale": "en"}, token_from="/")
+    with app_db(app) as session:
+        email = session.get(User, user_id).email
+    login(client, email)
+    assert '<html lang="en">' in client.get("/akun").get_data(as_text=True)
+
+
+def test_home_page_explains_the_platform_and_shows_the_empty_state(client):
+    body = client.get("/").get_data(as_text=True)
+    assert "Musrenbang Tematik adalah tempat pelaku IKM dan UMKM" in body
+    assert "Saat ini belum ada musrenbang yang menerima usulan." in body
+    assert 'href="#main"' in body and "Langsung ke konten utama" in body
+
+
+def test_no_remote_assets_are_referenced(client):
+    body = client.get("/").get_data(as_text=True)
+    for url in re.findall(r'(?:src|href)="([^"]+)"', body):
+        assert not url.startswith(("http:", "https:", "//")), url
