@@ -188,3 +188,8 @@ def test_owner_edits_the_business_profile(app, client, login_as, make_user):
         event = session.scalar(select(AuditEvent).where(AuditEvent.action == "business.updated"))
         assert event.before["business_name"] == "Usaha 1"
         assert event.after["business_name"] == "CV Batik Sekar Jagad"
+
+
+def test_a_refused_value_is_shown_as_typed(app, client):
+    body = register(client, phone="0813").get_data(as_text=True)
+    assert 'value="0813"' in body and 'value="+62813"' not in body

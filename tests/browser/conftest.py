@@ -1,0 +1,92 @@
+"""A live server on a migrated SQLite file and the system Chromium driven by Playwright."""
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.conftest import ROOT, _migrate
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+ARTIFACTS = ROOT / "test-artifacts"
+WCAG_21_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+
+
+@pytest.fixture(scope="session")
+def browser_template(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("browser") / "template.db"
+    _migrate(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def live_app(browser_template, tmp_path, monkeypatch):
+    """The app on a fresh SQLite copy, served by a real HTTP server in a thread."""
+    from participation import create_app
+
+    database = tmp_path / "live.db"
+    shutil.copyfile(browser_template, database)
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path / "instance"))
+    app = create_app({"APP_ENV": "test", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}"})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    app.config["LIVE_URL"] = f"http://127.0.0.1:{server.server_port}"
+    yield app
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make test`, which installs Debian's chromium")
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    """A fresh browser context per test; a phone-sized viewport, as business owners use."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="id-ID")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    errors = []
+    # A form answered with 400 makes Chromium log "Failed to load resource"; that is the
+    # page doing its job. Anything else logged as an error is a defect.
+    page.on("console", lambda message: errors.append(message.text)
+            if message.type == "error" and "status of 400" not in message.text else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.console_errors = errors
+    yield page
+    context.close()
+
+
+def screenshot(page, name: str) -> Path:
+    """Save a full-page screenshot under test-artifacts/."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def axe_violations(page) -> list[dict]:
+    """WCAG 2.1 A/AA violations that axe-core finds on the current page."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options={**WCAG_21_AA, "resultTypes": ["violations"]})
+    return [
+        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]}
+        for v in results.response["violations"]
+    ]
