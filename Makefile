@@ -44,9 +44,10 @@ chromium:
 run: $(VENV)/.installed translations
 	@set -a; [ -f .env ] && . ./.env; set +a; \
 	$(FLASK) db upgrade && \
-	$(FLASK) seed-demo --if-empty && \
+	seeded=$$($(FLASK) seed-demo --if-empty) && echo "$$seeded" && \
 	{ f="$${INSTANCE_PATH:-instance}/demo-accounts.txt"; \
-	  if [ -f "$$f" ]; then echo; echo "Demo logins ($$f):"; cat "$$f"; fi; } && \
+	  if [[ "$$seeded" == *"not seeded again"* && -f "$$f" ]]; then \
+	    echo; echo "Demo logins (from $$f):"; cat "$$f"; fi; } && \
 	port="$${PORT:-5000}" && \
 	echo && echo "Serving on http://127.0.0.1:$$port  (Ctrl+C stops)" && \
 	exec $(VENV)/bin/gunicorn --workers 2 --bind "127.0.0.1:$$port" --access-logfile - app:app
