@@ -7,6 +7,7 @@ def create_app(config=None):
     from flask import Flask
 
     from participation.config import BASE_DIR, Config, config_class, instance_dir
+    from participation.database import BoundedIntegerConverter
 
     if isinstance(config, type) and issubclass(config, Config):
         config_cls, overrides = config, {}
@@ -26,6 +27,7 @@ def create_app(config=None):
     app.config.update(config_cls.from_environ())
     app.config.update(overrides)
     config_cls.validate(app.config)
+    app.url_map.converters["int"] = BoundedIntegerConverter
 
     register_extensions(app)
     register_blueprints(app)
@@ -65,11 +67,13 @@ def register_blueprints(app) -> None:
     """Mount every blueprint."""
     from participation.admin.routes import bp as admin_bp
     from participation.auth.routes import bp as auth_bp
+    from participation.intake.routes import bp as intake_bp
+    from participation.proposals.routes import bp as proposals_bp
     from participation.public.routes import bp as public_bp
+    from participation.sessions.routes import bp as sessions_bp
 
-    app.register_blueprint(public_bp)
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(admin_bp)
+    for blueprint in (public_bp, auth_bp, admin_bp, sessions_bp, proposals_bp, intake_bp):
+        app.register_blueprint(blueprint)
 
 
 def register_request_hooks(app) -> None:

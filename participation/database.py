@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
+from werkzeug.routing import IntegerConverter
 
 from participation.extensions import db
 
@@ -44,3 +45,11 @@ def advisory_lock(key: int) -> None:
     """Serialise work on one key across workers for the rest of the transaction."""
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+class BoundedIntegerConverter(IntegerConverter):
+    """`<int:…>` within the range of an INTEGER column: a larger id is a 404, not a 500."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import random
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -12,7 +13,19 @@ from sqlalchemy import func, select
 
 from participation.auth.passwords import hash_password, password_problems
 from participation.extensions import db
-from participation.models import Business, LegalForm, Role, Scale, User, derive_scale
+from participation.models import (
+    Business,
+    LegalForm,
+    Proposal,
+    ProposalStatus,
+    Role,
+    Scale,
+    SessionStatus,
+    ThemedSession,
+    User,
+    derive_scale,
+    utcnow,
+)
 
 SEED = 20270212
 DOMAIN_STAFF = "pemkot.example"
@@ -62,6 +75,47 @@ PASSWORD_WORDS = ["mangga", "rambutan", "pisang", "durian", "salak", "kelapa", "
                   "merapi", "rinjani", "bromo", "semeru", "toba", "kerinci", "lawu", "sindoro"]
 
 OWNER_COUNT = 45
+DEMO_SESSION = {
+    "title": "Musrenbang Tematik IKM",
+    "theme": "Peningkatan Kualitas SDM IKM untuk Mendorong Pemulihan Ekonomi",
+    "description": ("Forum tematik bagi pelaku industri kecil dan menengah untuk mengusulkan dukungan "
+                    "yang perlu didanai kota pada tahun anggaran berikutnya."),
+    "venue": "Aula Bappeda, Jl. Pahlawan No. 1",
+    "max_proposals_per_business": 3,
+    "invitation_only": True,
+}
+# Per category: (title pattern, cost range in millions, beneficiaries range, jobs range).
+PROPOSAL_IDEAS = {
+    "Bantuan peralatan": [("Bantuan mesin {x} untuk produksi", (25, 350), (5, 40), (1, 8)),
+                          ("Pengadaan alat {x} bersama", (40, 300), (10, 60), (2, 10))],
+    "Fasilitasi merek": [("Pendaftaran merek kolektif {x}", (10, 60), (10, 80), (0, 3)),
+                         ("Desain kemasan dan merek {x}", (15, 80), (5, 40), (0, 4))],
+    "Sertifikasi halal": [("Sertifikasi halal gratis untuk pelaku {x}", (15, 90), (15, 120), (0, 2)),
+                          ("Pendampingan proses produk halal {x}", (10, 70), (10, 60), (0, 2))],
+    "Pelatihan dan pendampingan": [("Pelatihan produksi {x} yang higienis", (20, 120), (20, 150), (1, 6)),
+                                   ("Pendampingan manajemen usaha {x}", (15, 100), (15, 80), (0, 4))],
+    "Promosi produk unggulan daerah": [("Pameran produk unggulan {x}", (30, 200), (20, 100), (2, 8)),
+                                       ("Katalog digital produk {x}", (10, 60), (20, 90), (0, 3))],
+    "Modal kerja usaha mikro": [("Modal kerja bergulir untuk {x}", (50, 400), (10, 70), (3, 15)),
+                                ("Dana penguatan bahan baku {x}", (30, 250), (8, 50), (2, 10))],
+    "Fasilitasi pemasaran": [("Pemasaran daring {x} lewat lokapasar", (10, 80), (15, 90), (1, 5)),
+                             ("Kemitraan pemasaran {x} dengan ritel modern", (20, 120), (10, 60), (1, 6))],
+    "Peningkatan kapasitas SDM": [("Pelatihan keterampilan tenaga kerja {x}", (20, 150), (20, 120), (2, 10)),
+                                  ("Magang industri bagi pekerja {x}", (25, 180), (10, 50), (2, 12))],
+}
+SECTOR_WORDS = {
+    "makanan olahan": "keripik dan makanan ringan", "minuman": "kopi dan minuman herbal",
+    "wastra dan batik": "batik dan tenun", "kerajinan": "anyaman dan gerabah",
+    "logam dan mesin": "logam dan bengkel las", "furnitur": "mebel kayu dan rotan",
+    "kulit dan alas kaki": "tas dan sepatu kulit", "kosmetik dan jamu": "jamu dan kosmetik herbal",
+}
+PROBLEMS = [
+    "Kapasitas produksi terbatas karena peralatan masih manual, sehingga pesanan besar sering ditolak.",
+    "Produk belum memiliki izin dan sertifikat yang diminta toko modern dan pembeli luar daerah.",
+    "Pemasaran masih dari mulut ke mulut; penjualan turun sejak pandemi dan belum pulih.",
+    "Tenaga kerja belum terlatih sehingga mutu produk tidak seragam dan banyak produk cacat.",
+    "Harga bahan baku naik dan modal kerja tidak cukup untuk membeli dalam jumlah besar.",
+]
 
 
 class DemoRefused(click.ClickException):
@@ -121,11 +175,13 @@ def demo_businesses(rng: random.Random) -> list[dict]:
 def seed_demo() -> list[tuple[str, str, str, str]]:
     """Fill an empty database with the demo city; returns (role, name, email, password) rows."""
     rng = random.Random(SEED)
-    accounts = []
+    accounts, staff, owners = [], [], []
     for role, name, local in STAFF:
         email = f"{local}@{DOMAIN_STAFF}"
         password = fresh_password(email, name, role)
-        db.session.add(User(email=email, name=name, role=role, password_hash=hash_password(password)))
+        user = User(email=email, name=name, role=role, password_hash=hash_password(password))
+        db.session.add(user)
+        staff.append(user)
         accounts.append((role.value, name, email, password))
     for profile in demo_businesses(rng):
         password = fresh_password(profile["email"], profile["owner"], Role.PROPONENT)
@@ -141,9 +197,89 @@ def seed_demo() -> list[tuple[str, str, str, str]]:
         business.set_name(profile["name"])
         business.kbli_list = profile["kbli"]
         db.session.add_all([user, business])
+        owners.append(user)
         accounts.append((Role.PROPONENT.value, profile["owner"], profile["email"], password))
     db.session.flush()
+    seed_demo_session(rng, staff, owners)
     return accounts
+
+
+def seed_demo_session(rng: random.Random, staff: list[User], owners: list[User]) -> ThemedSession:
+    """The demo session: open, invitation-only, with proposals from the 45 businesses."""
+    from participation.intake import services as intake_services
+    from participation.proposals import services as proposal_services
+    from participation.sessions import services as session_services
+
+    now = utcnow().replace(minute=0, second=0, microsecond=0)
+    planners = [user for user in staff if user.role is Role.PLANNER]
+    facilitator = next(user for user in staff if user.role is Role.FACILITATOR)
+    themed_session = session_services.create_session(
+        {**DEMO_SESSION, "fiscal_year": now.year + 1, "budget_ceiling": 1,
+         "submission_opens_at": now - timedelta(days=14), "submission_closes_at": now + timedelta(days=30),
+         "meeting_start": (now + timedelta(days=37)).replace(hour=2)},  # 09.00 WIB
+        planners[0])
+    themed_session.members = planners + [facilitator]
+    themed_session.status = SessionStatus.OPEN
+    intake_services.invite(themed_session, [owner.business.id for owner in owners], facilitator)
+    categories = list(themed_session.categories)
+
+    proposals = []
+    for index, owner in enumerate(owners):
+        count = 1 if index % 3 == 0 else 2
+        for number in range(count):
+            category = categories[(index * 2 + number) % len(categories)]
+            pattern, cost, people, jobs = rng.choice(PROPOSAL_IDEAS[category.name])
+            sector = next(p for p in SECTORS if owner.business.kbli_list[0] in SECTORS[p][0])
+            data = {
+                "title": pattern.format(x=SECTOR_WORDS[sector]), "category_id": category.id,
+                "problem": rng.choice(PROBLEMS),
+                "description": (f"{owner.business.name} mengusulkan kegiatan ini bersama pelaku usaha "
+                                f"sejenis di Kecamatan {owner.business.kecamatan}. Hasilnya dipantau "
+                                f"oleh dinas dan dilaporkan dalam forum berikutnya."),
+                "estimated_cost": rng.randint(*cost) * 1_000_000,
+                "beneficiaries": rng.randint(*people), "jobs_created": rng.randint(*jobs),
+            }
+            draft = index % 15 == 14 and number == 1
+            proposal = proposal_services.create_proposal(themed_session, owner.business, data, owner,
+                                                         submit=not draft)
+            proposals.append(proposal)
+    for proposal in proposals[5::16]:  # a few owners changed their minds
+        if proposal.status is ProposalStatus.SUBMITTED:
+            proposal_services.withdraw_proposal(proposal, proposal.submitted_by,
+                                                "Digabung dengan usulan kelompok usaha lain.")
+    seed_paper_proposals(rng, themed_session, facilitator, categories)
+    live = db.session.scalars(select(Proposal.estimated_cost).where(
+        Proposal.session_id == themed_session.id, Proposal.status == ProposalStatus.SUBMITTED)).all()
+    # Funds roughly a third of what was asked, rounded to ten million Rupiah.
+    themed_session.budget_ceiling = round(sum(live) / 3 / 10_000_000) * 10_000_000
+    db.session.flush()
+    return themed_session
+
+
+def seed_paper_proposals(rng, themed_session, facilitator, categories) -> None:
+    """Walk-ins without a phone: paper forms typed in by the facilitator (two bring a second form)."""
+    from participation.intake import services as intake_services
+
+    walk_ins = []
+    for name, owner in (("Kerupuk Ikan Bu Darmi", "Darmi Lestari"), ("UD Tahu Sumedang Pak Ujang", "Ujang Suganda"),
+                        ("Sandal Anyaman Mekar", "Wartini Hartono"), ("Kopi Gunung Lawu", "Sarno Wibowo")):
+        kecamatan = rng.choice(sorted(PLACES))
+        walk_ins.append({"nib": f"{rng.randrange(10**12, 10**13)}", "name": name, "owner_name": owner,
+                         "phone": None, "kbli": [], "scale": Scale.MIKRO,
+                         "kelurahan": rng.choice(PLACES[kecamatan]), "kecamatan": kecamatan})
+    forms = walk_ins + walk_ins[:2]
+    for business_data, number in zip(forms, intake_services.allocate_paper_forms(themed_session, len(forms))):
+        category = rng.choice(categories)
+        pattern, cost, people, jobs = rng.choice(PROPOSAL_IDEAS[category.name])
+        intake_services.record_paper_proposal(
+            themed_session, business_data,
+            {"title": pattern.format(x="usaha mikro " + business_data["kecamatan"]),
+             "category_id": category.id, "problem": rng.choice(PROBLEMS),
+             "description": "Diisi pada formulir kertas saat forum.",
+             "estimated_cost": rng.randint(*cost) * 1_000_000, "beneficiaries": rng.randint(*people),
+             "jobs_created": rng.randint(*jobs), "kelurahan": business_data["kelurahan"],
+             "kecamatan": business_data["kecamatan"]},
+            number, facilitator)
 
 
 def write_accounts_file(accounts, path: Path) -> None:

@@ -96,6 +96,13 @@ class BaseForm(FlaskForm):
         return valid
 
 
+def parse_id(raw) -> int | None:
+    """A database id from request text, or None (never an int too large for the column)."""
+    if isinstance(raw, str) and raw.isdigit() and len(raw) <= 9:
+        return int(raw)
+    return None
+
+
 def select_choices(pairs, placeholder=None) -> list[SelectChoice]:
     """WTForms select options from (value, label) pairs, with an optional empty first option."""
     options = [SelectChoice("", placeholder)] if placeholder is not None else []

@@ -2,15 +2,20 @@
 
 A route that is missing from ACCESS fails `test_every_route_is_declared`. HEAD and OPTIONS are
 answered by Flask for every GET route and are not listed separately.
+
+Each case runs against a small world: an open session whose planner and facilitator are the
+signed-in planner and facilitator, a business owned by the signed-in proponent with a submitted
+proposal (with an attachment) and a draft, and a few spare objects for actions to act on.
 """
 from __future__ import annotations
 
 import pytest
 
-from tests.conftest import app_db
+from tests.conftest import STAFF_PASSWORD, TEST_PASSWORD, app_db, login
 
 ROLES = ("anonymous", "proponent", "planner", "facilitator", "admin")
 STAFF = ("planner", "facilitator", "admin")
+MANAGERS = ("planner", "admin")
 LOGIN_REDIRECT = 302
 
 
@@ -32,8 +37,8 @@ def anonymous_only(status, signed_in_status=302):
     return {"anonymous": status, **dict.fromkeys(ROLES[1:], signed_in_status)}
 
 
-# (endpoint, method) -> {role: status}. POSTs send the request below; an empty form is a 400
-# validation answer from a view the role may use, which is what distinguishes it from 403.
+# (endpoint, method) -> {role: status}. POSTs send the request in REQUESTS (empty by default): a
+# 400 is the view's own validation answer to a role that may use it, distinct from 403.
 ACCESS = {
     ("static", "GET"): everyone(200),
     ("public.index", "GET"): everyone(200),
@@ -52,13 +57,79 @@ ACCESS = {
     ("admin.new_user", "POST"): only(["admin"], 400),
     ("admin.set_active", "POST"): only(["admin"], 303),
     ("admin.audit", "GET"): only(["admin"], 200),
+    # Themed sessions: members see them, planners (and admins) manage them.
+    ("sessions.index", "GET"): only(STAFF, 200),
+    ("sessions.new", "GET"): only(MANAGERS, 200),
+    ("sessions.new", "POST"): only(MANAGERS, 400),
+    ("sessions.detail", "GET"): only(STAFF, 200),
+    ("sessions.edit", "GET"): only(MANAGERS, 200),
+    ("sessions.edit", "POST"): only(MANAGERS, 400),
+    ("sessions.add_category", "POST"): only(MANAGERS, 303),
+    ("sessions.delete_category", "POST"): only(MANAGERS, 303),
+    ("sessions.move_category", "POST"): only(MANAGERS, 303),
+    ("sessions.add_criterion", "GET"): only(MANAGERS, 303),  # the open session takes no new criteria
+    ("sessions.add_criterion", "POST"): only(MANAGERS, 303),
+    ("sessions.edit_criterion", "GET"): only(MANAGERS, 200),
+    ("sessions.edit_criterion", "POST"): only(MANAGERS, 400),
+    ("sessions.delete_criterion", "POST"): only(MANAGERS, 303),
+    ("sessions.move_criterion", "POST"): only(MANAGERS, 303),
+    ("sessions.weights", "GET"): only(MANAGERS, 200),
+    ("sessions.weights", "POST"): only(MANAGERS, 400),
+    ("sessions.transition", "POST"): only(MANAGERS, 303),
+    ("sessions.add_member", "POST"): only(MANAGERS, 303),
+    ("sessions.remove_member", "POST"): only(MANAGERS, 303),
+    # The session's proposals, roster, paper intake and imports.
+    ("intake.proposals", "GET"): only(STAFF, 200),
+    ("intake.roster", "GET"): only(STAFF, 200),
+    ("intake.invite", "POST"): only(STAFF, 303),
+    ("intake.uninvite", "POST"): only(STAFF, 303),
+    ("intake.import_roster", "POST"): only(STAFF, 400),
+    ("intake.paper", "GET"): only(STAFF, 200),
+    ("intake.paper", "POST"): only(STAFF, 400),
+    ("intake.blank_forms", "GET"): only(STAFF, 200),
+    ("intake.blank_forms", "POST"): only(STAFF, 400),
+    ("intake.import_businesses", "GET"): only(MANAGERS, 200),
+    ("intake.import_businesses", "POST"): only(MANAGERS, 400),
+    ("intake.import_proposals", "GET"): only(MANAGERS, 200),
+    ("intake.import_proposals", "POST"): only(MANAGERS, 400),
+    ("intake.import_template", "GET"): only(STAFF, 200),
+    # Proposals: owners write them; the session's staff read them.
+    ("proposals.mine", "GET"): only(["proponent"], 200),
+    ("proposals.new", "GET"): only(["proponent"], 200),
+    ("proposals.new", "POST"): only(["proponent"], 400),
+    ("proposals.detail", "GET"): signed_in(200),
+    ("proposals.edit", "GET"): only(["proponent"], 200),
+    ("proposals.edit", "POST"): only(["proponent"], 400),
+    ("proposals.submit", "POST"): only(["proponent"], 303),
+    ("proposals.withdraw", "POST"): only(["proponent"], 303),
+    ("proposals.delete_draft", "POST"): only(["proponent"], 303),
+    ("proposals.attachment", "GET"): signed_in(200, anonymous=404),
 }
 
-# How to call routes that need URL values or form data.
+# How to call routes that need URL values or form data; "@name" refers to an object of the world.
 REQUESTS = {
     ("static", "GET"): {"values": {"filename": "css/app.css"}},
     ("public.set_language", "POST"): {"data": {"locale": "en"}},
-    ("admin.set_active", "POST"): {"values": {"user_id": "target"}, "data": {"active": "0"}},
+    ("admin.set_active", "POST"): {"values": {"user_id": "@spare_user"}, "data": {"active": "0"}},
+    ("sessions.delete_category", "POST"): {"values": {"category_id": "@spare_category"}},
+    ("sessions.move_category", "POST"): {"values": {"category_id": "@spare_category"}, "data": {"arah": "naik"}},
+    ("sessions.edit_criterion", "GET"): {"values": {"criterion_id": "@criterion"}},
+    ("sessions.edit_criterion", "POST"): {"values": {"criterion_id": "@criterion"}},
+    ("sessions.delete_criterion", "POST"): {"values": {"criterion_id": "@criterion"}},
+    ("sessions.move_criterion", "POST"): {"values": {"criterion_id": "@criterion"}, "data": {"arah": "turun"}},
+    ("sessions.transition", "POST"): {"data": {"action": "close"}},
+    ("sessions.add_member", "POST"): {"data": {"user_id": "@spare_facilitator"}},
+    ("sessions.remove_member", "POST"): {"values": {"user_id": "@spare_facilitator_member"}},
+    ("intake.invite", "POST"): {"data": {"business_id": "@spare_business"}},
+    ("intake.uninvite", "POST"): {"values": {"invitation_id": "@spare_invitation"}},
+    ("intake.import_template", "GET"): {"values": {"kind": "usaha"}},
+    ("proposals.detail", "GET"): {"values": {"proposal_id": "@proposal"}},
+    ("proposals.edit", "GET"): {"values": {"proposal_id": "@proposal"}},
+    ("proposals.edit", "POST"): {"values": {"proposal_id": "@proposal"}},
+    ("proposals.submit", "POST"): {"values": {"proposal_id": "@draft"}},
+    ("proposals.withdraw", "POST"): {"values": {"proposal_id": "@proposal"}},
+    ("proposals.delete_draft", "POST"): {"values": {"proposal_id": "@draft"}},
+    ("proposals.attachment", "GET"): {"values": {"proposal_id": "@proposal"}},
 }
 
 
@@ -76,6 +147,54 @@ def test_every_route_is_declared(app):
         assert set(table) == set(ROLES), f"{key} does not declare every role"
 
 
+def build_world(app) -> dict:
+    """The objects every access case acts on; returns their ids by name."""
+    from participation.auth.passwords import hash_password
+    from participation.intake.services import invite
+    from participation.models import Invitation, Role, User
+    from participation.sessions import services as session_services
+    from tests.factories import PDF_BYTES, make_business, make_proposal, make_session
+
+    def user(role, email):
+        role = Role(role)
+        account = User(email=email, name=email.split("@")[0].title(), role=role,
+                       password_hash=hash_password(STAFF_PASSWORD if role.is_staff else TEST_PASSWORD))
+        from participation.extensions import db
+
+        db.session.add(account)
+        db.session.flush()
+        return account
+
+    with app_db(app) as session:
+        accounts = {role: user(role, f"{role}@contoh.id") for role in ROLES[1:]}
+        spare_facilitator = user("facilitator", "fasilitator2@contoh.id")
+        spare_member = user("facilitator", "fasilitator3@contoh.id")
+        themed_session = make_session(accounts["planner"], members=[accounts["facilitator"], spare_member])
+        spare_category = session_services.add_category(themed_session, "Kategori cadangan")
+        business = make_business(accounts["proponent"])
+        spare_business = make_business(nib="9999999999999", name="Usaha Lain")
+        third_business = make_business(nib="8888888888888", name="Usaha Ketiga")
+        invite(themed_session, [business.id, third_business.id], accounts["facilitator"])
+        proposal = make_proposal(themed_session, business, attachment=PDF_BYTES)
+        draft = make_proposal(themed_session, business, submit=False, title="Draf usulan pelatihan")
+        spare_invitation = session.scalar(
+            session.query(Invitation).filter_by(business_id=third_business.id).statement)
+        session.commit()
+        return {
+            "session": themed_session.id, "spare_category": spare_category.id,
+            "criterion": themed_session.criteria[-1].id, "proposal": proposal.id, "draft": draft.id,
+            "spare_user": user_id_of(session, "fasilitator2@contoh.id"),
+            "spare_facilitator": spare_facilitator.id, "spare_facilitator_member": spare_member.id,
+            "spare_business": spare_business.id, "spare_invitation": spare_invitation.id,
+        }
+
+
+def user_id_of(session, email):
+    from participation.models import User
+
+    return session.scalar(session.query(User.id).filter_by(email=email).statement)
+
+
 @pytest.fixture
 def access_app(app_config):
     """The app with CSRF off: this table tests who may call a route, not the token."""
@@ -85,28 +204,39 @@ def access_app(app_config):
     return create_app(dict(app_config))
 
 
+def resolve(spec: dict, world: dict) -> tuple[dict, dict]:
+    def value(v):
+        return world[v[1:]] if isinstance(v, str) and v.startswith("@") else v
+
+    values = {"session_id": world["session"]}
+    values.update({key: value(v) for key, v in spec.get("values", {}).items()})
+    data = {key: value(v) for key, v in spec.get("data", {}).items()}
+    return values, data
+
+
+def url_for_case(app, endpoint, values):
+    from flask import url_for
+
+    with app.test_request_context():
+        rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
+        return url_for(endpoint, **{k: v for k, v in values.items() if k in rule.arguments})
+
+
 CASES = [(endpoint, method, role) for (endpoint, method), table in ACCESS.items() for role in ROLES]
 
 
 @pytest.mark.parametrize("endpoint,method,role", CASES, ids=[f"{e}-{m}-{r}" for e, m, r in CASES])
 def test_access(access_app, endpoint, method, role):
-    from flask import url_for
-
-    from tests.conftest import STAFF_PASSWORD, TEST_PASSWORD, login
-
     app = access_app
+    world = build_world(app)
     client = app.test_client()
-    target_id = _make_user(app, "proponent", "target@contoh.id")
     if role != "anonymous":
-        _make_user(app, role, f"{role}@contoh.id")
         password = STAFF_PASSWORD if role in STAFF else TEST_PASSWORD
         assert login(client, f"{role}@contoh.id", password).status_code == 303
 
-    spec = REQUESTS.get((endpoint, method), {})
-    values = {key: (target_id if value == "target" else value) for key, value in spec.get("values", {}).items()}
-    with app.test_request_context():
-        url = url_for(endpoint, **values)
-    response = client.open(url, method=method, data=spec.get("data", {}))
+    values, data = resolve(REQUESTS.get((endpoint, method), {}), world)
+    url = url_for_case(app, endpoint, values)
+    response = client.open(url, method=method, data=data)
     expected = ACCESS[(endpoint, method)][role]
     assert response.status_code == expected, (
         f"{method} {url} as {role}: expected {expected}, got {response.status_code}"
@@ -115,41 +245,24 @@ def test_access(access_app, endpoint, method, role):
         assert "/masuk" in response.headers["Location"]
 
 
-def _make_user(app, role, email):
-    from participation.auth.passwords import hash_password
-    from participation.models import Role, User
-    from tests.conftest import STAFF_PASSWORD, TEST_PASSWORD
-
-    role = Role(role)
-    with app_db(app) as session:
-        user = User(email=email, name=email.split("@")[0].title(), role=role,
-                    password_hash=hash_password(STAFF_PASSWORD if role.is_staff else TEST_PASSWORD))
-        session.add(user)
-        session.commit()
-        return user.id
-
-
 POSTS = [key for key in ACCESS if key[1] == "POST"]
 
 
 @pytest.mark.parametrize("endpoint,method", POSTS, ids=[e for e, _ in POSTS])
-def test_every_post_requires_a_csrf_token(app, endpoint, method, make_user, login_as):
+def test_every_post_requires_a_csrf_token(app, endpoint, method):
     """With CSRF on, a POST without the token is refused before the view runs."""
-    from flask import url_for
-
+    world = build_world(app)
     client = app.test_client()
-    target_id = make_user("proponent")
-    allowed = [role for role in ROLES[1:] if ACCESS[(endpoint, method)][role] not in (302, 403)]
-    if allowed and ACCESS[(endpoint, method)]["anonymous"] in (302, 403):
-        login_as(make_user(allowed[-1]))
-    spec = REQUESTS.get((endpoint, method), {})
-    values = {key: (target_id if value == "target" else value) for key, value in spec.get("values", {}).items()}
-    with app.test_request_context():
-        url = url_for(endpoint, **values)
-    response = client.post(url, data=spec.get("data", {}))
+    allowed = [role for role in ROLES[1:] if ACCESS[(endpoint, method)][role] not in (302, 403, 404)]
+    if allowed and ACCESS[(endpoint, method)]["anonymous"] in (302, 403, 404):
+        role = allowed[0]
+        assert login(client, f"{role}@contoh.id", STAFF_PASSWORD if role in STAFF else TEST_PASSWORD).status_code == 303
+    values, data = resolve(REQUESTS.get((endpoint, method), {}), world)
+    response = client.post(url_for_case(app, endpoint, values), data=data)
     assert response.status_code == 400
-    from participation.models import User
-    from participation.extensions import db
+    from participation.models import Proposal, ProposalStatus, User
 
-    with app.app_context():
-        assert db.session.get(User, target_id).active  # set_active did not run
+    with app_db(app) as session:
+        assert session.get(User, world["spare_user"]).active  # set_active did not run
+        assert session.get(Proposal, world["proposal"]).status is ProposalStatus.SUBMITTED
+        assert session.get(Proposal, world["draft"]) is not None

@@ -2,19 +2,59 @@
 from participation.models.audit import AppendOnlyError, AuditEvent
 from participation.models.base import utcnow
 from participation.models.business import Business, LegalForm, Scale, derive_scale, normalize_business_name
+from participation.models.proposal import (
+    RECEIPT_PREFIX,
+    Proposal,
+    ProposalSource,
+    ProposalStatus,
+    ProposalStatusChange,
+    ReceiptCounter,
+)
 from participation.models.security import LoginFailure
+from participation.models.session import (
+    FIELD_SOURCES,
+    TRANSITIONS,
+    Category,
+    Criterion,
+    CriterionSource,
+    Invitation,
+    Normalization,
+    ScoringMethod,
+    SelectionMethod,
+    SessionStatus,
+    ThemedSession,
+    session_members,
+)
 from participation.models.user import Role, User
 
 __all__ = [
     "AppendOnlyError",
     "AuditEvent",
     "Business",
+    "Category",
+    "Criterion",
+    "CriterionSource",
+    "FIELD_SOURCES",
+    "Invitation",
     "LegalForm",
     "LoginFailure",
+    "Normalization",
+    "Proposal",
+    "ProposalSource",
+    "ProposalStatus",
+    "ProposalStatusChange",
+    "RECEIPT_PREFIX",
+    "ReceiptCounter",
     "Role",
     "Scale",
+    "ScoringMethod",
+    "SelectionMethod",
+    "SessionStatus",
+    "TRANSITIONS",
+    "ThemedSession",
     "User",
     "derive_scale",
     "normalize_business_name",
+    "session_members",
     "utcnow",
 ]

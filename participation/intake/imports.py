@@ -1,0 +1,405 @@
+"""Business and proposal imports from CSV or XLSX: validate every row, then save all or nothing.
+
+Businesses are merged by NIB plus normalised name (case, punctuation and CV/UD/PT prefixes
+ignored); one NIB may carry several KBLI codes, which are united. Errors are reported per row
+and column, in the user's language; row numbers are the spreadsheet's (the header is row 1).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from flask_babel import gettext as _
+from sqlalchemy import insert, select, update
+
+from participation.auth.forms import KBLI_PATTERN, NIB_PATTERN, PLACE_PATTERN, normalize_nib, normalize_phone, normalize_place, parse_kbli
+from participation.extensions import db
+from participation.forms import clean_text
+from participation.models import Business, LegalForm, ProposalSource, Scale, ThemedSession, normalize_business_name, utcnow
+
+MAX_ROWS = 200_000
+MAX_CELL = 10_000
+
+BUSINESS_COLUMNS = {
+    "nib": True, "nama_usaha": True, "nama_pemilik": True, "kbli": True, "skala": True,
+    "kelurahan": True, "kecamatan": True, "telepon": False, "alamat": False, "bentuk_usaha": False,
+    "modal": False, "omzet": False, "tenaga_kerja_laki": False, "tenaga_kerja_perempuan": False,
+    "sertifikat": False,
+}
+PROPOSAL_COLUMNS = {
+    "nib": True, "nama_usaha": True, "judul": True, "masalah": True, "deskripsi": True, "kategori": True,
+    "perkiraan_biaya": True, "penerima_manfaat": True, "tenaga_kerja_baru": True, "kelurahan": False,
+    "kecamatan": False, "nomor_formulir": False,
+}
+
+
+@dataclass
+class RowError:
+    """One problem: spreadsheet row, column name, message."""
+
+    row: int
+    column: str
+    message: str
+
+
+@dataclass
+class ImportResult:
+    """What an import did, or why it did nothing."""
+
+    rows: int = 0
+    created: int = 0
+    merged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    ids: list[int] = field(default_factory=list)
+    flagged: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+class ImportFileError(Exception):
+    """The file as a whole cannot be read (wrong type, no header, too large)."""
+
+
+def header_key(text) -> str:
+    """Header cells compared loosely: 'Nama Usaha' and 'nama_usaha' are the same column."""
+    return re.sub(r"[^a-z0-9]+", "_", str(text or "").strip().lower()).strip("_")
+
+
+def read_table(filename: str, data: bytes) -> tuple[list[str], Iterable[tuple[int, list]]]:
+    """Header keys and (row number, cells) from a CSV or XLSX file, told apart by content."""
+    if data[:4] == b"PK\x03\x04":
+        return _read_xlsx(data)
+    if filename.lower().endswith((".xlsx", ".xlsm")):
+        raise ImportFileError(_("The file is not a valid XLSX workbook."))
+    return _read_csv(data)
+
+
+def _read_csv(data: bytes):
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("cp1252", errors="replace")  # Excel's "CSV" on Windows
+    if "\x00" in text:
+        raise ImportFileError(_("The file contains NUL bytes; save it again as CSV or XLSX."))
+    first_line = text.split("\n", 1)[0]
+    delimiter = max(",;\t", key=first_line.count)  # Indonesian Excel writes ';'
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ImportFileError(_("The file is empty.")) from None
+    return [header_key(cell) for cell in header], ((number, row) for number, row in enumerate(reader, start=2))
+
+
+def _read_xlsx(data: bytes):
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception:  # openpyxl raises many kinds for a damaged file
+        raise ImportFileError(_("The file is not a valid XLSX workbook.")) from None
+    rows = workbook.worksheets[0].iter_rows(values_only=True)
+    try:
+        header = next(rows)
+    except StopIteration:
+        raise ImportFileError(_("The file is empty.")) from None
+    return [header_key(cell) for cell in header], ((number, list(row)) for number, row in enumerate(rows, start=2))
+
+
+def estimate_rows(filename: str, data: bytes) -> int:
+    """Roughly how many data rows a file has, for a progress bar."""
+    if data[:4] == b"PK\x03\x04":
+        from openpyxl import load_workbook
+
+        try:
+            sheet = load_workbook(io.BytesIO(data), read_only=True).worksheets[0]
+            return max((sheet.max_row or 1) - 1, 1)
+        except Exception:  # the real read reports the problem
+            return 1
+    return max(data.count(b"\n") - 1, 1)
+
+
+def cell_text(value) -> str:
+    """A cell as text: integral numbers without '.0' (NIBs often arrive as numbers)."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value)
+
+
+def check_header(header: list[str], columns: dict[str, bool]) -> list[RowError]:
+    """Missing required columns and unknown columns, reported against row 1."""
+    errors = [RowError(1, name, _("Required column is missing.")) for name, required in columns.items()
+              if required and name not in header]
+    errors += [RowError(1, name or "?", _("Unknown column; expected one of: %(names)s.",
+                                          names=", ".join(columns)))
+               for name in header if name not in columns]
+    seen = set()
+    for name in header:
+        if name in seen and name in columns:
+            errors.append(RowError(1, name, _("The column appears twice.")))
+        seen.add(name)
+    return errors
+
+
+class RowReader:
+    """Typed access to one row's cells, collecting errors instead of raising."""
+
+    def __init__(self, number: int, values: dict[str, str], errors: list[RowError]):
+        self.number, self.values, self.errors = number, values, errors
+
+    def error(self, column: str, message: str) -> None:
+        self.errors.append(RowError(self.number, column, message))
+
+    def text(self, column: str, *, required=False, max_length=200, multiline=False) -> str:
+        raw = self.values.get(column, "")
+        try:
+            value = clean_text(raw, multiline=multiline) or ""
+        except ValueError as error:
+            self.error(column, str(error))
+            return ""
+        if required and not value:
+            self.error(column, _("This field is required."))
+        elif len(value) > max_length:
+            self.error(column, _("At most %(n)d characters.", n=max_length))
+        return value
+
+    def number(self, column: str, *, required=False, maximum=10**15) -> int | None:
+        text = self.text(column, required=required, max_length=40)
+        if not text:
+            return None
+        compact = re.sub(r"^rp\.?\s*", "", text, flags=re.IGNORECASE)
+        compact = re.sub(r"[.,\s](?=\d{3}(\D|$))", "", compact)
+        if not compact.isdigit() or int(compact) > maximum:
+            self.error(column, _("Enter a whole number, for example 1.500.000."))
+            return None
+        return int(compact)
+
+
+def _business_row(reader: RowReader) -> dict | None:
+    nib = normalize_nib(reader.text("nib", required=True, max_length=30))
+    if nib and not NIB_PATTERN.fullmatch(nib):
+        reader.error("nib", _("The NIB must be exactly 13 digits."))
+    name = reader.text("nama_usaha", required=True)
+    owner = reader.text("nama_pemilik", required=True, max_length=120)
+    codes = parse_kbli(reader.text("kbli", required=True))
+    wrong = [code for code in codes if not KBLI_PATTERN.fullmatch(code)]
+    if wrong:
+        reader.error("kbli", _("Each KBLI code must be exactly 5 digits; check “%(code)s”.", code=wrong[0][:20]))
+    scale_text = reader.text("skala", required=True, max_length=20).lower()
+    scale = next((s for s in Scale if s.value == scale_text), None)
+    if scale_text and scale is None:
+        reader.error("skala", _("Use mikro, kecil or menengah."))
+    places = {}
+    for column in ("kelurahan", "kecamatan"):
+        places[column] = normalize_place(reader.text(column, required=True, max_length=100))
+        if places[column] and not PLACE_PATTERN.fullmatch(places[column]):
+            reader.error(column, _("Use letters for the place name."))
+    phone = normalize_phone(reader.text("telepon", max_length=30)) or None
+    if phone and not re.fullmatch(r"\+62[1-9]\d{7,11}", phone):
+        reader.error("telepon", _("Enter a phone number that starts with 08 or +62, for example 0812-3456-7890."))
+    legal_text = reader.text("bentuk_usaha", max_length=20).lower().rstrip(".")
+    legal = next((f for f in LegalForm if f.value == legal_text), None)
+    if legal_text and legal is None:
+        reader.error("bentuk_usaha", _("Use perorangan, ud, cv, pt or koperasi."))
+    certificates = {c.strip().lower() for c in re.split(r"[,;/ ]+", reader.text("sertifikat")) if c.strip()}
+    unknown = certificates - {"halal", "pirt", "sni"}
+    if unknown:
+        reader.error("sertifikat", _("Use halal, pirt or sni."))
+    return {
+        "nib": nib, "name": name, "name_key": normalize_business_name(name), "owner_name": owner,
+        "kbli": set(codes), "scale": scale, "legal_form": legal, "kelurahan": places["kelurahan"],
+        "kecamatan": places["kecamatan"], "phone": phone, "address": reader.text("alamat", max_length=300),
+        "capital": reader.number("modal"), "annual_turnover": reader.number("omzet"),
+        "workforce_men": reader.number("tenaga_kerja_laki", maximum=100_000) or 0,
+        "workforce_women": reader.number("tenaga_kerja_perempuan", maximum=100_000) or 0,
+        "cert_halal": "halal" in certificates, "cert_pirt": "pirt" in certificates, "cert_sni": "sni" in certificates,
+    }
+
+
+def _rows(header, rows, columns, parse: Callable, progress) -> tuple[list[tuple[int, dict]], list[RowError]]:
+    errors: list[RowError] = []
+    parsed = []
+    for number, cells in rows:
+        if number - 1 > MAX_ROWS:
+            raise ImportFileError(_("The file has more than %(n)d rows.", n=MAX_ROWS))
+        texts = [cell_text(cell)[:MAX_CELL + 1] for cell in cells]
+        if not any(text.strip() for text in texts):
+            continue  # blank lines are common at the end of spreadsheets
+        values = {name: texts[i] if i < len(texts) else "" for i, name in enumerate(header) if name in columns}
+        reader = RowReader(number, values, errors)
+        record = parse(reader)
+        parsed.append((number, record))
+        if progress:
+            progress(1)
+    return parsed, errors
+
+
+def import_businesses(filename: str, data: bytes, progress=None) -> ImportResult:
+    """Validate every row, then merge into existing businesses or create new ones, in one go."""
+    header, rows = read_table(filename, data)
+    result = ImportResult(errors=check_header(header, BUSINESS_COLUMNS))
+    if result.errors:
+        return result
+    parsed, result.errors = _rows(header, rows, BUSINESS_COLUMNS, _business_row, progress)
+    result.rows = len(parsed)
+    if result.errors or not parsed:
+        if not parsed and not result.errors:
+            result.errors.append(RowError(2, "-", _("The file has no data rows.")))
+        return result
+
+    merged_in_file: dict[tuple[str, str], dict] = {}
+    for _number, record in parsed:
+        key = (record["nib"], record["name_key"])
+        if key in merged_in_file:
+            _merge_record(merged_in_file[key], record)
+        else:
+            merged_in_file[key] = record
+    existing = _existing_businesses({nib for nib, _ in merged_in_file})
+    now = utcnow()
+    new_rows, updates = [], []
+    for key, record in merged_in_file.items():
+        business = existing.get(key)
+        if business is None:
+            new_rows.append(_new_business_row(record, now))
+        else:
+            updates.append(_merged_update(business, record, now))
+    if new_rows:
+        db.session.execute(insert(Business), new_rows)
+    changed = [row for row in updates if row is not None]
+    if changed:
+        db.session.execute(update(Business), changed)
+    db.session.flush()
+    result.created, result.merged = len(new_rows), len(parsed) - len(new_rows)
+    ids = _existing_businesses({nib for nib, _ in merged_in_file})
+    result.ids = [ids[key].id for key in merged_in_file]
+    return result
+
+
+def _merge_record(target: dict, record: dict) -> None:
+    """Duplicates within the file: unite KBLI codes, fill what the first row left blank."""
+    target["kbli"] |= record["kbli"]
+    for key, value in record.items():
+        if key != "kbli" and target.get(key) in (None, "", 0, False) and value not in (None, "", 0, False):
+            target[key] = value
+
+
+def _existing_businesses(nibs: set[str]) -> dict[tuple[str, str], Business]:
+    """Businesses already stored for these NIBs, keyed like the import (in chunks of 500)."""
+    found: dict[tuple[str, str], Business] = {}
+    ordered = sorted(nibs)
+    for start in range(0, len(ordered), 500):
+        chunk = ordered[start:start + 500]
+        for business in db.session.scalars(select(Business).where(Business.nib.in_(chunk)).order_by(Business.id)):
+            found.setdefault((business.nib, business.name_key), business)
+    return found
+
+
+def _new_business_row(record: dict, now) -> dict:
+    row = {key: record[key] for key in ("nib", "name", "name_key", "owner_name", "scale", "legal_form",
+                                        "kelurahan", "kecamatan", "phone", "address", "capital",
+                                        "annual_turnover", "workforce_men", "workforce_women",
+                                        "cert_halal", "cert_pirt", "cert_sni")}
+    row["kbli_codes"] = ",".join(sorted(record["kbli"]))
+    row["created_at"] = row["updated_at"] = now
+    return row
+
+
+def _merged_update(business: Business, record: dict, now) -> dict | None:
+    """Unite KBLI codes and fill blanks of an existing business; None when nothing changes."""
+    changes = {}
+    codes = set(business.kbli_list) | record["kbli"]
+    if codes != set(business.kbli_list):
+        changes["kbli_codes"] = ",".join(sorted(codes))
+    for key in ("phone", "address", "capital", "annual_turnover", "legal_form"):
+        if getattr(business, key) in (None, "") and record.get(key) not in (None, ""):
+            changes[key] = record[key]
+    for key in ("cert_halal", "cert_pirt", "cert_sni"):
+        if record[key] and not getattr(business, key):
+            changes[key] = True
+    if not changes:
+        return None
+    return {"id": business.id, "updated_at": now, **changes}
+
+
+def find_business(nib: str, name: str) -> Business | None:
+    """The stored business with this NIB and (normalised) name."""
+    return db.session.scalar(select(Business).where(Business.nib == nib,
+                                                    Business.name_key == normalize_business_name(name))
+                             .order_by(Business.id))
+
+
+def import_proposals(themed_session: ThemedSession, filename: str, data: bytes, actor,
+                     progress=None) -> ImportResult:
+    """Validate every row, then create submitted proposals with receipt numbers, all or nothing."""
+    from participation.proposals import services as proposal_services
+
+    header, rows = read_table(filename, data)
+    result = ImportResult(errors=check_header(header, PROPOSAL_COLUMNS))
+    if result.errors:
+        return result
+    categories = {category.name.strip().lower(): category.id for category in themed_session.categories}
+
+    def parse(reader: RowReader) -> dict:
+        nib = normalize_nib(reader.text("nib", required=True, max_length=30))
+        name = reader.text("nama_usaha", required=True)
+        business = None
+        if nib and not NIB_PATTERN.fullmatch(nib):
+            reader.error("nib", _("The NIB must be exactly 13 digits."))
+        elif nib and name:
+            business = find_business(nib, name)
+            if business is None:
+                reader.error("nib", _("No business with this NIB and name; import the businesses first."))
+        category_name = reader.text("kategori", required=True, max_length=120)
+        category_id = categories.get(category_name.lower())
+        if category_name and category_id is None:
+            reader.error("kategori", _("Unknown category; use one of: %(names)s.",
+                                       names=", ".join(c.name for c in themed_session.categories)))
+        cost = reader.number("perkiraan_biaya", required=True, maximum=10**13)
+        if cost == 0:
+            reader.error("perkiraan_biaya", _("The estimated cost must be above zero."))
+        title = reader.text("judul", required=True)
+        if title and len(title) < 5:
+            reader.error("judul", _("The title must be 5 to 200 characters."))
+        return {
+            "business": business, "title": title,
+            "problem": reader.text("masalah", required=True, max_length=5000, multiline=True),
+            "description": reader.text("deskripsi", required=True, max_length=10000, multiline=True),
+            "category_id": category_id, "estimated_cost": cost,
+            "beneficiaries": reader.number("penerima_manfaat", required=True, maximum=10_000_000),
+            "jobs_created": reader.number("tenaga_kerja_baru", required=True, maximum=1_000_000),
+            "kelurahan": normalize_place(reader.text("kelurahan", max_length=100)) or "",
+            "kecamatan": normalize_place(reader.text("kecamatan", max_length=100)) or "",
+            "paper_form_number": reader.text("nomor_formulir", max_length=30) or None,
+        }
+
+    parsed, result.errors = _rows(header, rows, PROPOSAL_COLUMNS, parse, progress)
+    result.rows = len(parsed)
+    if not parsed and not result.errors:
+        result.errors.append(RowError(2, "-", _("The file has no data rows.")))
+    if result.errors:
+        return result
+    for number, record in parsed:
+        business = record.pop("business")
+        paper_number = record.pop("paper_form_number")
+        try:
+            proposal = proposal_services.create_proposal(
+                themed_session, business, record, actor, submit=True, source=ProposalSource.IMPORT,
+                paper_form_number=paper_number, check_window=False)
+        except proposal_services.ProposalError as error:
+            if error.code == "limit":
+                result.errors.append(RowError(number, "nib", _(
+                    "This business already has the maximum of %(n)d proposals in the session.",
+                    n=error.details["limit"])))
+                continue
+            raise
+        result.ids.append(proposal.id)
+        result.flagged += proposal.near_duplicate_of_id is not None
+    result.created = len(result.ids)
+    return result

@@ -1,0 +1,268 @@
+"""Facilitators and planners: the session's proposals, the roster, paper intake and imports."""
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from participation.extensions import db
+from participation.forms import BaseForm, parse_id
+from participation.intake import imports, services
+from participation.intake.forms import MAX_IMPORT_BYTES, BlankFormsForm, ImportForm
+from participation.models import Business, Invitation, Proposal, Role
+from participation.pdf import render_pdf
+from participation.proposals import services as proposal_services
+from participation.proposals.forms import PaperProposalForm
+from participation.proposals.routes import error_text, mark_missing
+from participation.security import client_ip, record_audit, rerender_on_csrf_error, role_required
+from participation.sessions.routes import load_session
+
+bp = Blueprint("intake", __name__)
+
+STAFF = (Role.PLANNER, Role.FACILITATOR, Role.ADMIN)
+MANAGERS = (Role.PLANNER, Role.ADMIN)
+TEMPLATES = {"usaha": imports.BUSINESS_COLUMNS, "usulan": imports.PROPOSAL_COLUMNS}
+
+
+def _audit(action, themed_session, **kwargs):
+    record_audit(action, actor=current_user, obj=themed_session, object_type="ThemedSession",
+                 ip=client_ip(), **kwargs)
+
+
+@bp.route("/sesi/<int:session_id>/usulan")
+@role_required(*STAFF)
+def proposals(session_id: int):
+    themed_session = load_session(session_id)
+    items = db.session.scalars(
+        select(Proposal).where(Proposal.session_id == session_id)
+        .options(selectinload(Proposal.business), selectinload(Proposal.category),
+                 selectinload(Proposal.near_duplicate_of))
+        .order_by(Proposal.receipt_number.is_(None), Proposal.receipt_number, Proposal.id)
+    ).all()
+    return render_template("intake/proposals.html", themed_session=themed_session, proposals=items)
+
+
+@bp.route("/sesi/<int:session_id>/undangan")
+@role_required(*STAFF)
+def roster(session_id: int):
+    themed_session = load_session(session_id)
+    invitations = db.session.scalars(
+        select(Invitation).where(Invitation.session_id == session_id)
+        .options(selectinload(Invitation.business)).join(Invitation.business).order_by(Business.name)
+    ).all()
+    query = request.args.get("cari", "")[:100]
+    invited = {invitation.business_id for invitation in invitations}
+    results = [b for b in services.search_businesses(query) if b.id not in invited] if query else []
+    return render_template("intake/roster.html", themed_session=themed_session, invitations=invitations,
+                           query=query, results=results, action_form=BaseForm(), import_form=ImportForm())
+
+
+@bp.route("/sesi/<int:session_id>/undangan", methods=["POST"])
+@role_required(*STAFF)
+def invite(session_id: int):
+    themed_session = load_session(session_id)
+    ids = [parse_id(raw) for raw in request.form.getlist("business_id")]
+    if not BaseForm().validate_on_submit() or not ids or None in ids:
+        abort(400)
+    added = services.invite(themed_session, ids, current_user)
+    _audit("roster.invited", themed_session, after={"business_ids": sorted(set(ids)), "added": added})
+    db.session.commit()
+    flash(_("%(n)d business(es) added to the roster.", n=added), "success")
+    return redirect(url_for("intake.roster", session_id=session_id), code=303)
+
+
+@bp.route("/sesi/<int:session_id>/undangan/<int:invitation_id>/hapus", methods=["POST"])
+@role_required(*STAFF)
+def uninvite(session_id: int, invitation_id: int):
+    themed_session = load_session(session_id)
+    invitation = db.session.get(Invitation, invitation_id)
+    if invitation is None or invitation.session_id != themed_session.id:
+        abort(404)
+    if not BaseForm().validate_on_submit():
+        abort(400)
+    try:
+        services.uninvite(invitation)
+    except services.IntakeError:
+        flash(_("This business has already attended; it stays on the roster."), "danger")
+    else:
+        _audit("roster.uninvited", themed_session, before={"business_id": invitation.business_id})
+        db.session.commit()
+        flash(_("Removed from the roster."), "success")
+    return redirect(url_for("intake.roster", session_id=session_id), code=303)
+
+
+def _read_upload(form: ImportForm) -> tuple[str, bytes] | None:
+    upload = form.file.data
+    if not upload or not getattr(upload, "filename", None):
+        form.file.errors.append(_("Choose a file."))
+        return None
+    data = upload.stream.read(MAX_IMPORT_BYTES + 1)
+    if len(data) > MAX_IMPORT_BYTES:
+        form.file.errors.append(_("The file is too large for the web upload; use the command line."))
+        return None
+    return upload.filename, data
+
+
+@bp.route("/sesi/<int:session_id>/undangan/impor", methods=["POST"])
+@role_required(*STAFF)
+@rerender_on_csrf_error
+def import_roster(session_id: int):
+    """Import a business file and put every business in it on the roster."""
+    themed_session = load_session(session_id)
+    form = ImportForm()
+    result = None
+    if form.validate_on_submit() and (upload := _read_upload(form)):
+        try:
+            result = imports.import_businesses(*upload)
+        except imports.ImportFileError as error:
+            form.file.errors.append(str(error))
+        else:
+            if result.ok:
+                added = services.invite(themed_session, result.ids, current_user)
+                _audit("roster.imported", themed_session,
+                       after={"rows": result.rows, "created": result.created, "invited": added})
+                db.session.commit()
+                flash(_("%(rows)d rows read, %(created)d new businesses, %(n)d added to the roster.",
+                        rows=result.rows, created=result.created, n=added), "success")
+                return redirect(url_for("intake.roster", session_id=session_id), code=303)
+            db.session.rollback()
+    invitations = db.session.scalars(select(Invitation).where(Invitation.session_id == session_id)
+                                     .options(selectinload(Invitation.business))).all()
+    return render_template("intake/roster.html", themed_session=themed_session, invitations=invitations,
+                           query="", results=[], action_form=BaseForm(), import_form=form,
+                           import_result=result), 400
+
+
+@bp.route("/sesi/<int:session_id>/usulan-kertas", methods=["GET", "POST"])
+@role_required(*STAFF)
+@rerender_on_csrf_error
+def paper(session_id: int):
+    themed_session = load_session(session_id)
+    form = PaperProposalForm(themed_session=themed_session)
+    if request.method == "GET":
+        form.idempotency_key.data = uuid.uuid4().hex
+        form.paper_form_number.data = request.args.get("nomor", "")[:30]
+    if form.validate_on_submit():
+        try:
+            proposal = services.record_paper_proposal(themed_session, form.business_data(),
+                                                      form.proposal_data(), form.paper_form_number.data,
+                                                      current_user)
+        except services.IntakeError as error:
+            db.session.rollback()
+            if error.code == "form_number_used":
+                form.paper_form_number.errors.append(
+                    _("This form has already been entered as %(receipt)s.", receipt=error.details["receipt"]))
+            else:
+                form.form_errors.append(_("Paper proposals can be entered while the session is open or under review."))
+        except proposal_services.ProposalError as error:
+            db.session.rollback()
+            if error.code == "incomplete":
+                mark_missing(form, error.details["fields"])
+            form.form_errors.append(error_text(error))
+        else:
+            _audit("proposal.paper_entered", themed_session,
+                   after={"proposal_id": proposal.id, "receipt_number": proposal.receipt_number,
+                          "paper_form_number": proposal.paper_form_number})
+            db.session.commit()
+            flash(_("Paper form %(form)s saved as %(receipt)s for %(business)s.",
+                    form=proposal.paper_form_number, receipt=proposal.receipt_number,
+                    business=proposal.business.name), "success")
+            return redirect(url_for("intake.paper", session_id=session_id,
+                                    nomor=_next_number(proposal.paper_form_number)), code=303)
+    status = 400 if request.method == "POST" else 200
+    return render_template("intake/paper.html", form=form, themed_session=themed_session), status
+
+
+def _next_number(number: str) -> str:
+    """F3-0012 → F3-0013, so that a stack of forms can be typed in one after another."""
+    head, _, digits = number.rpartition("-")
+    if digits.isdigit():
+        return f"{head}-{int(digits) + 1:0{len(digits)}d}" if head else f"{int(digits) + 1:0{len(digits)}d}"
+    return ""
+
+
+@bp.route("/sesi/<int:session_id>/formulir-kosong", methods=["GET", "POST"])
+@role_required(*STAFF)
+@rerender_on_csrf_error
+def blank_forms(session_id: int):
+    themed_session = load_session(session_id)
+    form = BlankFormsForm()
+    if form.validate_on_submit():
+        numbers = services.allocate_paper_forms(themed_session, form.count.data)
+        _audit("paper_forms.printed", themed_session, after={"from": numbers[0], "to": numbers[-1]})
+        pdf = render_pdf("intake/blank_form.html", themed_session=themed_session, numbers=numbers)
+        db.session.commit()
+        filename = f"formulir-usulan-{numbers[0]}-{numbers[-1]}.pdf"
+        return Response(pdf, mimetype="application/pdf",
+                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    status = 400 if request.method == "POST" else 200
+    return render_template("intake/blank_forms.html", form=form, themed_session=themed_session), status
+
+
+@bp.route("/impor/usaha", methods=["GET", "POST"])
+@role_required(*MANAGERS)
+@rerender_on_csrf_error
+def import_businesses():
+    form = ImportForm()
+    result = None
+    if form.validate_on_submit() and (upload := _read_upload(form)):
+        try:
+            result = imports.import_businesses(*upload)
+        except imports.ImportFileError as error:
+            form.file.errors.append(str(error))
+        else:
+            if result.ok:
+                record_audit("businesses.imported", actor=current_user, ip=client_ip(),
+                             after={"file": upload[0][:100], "rows": result.rows, "created": result.created,
+                                    "merged": result.merged})
+                db.session.commit()
+                flash(_("%(rows)d rows imported: %(created)d new businesses, %(merged)d merged into "
+                        "existing ones.", rows=result.rows, created=result.created, merged=result.merged),
+                      "success")
+                return redirect(url_for("intake.import_businesses"), code=303)
+            db.session.rollback()
+    status = 400 if request.method == "POST" else 200
+    return render_template("intake/import.html", form=form, result=result, kind="usaha",
+                           columns=imports.BUSINESS_COLUMNS, themed_session=None), status
+
+
+@bp.route("/sesi/<int:session_id>/impor-usulan", methods=["GET", "POST"])
+@role_required(*MANAGERS)
+@rerender_on_csrf_error
+def import_proposals(session_id: int):
+    themed_session = load_session(session_id, manage=True)
+    form = ImportForm()
+    result = None
+    if form.validate_on_submit() and (upload := _read_upload(form)):
+        try:
+            result = imports.import_proposals(themed_session, *upload, current_user)
+        except imports.ImportFileError as error:
+            form.file.errors.append(str(error))
+        else:
+            if result.ok:
+                _audit("proposals.imported", themed_session,
+                       after={"file": upload[0][:100], "rows": result.rows, "created": result.created,
+                              "flagged": result.flagged})
+                db.session.commit()
+                flash(_("%(n)d proposals imported and submitted; %(flagged)d look like near-duplicates.",
+                        n=result.created, flagged=result.flagged), "success")
+                return redirect(url_for("intake.proposals", session_id=session_id), code=303)
+            db.session.rollback()
+    status = 400 if request.method == "POST" else 200
+    return render_template("intake/import.html", form=form, result=result, kind="usulan",
+                           columns=imports.PROPOSAL_COLUMNS, themed_session=themed_session), status
+
+
+@bp.route("/impor/templat/<kind>.csv")
+@role_required(*STAFF)
+def import_template(kind: str):
+    columns = TEMPLATES.get(kind)
+    if columns is None:
+        abort(404)
+    body = "\ufeff" + ",".join(columns) + "\r\n"
+    return Response(body, mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="templat-{kind}.csv"'})

@@ -1,0 +1,115 @@
+"""The invitation roster and paper intake."""
+from __future__ import annotations
+
+from sqlalchemy import func, or_, select
+
+from participation.extensions import db
+from participation.models import (
+    Business,
+    Invitation,
+    Proposal,
+    ProposalSource,
+    SessionStatus,
+    ThemedSession,
+    User,
+    normalize_business_name,
+)
+from participation.proposals import services as proposal_services
+
+PAPER_STATUSES = (SessionStatus.OPEN, SessionStatus.REVIEW)
+
+
+class IntakeError(Exception):
+    """A rule refused the operation; `code` says which."""
+
+    def __init__(self, code: str, **details):
+        super().__init__(code)
+        self.code = code
+        self.details = details
+
+
+def invite(themed_session: ThemedSession, business_ids, actor: User | None, *, walk_in: bool = False) -> int:
+    """Put businesses on the roster; returns how many were new to it."""
+    wanted = set(business_ids)
+    if not wanted:
+        return 0
+    already = set(db.session.scalars(select(Invitation.business_id).where(
+        Invitation.session_id == themed_session.id, Invitation.business_id.in_(wanted))))
+    existing_businesses = set(db.session.scalars(select(Business.id).where(Business.id.in_(wanted))))
+    new = sorted((wanted & existing_businesses) - already)
+    for business_id in new:
+        db.session.add(Invitation(session_id=themed_session.id, business_id=business_id,
+                                  invited_by_id=actor.id if actor else None, walk_in=walk_in))
+    db.session.flush()
+    return len(new)
+
+
+def uninvite(invitation: Invitation) -> None:
+    """Take a business off the roster, unless it already attended."""
+    if invitation.attended:
+        raise IntakeError("attended")
+    db.session.delete(invitation)
+
+
+def search_businesses(query: str, limit: int = 20) -> list[Business]:
+    """Businesses whose name, owner or NIB matches `query`."""
+    text = query.strip()
+    if len(text) < 2:
+        return []
+    pattern = f"%{text.lower()}%"
+    return list(db.session.scalars(
+        select(Business).where(or_(func.lower(Business.name).like(pattern),
+                                   func.lower(Business.owner_name).like(pattern),
+                                   Business.nib.like(f"{text}%")))
+        .order_by(Business.name).limit(limit)
+    ))
+
+
+def find_or_create_business(data: dict) -> tuple[Business, bool]:
+    """Match a paper form's business by NIB plus normalised name, or create it (no account)."""
+    business = db.session.scalar(select(Business).where(
+        Business.nib == data["nib"], Business.name_key == normalize_business_name(data["name"])
+    ).order_by(Business.id))
+    if business is not None:
+        if data.get("kbli"):
+            business.kbli_list = set(business.kbli_list) | set(data["kbli"])
+        if not business.phone and data.get("phone"):
+            business.phone = data["phone"]
+        return business, False
+    business = Business(nib=data["nib"], owner_name=data["owner_name"], scale=data["scale"],
+                        phone=data.get("phone"), kelurahan=data.get("kelurahan") or "",
+                        kecamatan=data.get("kecamatan") or "")
+    business.set_name(data["name"])
+    business.kbli_list = data.get("kbli") or []
+    db.session.add(business)
+    db.session.flush()
+    return business, True
+
+
+def record_paper_proposal(themed_session: ThemedSession, business_data: dict, proposal_data: dict,
+                          form_number: str, actor: User) -> Proposal:
+    """Save a walk-in's paper proposal: match or create the business, then submit for it."""
+    if themed_session.status not in PAPER_STATUSES:
+        raise IntakeError("status")
+    duplicate = db.session.scalar(select(Proposal).where(
+        Proposal.session_id == themed_session.id, Proposal.paper_form_number == form_number))
+    if duplicate is not None:
+        raise IntakeError("form_number_used", receipt=duplicate.receipt_number)
+    business, _created = find_or_create_business(business_data)
+    if not themed_session.is_invited(business):
+        invite(themed_session, [business.id], actor, walk_in=True)
+    return proposal_services.create_proposal(
+        themed_session, business, proposal_data, actor, submit=True, source=ProposalSource.PAPER,
+        paper_form_number=form_number, check_window=False)
+
+
+def allocate_paper_forms(themed_session: ThemedSession, count: int) -> list[str]:
+    """Reserve the next `count` paper form numbers for printing."""
+    start = themed_session.paper_forms_printed + 1
+    themed_session.paper_forms_printed += count
+    return [paper_form_number(themed_session, n) for n in range(start, start + count)]
+
+
+def paper_form_number(themed_session: ThemedSession, n: int) -> str:
+    """The number printed on the n-th blank form of a session, e.g. F3-0012."""
+    return f"F{themed_session.id}-{n:04d}"

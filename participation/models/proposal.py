@@ -1,0 +1,138 @@
+"""Proposals (usulan), their status history and the receipt-number counter."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from participation.extensions import db
+from participation.models.base import LabelledEnum, enum_column, utcnow
+from participation.models.user import Role, User
+
+if TYPE_CHECKING:
+    from participation.models.business import Business
+    from participation.models.session import Category, ThemedSession
+
+RECEIPT_PREFIX = "MT"
+
+
+class ProposalStatus(LabelledEnum):
+    """draft → submitted → (withdrawn)."""
+
+    DRAFT = "draft", _l("Draft")
+    SUBMITTED = "submitted", _l("Submitted")
+    WITHDRAWN = "withdrawn", _l("Withdrawn")
+
+
+class ProposalSource(LabelledEnum):
+    """How the proposal reached the platform."""
+
+    ONLINE = "online", _l("Online")
+    PAPER = "paper", _l("Paper form")
+    IMPORT = "import", _l("Imported file")
+
+
+class Proposal(db.Model):
+    """A business's proposal to a themed session."""
+
+    __tablename__ = "proposals"
+    __table_args__ = (
+        sa.CheckConstraint("estimated_cost >= 0", name="cost_non_negative"),
+        sa.CheckConstraint("beneficiaries >= 0", name="beneficiaries_non_negative"),
+        sa.CheckConstraint("jobs_created >= 0", name="jobs_non_negative"),
+        sa.Index("ix_proposals_session_id_status", "session_id", "status"),
+        # A paper form is entered once per session (NULLs, i.e. online proposals, do not clash).
+        sa.UniqueConstraint("session_id", "paper_form_number"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(sa.ForeignKey("themed_sessions.id"))
+    business_id: Mapped[int] = mapped_column(sa.ForeignKey("businesses.id"), index=True)
+    submitted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    receipt_number: Mapped[str | None] = mapped_column(sa.String(20), unique=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    problem: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    description: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    category_id: Mapped[int | None] = mapped_column(sa.ForeignKey("categories.id", ondelete="SET NULL"))
+    estimated_cost: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
+    beneficiaries: Mapped[int] = mapped_column(default=0, server_default="0")
+    jobs_created: Mapped[int] = mapped_column(default=0, server_default="0")
+    kelurahan: Mapped[str] = mapped_column(sa.String(100), default="", server_default="")
+    kecamatan: Mapped[str] = mapped_column(sa.String(100), default="", server_default="")
+    source: Mapped[ProposalSource] = mapped_column(
+        enum_column(ProposalSource, "proposal_source"), default=ProposalSource.ONLINE, server_default="online")
+    paper_form_number: Mapped[str | None] = mapped_column(sa.String(30))
+    status: Mapped[ProposalStatus] = mapped_column(
+        enum_column(ProposalStatus, "proposal_status"), default=ProposalStatus.DRAFT, server_default="draft")
+    idempotency_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    # Set when another proposal of the same business in the session has a similar title.
+    near_duplicate_of_id: Mapped[int | None] = mapped_column(sa.ForeignKey("proposals.id", ondelete="SET NULL"))
+    attachment_key: Mapped[str | None] = mapped_column(sa.String(64))
+    attachment_name: Mapped[str | None] = mapped_column(sa.String(200))
+    attachment_type: Mapped[str | None] = mapped_column(sa.String(40))
+    attachment_size: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    submitted_at: Mapped[datetime | None]
+
+    themed_session: Mapped[ThemedSession] = relationship()
+    business: Mapped[Business] = relationship()
+    category: Mapped[Category | None] = relationship()
+    submitted_by: Mapped[User | None] = relationship()
+    history: Mapped[list[ProposalStatusChange]] = relationship(
+        back_populates="proposal", order_by="ProposalStatusChange.id", cascade="all, delete-orphan")
+    near_duplicate_of: Mapped[Proposal | None] = relationship(remote_side=[id])
+
+    def __repr__(self) -> str:
+        return f"<Proposal {self.id} {self.receipt_number or 'draft'}>"
+
+    def is_owned_by(self, user) -> bool:
+        """Whether `user` is the business owner behind this proposal."""
+        return (user.is_authenticated and user.role is Role.PROPONENT
+                and user.business is not None and user.business.id == self.business_id)
+
+    def can_view(self, user) -> bool:
+        """The owner, and the session's planners and facilitators (and admins)."""
+        return self.is_owned_by(user) or self.themed_session.can_facilitate(user)
+
+    def can_edit(self, user) -> bool:
+        """The owner, while the window is open and the proposal is not withdrawn."""
+        return (self.is_owned_by(user) and self.status is not ProposalStatus.WITHDRAWN
+                and self.themed_session.accepts_submissions)
+
+    def can_withdraw(self, user) -> bool:
+        """The owner may withdraw a submitted proposal while the window is open."""
+        return self.can_edit(user) and self.status is ProposalStatus.SUBMITTED
+
+    def can_download_attachment(self, user) -> bool:
+        """Only the owner and the session's staff; anyone else gets 404."""
+        return self.attachment_key is not None and self.can_view(user)
+
+
+class ProposalStatusChange(db.Model):
+    """One step in a proposal's status history."""
+
+    __tablename__ = "proposal_status_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(sa.ForeignKey("proposals.id", ondelete="CASCADE"), index=True)
+    from_status: Mapped[ProposalStatus | None] = mapped_column(enum_column(ProposalStatus, "from_status"))
+    to_status: Mapped[ProposalStatus] = mapped_column(enum_column(ProposalStatus, "to_status"))
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    note: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    proposal: Mapped[Proposal] = relationship(back_populates="history")
+    actor: Mapped[User | None] = relationship()
+
+
+class ReceiptCounter(db.Model):
+    """The last receipt number given out per prefix and fiscal year (one row each)."""
+
+    __tablename__ = "receipt_counters"
+
+    scope: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    last_value: Mapped[int] = mapped_column(default=0)

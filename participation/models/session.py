@@ -1,0 +1,265 @@
+"""Themed sessions with their categories, criteria, staff and invitations."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from participation.extensions import db
+from participation.models.base import LabelledEnum, enum_column, utcnow
+from participation.models.user import Role, User
+
+if TYPE_CHECKING:
+    from participation.models.business import Business
+
+
+class SessionStatus(LabelledEnum):
+    """The life of a session: draft → open → review → finalized (→ archived)."""
+
+    DRAFT = "draft", _l("Draft")
+    OPEN = "open", _l("Open for proposals")
+    REVIEW = "review", _l("Under review")
+    FINALIZED = "finalized", _l("Finalized")
+    ARCHIVED = "archived", _l("Archived")
+
+
+class ScoringMethod(LabelledEnum):
+    """How proposals are scored (DESIGN §5)."""
+
+    SAW = "saw", _l("Simple additive weighting (SAW)")
+    TOPSIS = "topsis", _l("TOPSIS")
+
+
+class Normalization(LabelledEnum):
+    """How SAW normalises each criterion."""
+
+    MINMAX = "minmax", _l("Min–max")
+    MAX = "max", _l("Divide by the maximum")
+
+
+class SelectionMethod(LabelledEnum):
+    """How the funded set is chosen within the budget ceiling."""
+
+    GREEDY = "greedy", _l("Best first, while the budget lasts")
+    OPTIMAL = "optimal", _l("Largest total score within the budget")
+
+
+class CriterionSource(LabelledEnum):
+    """Where a criterion's values come from (DESIGN §3)."""
+
+    RATING = "rating", _l("Planners' rating")
+    VOTES = "votes", _l("Participants' votes")
+    ESTIMATED_COST = "estimated_cost", _l("Proposal field: estimated cost")
+    BENEFICIARIES = "beneficiaries", _l("Proposal field: beneficiaries")
+    JOBS_CREATED = "jobs_created", _l("Proposal field: new jobs")
+
+    @property
+    def is_field(self) -> bool:
+        """True for sources read from the proposal itself."""
+        return self in FIELD_SOURCES
+
+
+FIELD_SOURCES = {CriterionSource.ESTIMATED_COST, CriterionSource.BENEFICIARIES, CriterionSource.JOBS_CREATED}
+
+# Transitions a planner may make; finalisation belongs to the review feature.
+TRANSITIONS = {
+    "open": (SessionStatus.DRAFT, SessionStatus.OPEN),
+    "close": (SessionStatus.OPEN, SessionStatus.REVIEW),
+    "reopen": (SessionStatus.REVIEW, SessionStatus.OPEN),
+    "archive": (SessionStatus.FINALIZED, SessionStatus.ARCHIVED),
+}
+
+session_members = sa.Table(
+    "session_members",
+    db.metadata,
+    sa.Column("session_id", sa.ForeignKey("themed_sessions.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("user_id", sa.ForeignKey("users.id"), primary_key=True),
+)
+
+
+class ThemedSession(db.Model):
+    """A themed Musrenbang session (never called `Session`: that name is taken twice)."""
+
+    __tablename__ = "themed_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    theme: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
+    description: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    venue: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
+    meeting_start: Mapped[datetime | None]
+    submission_opens_at: Mapped[datetime | None]
+    submission_closes_at: Mapped[datetime | None]
+    fiscal_year: Mapped[int]
+    budget_ceiling: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
+    max_proposals_per_business: Mapped[int] = mapped_column(default=3, server_default="3")
+    invitation_only: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    paper_forms_printed: Mapped[int] = mapped_column(default=0, server_default="0")
+    scoring_method: Mapped[ScoringMethod] = mapped_column(
+        enum_column(ScoringMethod, "scoring_method"), default=ScoringMethod.SAW, server_default="saw")
+    normalization: Mapped[Normalization] = mapped_column(
+        enum_column(Normalization, "normalization"), default=Normalization.MINMAX, server_default="minmax")
+    selection_method: Mapped[SelectionMethod] = mapped_column(
+        enum_column(SelectionMethod, "selection_method"), default=SelectionMethod.GREEDY,
+        server_default="greedy")
+    status: Mapped[SessionStatus] = mapped_column(
+        enum_column(SessionStatus, "session_status"), default=SessionStatus.DRAFT, server_default="draft")
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    categories: Mapped[list[Category]] = relationship(
+        back_populates="themed_session", order_by="Category.position", cascade="all, delete-orphan")
+    criteria: Mapped[list[Criterion]] = relationship(
+        back_populates="themed_session", order_by="Criterion.position", cascade="all, delete-orphan")
+    members: Mapped[list[User]] = relationship(secondary=session_members, order_by="User.name")
+    invitations: Mapped[list[Invitation]] = relationship(
+        back_populates="themed_session", cascade="all, delete-orphan")
+
+    def __repr__(self) -> str:
+        return f"<ThemedSession {self.id} {self.status.value}>"
+
+    @property
+    def window_is_open(self) -> bool:
+        """Whether now lies inside the submission window."""
+        now = utcnow()
+        return bool(self.submission_opens_at and self.submission_closes_at
+                    and self.submission_opens_at <= now < self.submission_closes_at)
+
+    @property
+    def accepts_submissions(self) -> bool:
+        """Owners may submit, edit and withdraw: the session is open and the window too."""
+        return self.status is SessionStatus.OPEN and self.window_is_open
+
+    @property
+    def is_editable(self) -> bool:
+        """Details, categories and criteria may change until review is finished."""
+        return self.status in (SessionStatus.DRAFT, SessionStatus.OPEN, SessionStatus.REVIEW)
+
+    def is_member(self, user) -> bool:
+        """Whether `user` is one of this session's planners or facilitators."""
+        return any(member.id == user.id for member in self.members)
+
+    def can_manage(self, user) -> bool:
+        """Planners of the session (and admins) edit it and move it through its life."""
+        if not user.is_authenticated:
+            return False
+        return user.role is Role.ADMIN or (user.role is Role.PLANNER and self.is_member(user))
+
+    def can_facilitate(self, user) -> bool:
+        """The session's facilitators and planners (and admins) run the roster and paper intake."""
+        if not user.is_authenticated:
+            return False
+        if user.role is Role.ADMIN:
+            return True
+        return user.role in (Role.PLANNER, Role.FACILITATOR) and self.is_member(user)
+
+    def is_invited(self, business: Business | None) -> bool:
+        """Whether `business` is on the invitation roster."""
+        if business is None or business.id is None:
+            return False
+        return db.session.scalar(
+            sa.select(sa.exists().where(Invitation.session_id == self.id,
+                                        Invitation.business_id == business.id))
+        )
+
+    def can_take_part(self, user) -> bool:
+        """A business owner may see and submit to this session."""
+        if not (user.is_authenticated and user.role is Role.PROPONENT):
+            return False
+        if self.status is not SessionStatus.OPEN:
+            return False
+        return not self.invitation_only or self.is_invited(user.business)
+
+    def open_problems(self) -> list[str]:
+        """Why the session cannot open yet (empty when it can)."""
+        from flask_babel import gettext as _
+
+        problems = []
+        if not self.criteria:
+            problems.append(_("Add at least one criterion."))
+        elif sum(criterion.weight for criterion in self.criteria) <= 0:
+            problems.append(_("At least one criterion needs a weight above zero."))
+        if not self.categories:
+            problems.append(_("Add at least one category."))
+        if not (self.submission_opens_at and self.submission_closes_at):
+            problems.append(_("Set the submission window."))
+        elif self.submission_closes_at <= self.submission_opens_at:
+            problems.append(_("The submission window must close after it opens."))
+        if self.budget_ceiling <= 0:
+            problems.append(_("Set the budget ceiling."))
+        return problems
+
+
+class Category(db.Model):
+    """A support type within a session, such as sertifikasi halal."""
+
+    __tablename__ = "categories"
+    __table_args__ = (sa.UniqueConstraint("session_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(sa.ForeignKey("themed_sessions.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    position: Mapped[int] = mapped_column(default=0)
+
+    themed_session: Mapped[ThemedSession] = relationship(back_populates="categories")
+
+    def __repr__(self) -> str:
+        return f"<Category {self.id} {self.name!r}>"
+
+
+class Criterion(db.Model):
+    """A weighted scoring criterion; its key is a contract (DESIGN §3, §7)."""
+
+    __tablename__ = "criteria"
+    __table_args__ = (
+        sa.UniqueConstraint("session_id", "key"),
+        sa.CheckConstraint("direction IN (1, -1)", name="direction"),
+        sa.CheckConstraint("weight >= 0", name="weight_non_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(sa.ForeignKey("themed_sessions.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(sa.String(60))
+    name: Mapped[str] = mapped_column(sa.String(120))
+    weight: Mapped[float] = mapped_column(sa.Float)
+    direction: Mapped[int] = mapped_column(sa.SmallInteger, default=1)
+    source: Mapped[CriterionSource] = mapped_column(enum_column(CriterionSource, "criterion_source"))
+    scale_min: Mapped[int] = mapped_column(default=1, server_default="1")
+    scale_max: Mapped[int] = mapped_column(default=5, server_default="5")
+    position: Mapped[int] = mapped_column(default=0)
+
+    themed_session: Mapped[ThemedSession] = relationship(back_populates="criteria")
+
+    def __repr__(self) -> str:
+        return f"<Criterion {self.key} w={self.weight}>"
+
+    @property
+    def is_benefit(self) -> bool:
+        """Higher values are better."""
+        return self.direction == 1
+
+
+class Invitation(db.Model):
+    """A business invited to a session, and whether it came."""
+
+    __tablename__ = "invitations"
+    __table_args__ = (sa.UniqueConstraint("session_id", "business_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(sa.ForeignKey("themed_sessions.id", ondelete="CASCADE"), index=True)
+    business_id: Mapped[int] = mapped_column(sa.ForeignKey("businesses.id"), index=True)
+    invited_at: Mapped[datetime] = mapped_column(default=utcnow)
+    invited_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    attended: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    checked_in_at: Mapped[datetime | None]
+    walk_in: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+
+    themed_session: Mapped[ThemedSession] = relationship(back_populates="invitations")
+    business: Mapped[Business] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Invitation s={self.session_id} b={self.business_id}>"

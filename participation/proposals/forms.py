@@ -1,0 +1,142 @@
+"""The proposal form (online and paper) and the paper intake's business fields."""
+from __future__ import annotations
+
+import re
+
+from flask_babel import gettext as _, lazy_gettext as _l
+from flask_wtf.file import FileField
+from wtforms import HiddenField, SelectField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+
+from participation.auth.forms import (
+    KBLI_PATTERN,
+    NIB_PATTERN,
+    PLACE_PATTERN,
+    normalize_nib,
+    normalize_phone,
+    normalize_place,
+    parse_kbli,
+)
+from participation.forms import BaseForm, WholeNumberField, select_choices
+from participation.models import Scale
+
+MAX_COST = 10**13  # Rp10 trillion: far above any city's budget, well inside BIGINT
+
+
+def optional_int(value):
+    """Select values: '' means no choice; anything else must be a small integer."""
+    if value in ("", None):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdigit() and len(value) <= 9:
+        return int(value)
+    raise ValueError("not an id")
+
+
+class ProposalForm(BaseForm):
+    """A proposal's content. Drafts need only a title; submitting needs everything."""
+
+    title = StringField(_l("Title of the proposal"), validators=[
+        InputRequired(_l("Enter a title.")),
+        Length(min=5, max=200, message=_l("The title must be 5 to 200 characters."))],
+        description=_l("What should the city fund? For example: Sertifikasi halal untuk 20 pelaku keripik."))
+    problem = TextAreaField(_l("Problem"), validators=[
+        Optional(), Length(max=5000, message=_l("The problem may be at most 5,000 characters."))],
+        description=_l("What problem does your business face?"), render_kw={"rows": 4})
+    description = TextAreaField(_l("Description of the activity"), validators=[
+        Optional(), Length(max=10000, message=_l("The description may be at most 10,000 characters."))],
+        description=_l("What exactly is needed, for whom, and how it helps."), render_kw={"rows": 6})
+    category_id = SelectField(_l("Type of support"), coerce=optional_int, validate_choice=True)
+    estimated_cost = WholeNumberField(_l("Estimated cost (Rupiah)"), maximum=MAX_COST, validators=[
+        Optional(), NumberRange(min=1, message=_l("The estimated cost must be above zero."))],
+        description=_l("Whole Rupiah; separators are fine, e.g. 15.000.000."))
+    beneficiaries = WholeNumberField(_l("Beneficiaries (people)"), maximum=10_000_000, validators=[
+        Optional(), NumberRange(min=0, max=10_000_000, message=_l("Enter 0 to 10,000,000."))])
+    jobs_created = WholeNumberField(_l("New jobs"), maximum=1_000_000, validators=[
+        Optional(), NumberRange(min=0, max=1_000_000, message=_l("Enter 0 to 1,000,000."))])
+    kelurahan = StringField(_l("Kelurahan"), filters=[normalize_place], validators=[
+        Optional(), Length(min=2, max=100, message=_l("The kelurahan must be 2 to 100 characters."))])
+    kecamatan = StringField(_l("Kecamatan"), filters=[normalize_place], validators=[
+        Optional(), Length(min=2, max=100, message=_l("The kecamatan must be 2 to 100 characters."))])
+    attachment = FileField(_l("Attachment (optional)"),
+                           description=_l("PDF, JPEG or PNG, at most 5 MB: a quotation, a photo, a permit."))
+    idempotency_key = HiddenField()
+
+    def __init__(self, *args, themed_session=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        categories = themed_session.categories if themed_session is not None else []
+        self.category_id.choices = select_choices(
+            [(str(category.id), category.name) for category in categories], _("— choose —"))
+
+    def validate_kelurahan(self, field):
+        if field.data and not PLACE_PATTERN.fullmatch(field.data):
+            raise ValidationError(_("Use letters for the kelurahan name."))
+
+    def validate_kecamatan(self, field):
+        if field.data and not PLACE_PATTERN.fullmatch(field.data):
+            raise ValidationError(_("Use letters for the kecamatan name."))
+
+    def validate_idempotency_key(self, field):
+        if field.data and not re.fullmatch(r"[0-9a-f]{32}", field.data):
+            raise ValidationError(_("The form is damaged; reload the page."))
+
+    def proposal_data(self) -> dict:
+        """Cleaned values for the service."""
+        return {
+            "title": self.title.data, "problem": self.problem.data or "",
+            "description": self.description.data or "", "category_id": self.category_id.data,
+            "estimated_cost": self.estimated_cost.data, "beneficiaries": self.beneficiaries.data,
+            "jobs_created": self.jobs_created.data, "kelurahan": self.kelurahan.data or "",
+            "kecamatan": self.kecamatan.data or "",
+        }
+
+
+class PaperProposalForm(ProposalForm):
+    """A facilitator types in a paper form: the business first, then the proposal."""
+
+    paper_form_number = StringField(_l("Paper form number"), validators=[
+        InputRequired(_l("Enter the number printed on the form.")),
+        Length(max=30, message=_l("The form number may be at most 30 characters."))],
+        render_kw={"autofocus": True, "autocomplete": "off"})
+    nib = StringField(_l("NIB"), filters=[normalize_nib], validators=[InputRequired(_l("Enter the NIB."))],
+                      render_kw={"inputmode": "numeric", "autocomplete": "off"})
+    business_name = StringField(_l("Business name"), validators=[
+        InputRequired(_l("Enter the business name.")),
+        Length(min=2, max=200, message=_l("The business name must be 2 to 200 characters."))],
+        render_kw={"autocomplete": "off"})
+    owner_name = StringField(_l("Owner's name"), validators=[
+        InputRequired(_l("Enter the owner's name.")),
+        Length(min=2, max=120, message=_l("The name must be 2 to 120 characters."))],
+        render_kw={"autocomplete": "off"})
+    phone = StringField(_l("Phone / WhatsApp"), filters=[normalize_phone], validators=[Optional()],
+                        render_kw={"inputmode": "tel", "autocomplete": "off"})
+    kbli_codes = StringField(_l("KBLI codes"), validators=[Optional()],
+                             render_kw={"inputmode": "numeric", "autocomplete": "off"})
+    scale = SelectField(_l("Business scale"), choices=select_choices(Scale.choices()), default="mikro")
+
+    def validate_nib(self, field):
+        if not NIB_PATTERN.fullmatch(field.data or ""):
+            raise ValidationError(_("The NIB must be exactly 13 digits."))
+
+    def validate_phone(self, field):
+        if field.data and not re.fullmatch(r"\+62[1-9]\d{7,11}", field.data):
+            raise ValidationError(
+                _("Enter a phone number that starts with 08 or +62, for example 0812-3456-7890."))
+
+    def validate_kbli_codes(self, field):
+        wrong = [code for code in parse_kbli(field.data) if not KBLI_PATTERN.fullmatch(code)]
+        if wrong:
+            raise ValidationError(
+                _("Each KBLI code must be exactly 5 digits; check “%(code)s”.", code=wrong[0][:20]))
+
+    def business_data(self) -> dict:
+        return {"nib": self.nib.data, "name": self.business_name.data, "owner_name": self.owner_name.data,
+                "phone": self.phone.data or None, "kbli": parse_kbli(self.kbli_codes.data),
+                "scale": Scale(self.scale.data), "kelurahan": self.kelurahan.data or "",
+                "kecamatan": self.kecamatan.data or ""}
+
+
+def field_labels(names) -> list[str]:
+    """The proposal form's labels for these field names (for 'still missing' notes)."""
+    return [str(getattr(ProposalForm, name).args[0]) for name in names]

@@ -1,0 +1,283 @@
+"""Business owners write, submit, edit and withdraw proposals; staff read them."""
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from participation.extensions import db
+from participation.forms import BaseForm
+from participation.models import Proposal, ProposalStatus, Role, SessionStatus, ThemedSession
+from participation.proposals import attachments, services
+from participation.proposals.forms import ProposalForm, field_labels
+from participation.security import client_ip, record_audit, rerender_on_csrf_error, role_required
+
+bp = Blueprint("proposals", __name__, url_prefix="/usulan")
+
+
+def error_text(error: services.ProposalError) -> str:
+    """The owner-facing message for a refused operation."""
+    messages = {
+        "closed": _("The submission window of this session is closed."),
+        "not_draft": _("Only a draft can be submitted or deleted."),
+        "not_submitted": _("Only a submitted proposal can be withdrawn."),
+        "limit": _("Your business has reached this session's limit of %(limit)s submitted proposals. "
+                   "Keep this one as a draft, or withdraw another first.",
+                   limit=error.details.get("limit", "")),
+        "incomplete": _("Complete every field before submitting."),
+    }
+    return messages.get(error.code, error.code)
+
+
+def attachment_text(error: attachments.AttachmentError) -> str:
+    return {
+        "too_large": _("The file is larger than 5 MB."),
+        "wrong_type": _("Only PDF, JPEG or PNG files are accepted (checked by their content)."),
+        "empty": _("The file is empty."),
+    }[error.code]
+
+
+def mark_missing(form: ProposalForm, fields: list[str]) -> None:
+    """Put a 'required to submit' message on each missing field."""
+    for name in fields:
+        form[name].errors.append(_("Required before submitting."))
+
+
+def load_proposal(proposal_id: int) -> Proposal:
+    """The proposal if the current user may see it; 404 otherwise (never 403)."""
+    proposal = db.get_or_404(Proposal, proposal_id)
+    if not proposal.can_view(current_user):
+        abort(404)
+    return proposal
+
+
+def load_own_proposal(proposal_id: int) -> Proposal:
+    proposal = load_proposal(proposal_id)
+    if not proposal.is_owned_by(current_user):
+        abort(404)
+    return proposal
+
+
+def _audit(action: str, proposal: Proposal, **kwargs) -> None:
+    record_audit(action, actor=current_user, obj=proposal, ip=client_ip(), **kwargs)
+
+
+@bp.route("/")
+@role_required(Role.PROPONENT)
+def mine():
+    business = current_user.business
+    proposals = services.proposals_of(business) if business else []
+    open_sessions = [s for s in db.session.scalars(
+        select(ThemedSession).where(ThemedSession.status == SessionStatus.OPEN)
+        .order_by(ThemedSession.submission_closes_at)
+    ) if s.can_take_part(current_user)]
+    return render_template("proposals/mine.html", proposals=proposals, open_sessions=open_sessions,
+                           business=business)
+
+
+def _store_attachment(form: ProposalForm) -> dict | None:
+    """Save an uploaded attachment, or put the reason it was refused on the field."""
+    upload = form.attachment.data
+    if not upload or not getattr(upload, "filename", None):
+        return None
+    try:
+        return attachments.store(upload)
+    except attachments.AttachmentError as error:
+        form.attachment.errors.append(attachment_text(error))
+        return None
+
+
+@bp.route("/baru/<int:session_id>", methods=["GET", "POST"])
+@role_required(Role.PROPONENT)
+@rerender_on_csrf_error
+def new(session_id: int):
+    themed_session = db.get_or_404(ThemedSession, session_id)
+    if not themed_session.can_take_part(current_user):
+        abort(404)
+    business = current_user.business
+    if business is None:
+        flash(_("Fill in your business profile before writing a proposal."), "warning")
+        return redirect(url_for("auth.edit_business"))
+    if not themed_session.accepts_submissions:
+        flash(_("The submission window of this session is closed."), "warning")
+        return redirect(url_for("proposals.mine"))
+    form = ProposalForm(themed_session=themed_session)
+    if request.method == "GET":
+        form.idempotency_key.data = uuid.uuid4().hex
+        form.kelurahan.data, form.kecamatan.data = business.kelurahan, business.kecamatan
+    if form.validate_on_submit():
+        key = form.idempotency_key.data or None
+        earlier = services.find_by_idempotency_key(key)
+        if earlier is not None:  # a double click or a replayed POST: show what the first one made
+            if earlier.business_id != business.id:
+                abort(400)
+            return redirect(url_for("proposals.detail", proposal_id=earlier.id), code=303)
+        stored = _store_attachment(form)
+        if not form.attachment.errors:
+            submit = request.form.get("action") == "submit"
+            try:
+                proposal = services.create_proposal(themed_session, business, form.proposal_data(),
+                                                    current_user, submit=submit, idempotency_key=key)
+                if stored:
+                    for column, value in stored.items():
+                        setattr(proposal, column, value)
+                _audit("proposal.submitted" if submit else "proposal.draft_saved", proposal,
+                       after={"receipt_number": proposal.receipt_number, "title": proposal.title})
+                db.session.commit()
+            except services.ProposalError as error:
+                db.session.rollback()
+                attachments.discard(stored and stored["attachment_key"])
+                if error.code == "incomplete":
+                    mark_missing(form, error.details["fields"])
+                form.form_errors.append(error_text(error))
+            except IntegrityError:
+                db.session.rollback()
+                attachments.discard(stored and stored["attachment_key"])
+                earlier = services.find_by_idempotency_key(key)
+                if earlier is None or earlier.business_id != business.id:
+                    raise
+                return redirect(url_for("proposals.detail", proposal_id=earlier.id), code=303)
+            else:
+                _flash_saved(proposal)
+                return redirect(url_for("proposals.detail", proposal_id=proposal.id), code=303)
+    status = 400 if request.method == "POST" else 200
+    return render_template("proposals/form.html", form=form, themed_session=themed_session,
+                           proposal=None), status
+
+
+def _flash_saved(proposal: Proposal) -> None:
+    if proposal.status is ProposalStatus.SUBMITTED:
+        flash(_("Your proposal has been submitted. Receipt number: %(number)s.",
+                number=proposal.receipt_number), "success")
+    else:
+        flash(_("Your draft has been saved. Submit it before the window closes."), "success")
+
+
+@bp.route("/<int:proposal_id>")
+@login_required
+def detail(proposal_id: int):
+    proposal = load_proposal(proposal_id)
+    missing = (services.missing_for_submission(proposal)
+               if proposal.status is ProposalStatus.DRAFT and proposal.is_owned_by(current_user) else [])
+    return render_template("proposals/detail.html", proposal=proposal, missing=field_labels(missing))
+
+
+@bp.route("/<int:proposal_id>/ubah", methods=["GET", "POST"])
+@role_required(Role.PROPONENT)
+@rerender_on_csrf_error
+def edit(proposal_id: int):
+    proposal = load_own_proposal(proposal_id)
+    if not proposal.can_edit(current_user):
+        flash(_("This proposal can no longer be changed."), "warning")
+        return redirect(url_for("proposals.detail", proposal_id=proposal.id))
+    form = ProposalForm(obj=proposal, themed_session=proposal.themed_session)
+    if form.validate_on_submit():
+        stored = _store_attachment(form)
+        if not form.attachment.errors:
+            old_key = proposal.attachment_key if stored else None
+            submit = request.form.get("action") == "submit" and proposal.status is ProposalStatus.DRAFT
+            try:
+                changes = services.update_proposal(proposal, form.proposal_data())
+                if stored:
+                    for column, value in stored.items():
+                        setattr(proposal, column, value)
+                if submit:
+                    services.submit_proposal(proposal, current_user)
+                _audit("proposal.submitted" if submit else "proposal.updated", proposal,
+                       before={k: str(v[0]) for k, v in changes.items()} or None,
+                       after={**{k: str(v[1]) for k, v in changes.items()},
+                              **({"receipt_number": proposal.receipt_number} if submit else {})} or None)
+                db.session.commit()
+            except services.ProposalError as error:
+                db.session.rollback()
+                attachments.discard(stored and stored["attachment_key"])
+                if error.code == "incomplete":
+                    mark_missing(form, error.details["fields"])
+                form.form_errors.append(error_text(error))
+            else:
+                attachments.discard(old_key)
+                if submit:
+                    _flash_saved(proposal)
+                else:
+                    flash(_("Your changes have been saved."), "success")
+                return redirect(url_for("proposals.detail", proposal_id=proposal.id), code=303)
+    status = 400 if request.method == "POST" else 200
+    return render_template("proposals/form.html", form=form, themed_session=proposal.themed_session,
+                           proposal=proposal), status
+
+
+@bp.route("/<int:proposal_id>/kirim", methods=["POST"])
+@role_required(Role.PROPONENT)
+def submit(proposal_id: int):
+    proposal = load_own_proposal(proposal_id)
+    if not BaseForm().validate_on_submit():
+        abort(400)
+    try:
+        services.submit_proposal(proposal, current_user)
+    except services.ProposalError as error:
+        db.session.rollback()
+        flash(error_text(error), "danger")
+        if error.code == "incomplete":
+            return redirect(url_for("proposals.edit", proposal_id=proposal_id), code=303)
+    else:
+        _audit("proposal.submitted", proposal, after={"receipt_number": proposal.receipt_number})
+        db.session.commit()
+        _flash_saved(proposal)
+    return redirect(url_for("proposals.detail", proposal_id=proposal_id), code=303)
+
+
+@bp.route("/<int:proposal_id>/tarik", methods=["POST"])
+@role_required(Role.PROPONENT)
+def withdraw(proposal_id: int):
+    proposal = load_own_proposal(proposal_id)
+    if not BaseForm().validate_on_submit():
+        abort(400)
+    try:
+        services.withdraw_proposal(proposal, current_user)
+    except services.ProposalError as error:
+        flash(error_text(error), "danger")
+    else:
+        _audit("proposal.withdrawn", proposal, before={"status": "submitted"}, after={"status": "withdrawn"})
+        db.session.commit()
+        flash(_("Proposal %(number)s has been withdrawn.", number=proposal.receipt_number), "success")
+    return redirect(url_for("proposals.detail", proposal_id=proposal_id), code=303)
+
+
+@bp.route("/<int:proposal_id>/hapus", methods=["POST"])
+@role_required(Role.PROPONENT)
+def delete_draft(proposal_id: int):
+    proposal = load_own_proposal(proposal_id)
+    if not BaseForm().validate_on_submit():
+        abort(400)
+    key = proposal.attachment_key
+    try:
+        services.delete_draft(proposal)
+    except services.ProposalError as error:
+        flash(error_text(error), "danger")
+        return redirect(url_for("proposals.detail", proposal_id=proposal_id), code=303)
+    record_audit("proposal.draft_deleted", actor=current_user, object_type="Proposal",
+                 object_id=proposal_id, ip=client_ip())
+    db.session.commit()
+    attachments.discard(key)
+    flash(_("The draft has been deleted."), "success")
+    return redirect(url_for("proposals.mine"), code=303)
+
+
+@bp.route("/<int:proposal_id>/lampiran")
+def attachment(proposal_id: int):
+    # Anyone who may not download it, signed in or not, is told it does not exist.
+    proposal = load_proposal(proposal_id)
+    if not proposal.can_download_attachment(current_user):
+        abort(404)
+    try:
+        path = attachments.path_for(proposal.attachment_key)
+    except FileNotFoundError:
+        abort(404)
+    if not path.exists():
+        abort(404)
+    return send_file(path, mimetype=proposal.attachment_type, as_attachment=True,
+                     download_name=proposal.attachment_name, max_age=0)

@@ -1,0 +1,220 @@
+"""Proposals: drafts, submission with receipt numbers, edits, withdrawal, duplicates."""
+from __future__ import annotations
+
+import re
+import unicodedata
+from difflib import SequenceMatcher
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from participation.database import lock_for_update
+from participation.extensions import db
+from participation.models import (
+    RECEIPT_PREFIX,
+    Business,
+    Proposal,
+    ProposalSource,
+    ProposalStatus,
+    ProposalStatusChange,
+    ReceiptCounter,
+    ThemedSession,
+    User,
+    utcnow,
+)
+
+PROPOSAL_FIELDS = ("title", "problem", "description", "category_id", "estimated_cost", "beneficiaries",
+                   "jobs_created", "kelurahan", "kecamatan")
+# What a submitted proposal must have; a draft needs only a title.
+REQUIRED_FOR_SUBMISSION = ("title", "problem", "description", "category_id", "estimated_cost",
+                           "beneficiaries", "jobs_created", "kelurahan", "kecamatan")
+SIMILAR_TITLE = 0.8
+
+
+class ProposalError(Exception):
+    """A rule refused the operation; `code` says which, for the route's message."""
+
+    def __init__(self, code: str, **details):
+        super().__init__(code)
+        self.code = code
+        self.details = details
+
+
+def next_receipt_number(fiscal_year: int) -> str:
+    """Allocate the next receipt number for the year, e.g. MT-2027-0042.
+
+    One atomic upsert on a counter row inside the caller's transaction: concurrent submitters
+    queue on the row lock (PostgreSQL) or the write lock (SQLite, BEGIN IMMEDIATE), and a
+    transaction that rolls back takes its number with it, so numbers never repeat or skip.
+    """
+    scope = f"{RECEIPT_PREFIX}-{fiscal_year}"
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(ReceiptCounter)
+        .values(scope=scope, last_value=1)
+        .on_conflict_do_update(index_elements=["scope"], set_={"last_value": ReceiptCounter.last_value + 1})
+        .returning(ReceiptCounter.last_value)
+    )
+    value = db.session.execute(statement).scalar_one()
+    return f"{scope}-{value:04d}"
+
+
+def missing_for_submission(proposal: Proposal) -> list[str]:
+    """The fields a proposal still lacks before it can be submitted."""
+    missing = []
+    for field in REQUIRED_FOR_SUBMISSION:
+        value = getattr(proposal, field)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            missing.append(field)
+    if proposal.estimated_cost is not None and proposal.estimated_cost <= 0:
+        missing.append("estimated_cost")
+    return sorted(set(missing), key=REQUIRED_FOR_SUBMISSION.index)
+
+
+def submitted_count(themed_session: ThemedSession, business: Business) -> int:
+    """How many live (submitted) proposals the business has in the session."""
+    return db.session.scalar(
+        select(func.count(Proposal.id)).where(
+            Proposal.session_id == themed_session.id, Proposal.business_id == business.id,
+            Proposal.status == ProposalStatus.SUBMITTED,
+        )
+    )
+
+
+def find_by_idempotency_key(key: str | None) -> Proposal | None:
+    """The proposal an earlier identical request created, if any."""
+    if not key:
+        return None
+    return db.session.scalar(select(Proposal).where(Proposal.idempotency_key == key))
+
+
+def create_proposal(themed_session: ThemedSession, business: Business, data: dict, actor: User | None, *,
+                    submit: bool, source: ProposalSource = ProposalSource.ONLINE,
+                    idempotency_key: str | None = None, paper_form_number: str | None = None,
+                    check_window: bool = True) -> Proposal:
+    """A new proposal, saved as a draft or submitted at once."""
+    proposal = Proposal(themed_session=themed_session, business=business, submitted_by=actor,
+                        source=source, idempotency_key=idempotency_key,
+                        paper_form_number=paper_form_number,
+                        **{key: data.get(key) for key in PROPOSAL_FIELDS if data.get(key) is not None})
+    _fill_location(proposal, business)
+    db.session.add(proposal)
+    _record(proposal, None, ProposalStatus.DRAFT, actor)
+    db.session.flush()
+    if submit:
+        submit_proposal(proposal, actor, check_window=check_window)
+    flag_near_duplicate(proposal)
+    return proposal
+
+
+def update_proposal(proposal: Proposal, data: dict) -> dict:
+    """Apply edits; returns {field: (before, after)}. A submitted proposal stays complete."""
+    changes = {}
+    for key in PROPOSAL_FIELDS:
+        if key in data and getattr(proposal, key) != data[key]:
+            changes[key] = (getattr(proposal, key), data[key])
+            setattr(proposal, key, data[key])
+    if proposal.status is ProposalStatus.SUBMITTED:
+        missing = missing_for_submission(proposal)
+        if missing:
+            raise ProposalError("incomplete", fields=missing)
+    if "title" in changes:
+        flag_near_duplicate(proposal)
+    return changes
+
+
+def submit_proposal(proposal: Proposal, actor: User | None, *, check_window: bool = True) -> Proposal:
+    """Submit a draft: check completeness and the per-business limit, then give it a receipt."""
+    themed_session = proposal.themed_session
+    if check_window and not themed_session.accepts_submissions:
+        raise ProposalError("closed")
+    if proposal.status is not ProposalStatus.DRAFT:
+        raise ProposalError("not_draft")
+    missing = missing_for_submission(proposal)
+    if missing:
+        raise ProposalError("incomplete", fields=missing)
+    # Serialise submissions of one business so that the limit holds under concurrency.
+    db.session.scalars(lock_for_update(select(Business).where(Business.id == proposal.business_id))).one()
+    limit = themed_session.max_proposals_per_business
+    if submitted_count(themed_session, proposal.business) >= limit:
+        raise ProposalError("limit", limit=limit)
+    proposal.receipt_number = next_receipt_number(themed_session.fiscal_year)
+    proposal.submitted_at = utcnow()
+    _record(proposal, proposal.status, ProposalStatus.SUBMITTED, actor)
+    proposal.status = ProposalStatus.SUBMITTED
+    db.session.flush()
+    return proposal
+
+
+def withdraw_proposal(proposal: Proposal, actor: User, note: str = "") -> Proposal:
+    """Withdraw a submitted proposal; its receipt number stays with it."""
+    if not proposal.themed_session.accepts_submissions:
+        raise ProposalError("closed")
+    if proposal.status is not ProposalStatus.SUBMITTED:
+        raise ProposalError("not_submitted")
+    _record(proposal, proposal.status, ProposalStatus.WITHDRAWN, actor, note)
+    proposal.status = ProposalStatus.WITHDRAWN
+    return proposal
+
+
+def delete_draft(proposal: Proposal) -> None:
+    """Drop a draft that was never submitted."""
+    if proposal.status is not ProposalStatus.DRAFT:
+        raise ProposalError("not_draft")
+    db.session.delete(proposal)
+
+
+def _record(proposal: Proposal, before, after, actor, note: str = "") -> None:
+    proposal.history.append(ProposalStatusChange(from_status=before, to_status=after,
+                                                 actor_id=actor.id if actor else None, note=note))
+
+
+def _fill_location(proposal: Proposal, business: Business) -> None:
+    """A proposal's location defaults to the business's own."""
+    if not proposal.kelurahan:
+        proposal.kelurahan = business.kelurahan
+    if not proposal.kecamatan:
+        proposal.kecamatan = business.kecamatan
+
+
+def title_key(title: str) -> str:
+    """A title reduced for comparison: lower-case ASCII words."""
+    text = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode().lower()
+    return " ".join(re.findall(r"[a-z0-9]+", text))
+
+
+def titles_similar(a: str, b: str) -> bool:
+    """Whether two titles say nearly the same thing (same words, or ≥ 80 % alike)."""
+    key_a, key_b = title_key(a), title_key(b)
+    if not key_a or not key_b:
+        return False
+    if set(key_a.split()) == set(key_b.split()):
+        return True
+    return SequenceMatcher(None, key_a, key_b).ratio() >= SIMILAR_TITLE
+
+
+def flag_near_duplicate(proposal: Proposal) -> Proposal | None:
+    """Point `proposal` at an earlier live proposal of the same business with a similar title."""
+    others = db.session.scalars(
+        select(Proposal).where(
+            Proposal.session_id == proposal.session_id, Proposal.business_id == proposal.business_id,
+            Proposal.id != proposal.id, Proposal.status != ProposalStatus.WITHDRAWN,
+        ).order_by(Proposal.id)
+    )
+    match = next((other for other in others
+                  if other.id < proposal.id and titles_similar(other.title, proposal.title)), None)
+    proposal.near_duplicate_of = match
+    return match
+
+
+def proposals_of(business: Business) -> list[Proposal]:
+    """A business's proposals across sessions, newest first, with their history."""
+    from sqlalchemy.orm import selectinload
+
+    return list(db.session.scalars(
+        select(Proposal).where(Proposal.business_id == business.id)
+        .options(selectinload(Proposal.history), selectinload(Proposal.themed_session),
+                 selectinload(Proposal.category))
+        .order_by(Proposal.created_at.desc(), Proposal.id.desc())
+    ))

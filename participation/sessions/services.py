@@ -1,0 +1,215 @@
+"""Themed sessions: the default template, editing, criteria and the life cycle."""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from sqlalchemy import func, select
+
+from participation.extensions import db
+from participation.models import (
+    TRANSITIONS,
+    Category,
+    Criterion,
+    CriterionSource,
+    Proposal,
+    Role,
+    SessionStatus,
+    ThemedSession,
+    User,
+)
+
+# DESIGN §1: what the city can typically support. Domain names, kept in Indonesian.
+DEFAULT_CATEGORIES = (
+    "Bantuan peralatan",
+    "Fasilitasi merek",
+    "Sertifikasi halal",
+    "Pelatihan dan pendampingan",
+    "Promosi produk unggulan daerah",
+    "Modal kerja usaha mikro",
+    "Fasilitasi pemasaran",
+    "Peningkatan kapasitas SDM",
+)
+
+# key, name, source, direction, weight. Urgency and fit with the regional plan weigh most,
+# cost is the main counterweight; the weights sum to 1.
+DEFAULT_CRITERIA = (
+    ("urgensi", "Urgensi", CriterionSource.RATING, 1, 0.20),
+    ("kesesuaian_rpjmd", "Kesesuaian dengan prioritas daerah (RPJMD)", CriterionSource.RATING, 1, 0.20),
+    ("kesiapan_pelaksanaan", "Kesiapan pelaksanaan", CriterionSource.RATING, 1, 0.10),
+    ("penerima_manfaat", "Penerima manfaat", CriterionSource.BENEFICIARIES, 1, 0.15),
+    ("tenaga_kerja_baru", "Tenaga kerja baru", CriterionSource.JOBS_CREATED, 1, 0.10),
+    ("perkiraan_biaya", "Perkiraan biaya", CriterionSource.ESTIMATED_COST, -1, 0.15),
+    ("dukungan_peserta", "Dukungan peserta", CriterionSource.VOTES, 1, 0.10),
+)
+
+SESSION_FIELDS = ("title", "theme", "description", "venue", "meeting_start", "submission_opens_at",
+                  "submission_closes_at", "fiscal_year", "budget_ceiling", "max_proposals_per_business",
+                  "invitation_only", "scoring_method", "normalization", "selection_method")
+
+
+class SessionError(Exception):
+    """A rule refused the change; the message is shown to the planner."""
+
+
+def slugify(text: str) -> str:
+    """A criterion key from its name: lower-case ASCII words joined by underscores."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    slug = re.sub(r"[^a-z0-9]+", "_", ascii_text).strip("_")
+    return slug[:60] or "kriteria"
+
+
+def create_session(data: dict, actor: User) -> ThemedSession:
+    """A new draft session from the default template; the creator becomes its planner."""
+    themed_session = ThemedSession(**{key: data[key] for key in SESSION_FIELDS if key in data},
+                                   created_by_id=actor.id)
+    themed_session.categories = [Category(name=name, position=i) for i, name in enumerate(DEFAULT_CATEGORIES)]
+    themed_session.criteria = [
+        Criterion(key=key, name=name, source=source, direction=direction, weight=weight, position=i)
+        for i, (key, name, source, direction, weight) in enumerate(DEFAULT_CRITERIA)
+    ]
+    if actor.role is Role.PLANNER:
+        themed_session.members = [actor]
+    db.session.add(themed_session)
+    db.session.flush()
+    return themed_session
+
+
+def update_session(themed_session: ThemedSession, data: dict) -> dict:
+    """Apply edited details; returns {field: (before, after)} for what changed."""
+    if not themed_session.is_editable:
+        raise SessionError("finalized")
+    changes = {}
+    for key in SESSION_FIELDS:
+        if key in data and getattr(themed_session, key) != data[key]:
+            changes[key] = (getattr(themed_session, key), data[key])
+            setattr(themed_session, key, data[key])
+    return changes
+
+
+def add_category(themed_session: ThemedSession, name: str) -> Category:
+    """Append a category; names are unique within the session (case-insensitive)."""
+    if any(category.name.lower() == name.lower() for category in themed_session.categories):
+        raise SessionError("duplicate")
+    category = Category(name=name, position=len(themed_session.categories))
+    themed_session.categories.append(category)
+    db.session.flush()
+    return category
+
+
+def remove_category(themed_session: ThemedSession, category: Category) -> None:
+    """Remove a category that no proposal uses."""
+    used = db.session.scalar(select(func.count(Proposal.id)).where(Proposal.category_id == category.id))
+    if used:
+        raise SessionError("in_use")
+    themed_session.categories.remove(category)
+    _renumber(themed_session.categories)
+
+
+def move(items: list, item, step: int) -> None:
+    """Move `item` one place up (step -1) or down (+1) and renumber positions."""
+    index = items.index(item)
+    target = index + step
+    if 0 <= target < len(items):
+        items[index], items[target] = items[target], items[index]
+    _renumber(items)
+
+
+def _renumber(items) -> None:
+    for position, item in enumerate(items):
+        item.position = position
+
+
+def add_criterion(themed_session: ThemedSession, *, name: str, source: CriterionSource, direction: int,
+                  weight: float, scale_min: int = 1, scale_max: int = 5) -> Criterion:
+    """Append a criterion with a key derived from its name (made unique within the session)."""
+    base = slugify(name)
+    keys = {criterion.key for criterion in themed_session.criteria}
+    key, counter = base, 2
+    while key in keys:
+        key, counter = f"{base[:56]}_{counter}", counter + 1
+    criterion = Criterion(key=key, name=name, source=source, direction=direction, weight=weight,
+                          scale_min=scale_min, scale_max=scale_max, position=len(themed_session.criteria))
+    themed_session.criteria.append(criterion)
+    db.session.flush()
+    return criterion
+
+
+def update_criterion(criterion: Criterion, data: dict) -> dict:
+    """Change a criterion; its source is fixed once the session has opened."""
+    themed_session = criterion.themed_session
+    if "source" in data and data["source"] != criterion.source and themed_session.status is not SessionStatus.DRAFT:
+        raise SessionError("source_locked")
+    changes = {}
+    for key in ("name", "source", "direction", "weight", "scale_min", "scale_max"):
+        if key in data and getattr(criterion, key) != data[key]:
+            changes[key] = (_plain(getattr(criterion, key)), _plain(data[key]))
+            setattr(criterion, key, data[key])
+    return changes
+
+
+def remove_criterion(themed_session: ThemedSession, criterion: Criterion) -> None:
+    """Remove a criterion while the session is still a draft."""
+    if themed_session.status is not SessionStatus.DRAFT:
+        raise SessionError("criteria_locked")
+    themed_session.criteria.remove(criterion)
+    _renumber(themed_session.criteria)
+
+
+def set_weights(themed_session: ThemedSession, weights: dict[int, float], directions: dict[int, int]) -> dict:
+    """Set every criterion's weight and direction at once; returns the changes by key."""
+    if sum(weights.values()) <= 0:
+        raise SessionError("zero_weights")
+    changes = {}
+    for criterion in themed_session.criteria:
+        new = {"weight": weights[criterion.id], "direction": directions[criterion.id]}
+        before = {"weight": criterion.weight, "direction": criterion.direction}
+        if new != before:
+            changes[criterion.key] = {"before": before, "after": new}
+            criterion.weight, criterion.direction = new["weight"], new["direction"]
+    return changes
+
+
+def transition(themed_session: ThemedSession, action: str) -> tuple[SessionStatus, SessionStatus]:
+    """Move the session along its life cycle; returns (before, after)."""
+    try:
+        source, target = TRANSITIONS[action]
+    except KeyError:
+        raise SessionError("unknown_action") from None
+    if themed_session.status is not source:
+        raise SessionError("wrong_status")
+    if target is SessionStatus.OPEN:
+        problems = themed_session.open_problems()
+        if problems:
+            raise SessionError(" ".join(problems))
+    themed_session.status = target
+    return source, target
+
+
+def add_member(themed_session: ThemedSession, user: User) -> None:
+    """Give a planner or facilitator access to the session."""
+    if user.role not in (Role.PLANNER, Role.FACILITATOR) or not user.active:
+        raise SessionError("not_staff")
+    if not themed_session.is_member(user):
+        themed_session.members.append(user)
+
+
+def remove_member(themed_session: ThemedSession, user: User) -> None:
+    """Take a member off the session; the last planner stays."""
+    planners = [member for member in themed_session.members if member.role is Role.PLANNER]
+    if user.role is Role.PLANNER and len(planners) <= 1:
+        raise SessionError("last_planner")
+    if themed_session.is_member(user):
+        themed_session.members.remove(user)
+
+
+def sessions_for(user) -> list[ThemedSession]:
+    """The sessions a staff member works on (all of them for an admin), newest first."""
+    query = select(ThemedSession).order_by(ThemedSession.created_at.desc(), ThemedSession.id.desc())
+    if user.role is not Role.ADMIN:
+        query = query.join(ThemedSession.members).where(User.id == user.id)
+    return list(db.session.scalars(query))
+
+
+def _plain(value):
+    return getattr(value, "value", value)
