@@ -5,6 +5,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import sys
 from pathlib import Path
 
 import click
@@ -91,7 +92,7 @@ def _run_import(path: Path, label: str, run) -> None:
     data = path.read_bytes()
     try:
         with click.progressbar(length=imports.estimate_rows(path.name, data), label=label,
-                               file=click.get_text_stream("stderr")) as bar:
+                               file=sys.stderr) as bar:
             result = run(path.name, data, bar.update)
     except imports.ImportFileError as error:
         db.session.rollback()

@@ -7,7 +7,7 @@ import unicodedata
 from flask import g
 from flask_babel import gettext, lazy_gettext as _l, ngettext
 from flask_wtf import FlaskForm
-from wtforms import Field, SelectChoice, StringField, TextAreaField
+from wtforms import Field, IntegerField, SelectChoice, StringField, TextAreaField
 from wtforms.widgets import TextInput
 
 # Characters that never belong in submitted text: NUL and the other C0/C1 controls, and the
@@ -107,6 +107,16 @@ def select_choices(pairs, placeholder=None) -> list[SelectChoice]:
     """WTForms select options from (value, label) pairs, with an optional empty first option."""
     options = [SelectChoice("", placeholder)] if placeholder is not None else []
     return options + [SelectChoice(value, label) for value, label in pairs]
+
+
+class SmallIntegerField(IntegerField):
+    """An integer that fits a database INTEGER; longer input is an error, not an overflow."""
+
+    def process_formdata(self, valuelist):
+        if valuelist and isinstance(valuelist[0], str) and len(valuelist[0].strip()) > 10:
+            self.data = None
+            raise ValueError(gettext("The number is too large."))
+        super().process_formdata(valuelist)
 
 
 class WholeNumberField(Field):

@@ -142,3 +142,26 @@ def test_backup_writes_a_consistent_copy(app, make_user, tmp_path, backend):
         copy.close()
     else:
         assert destination.read_bytes()[:5] == b"PGDMP"
+
+
+def test_seed_demo_creates_the_themed_session_with_proposals(app):
+    from participation.models import Category, Invitation, ProposalSource, ProposalStatus, SessionStatus, ThemedSession
+
+    assert run(app, "seed-demo").exit_code == 0
+    with app_db(app) as session:
+        [themed_session] = session.scalars(select(ThemedSession)).all()
+        assert themed_session.title == "Musrenbang Tematik IKM" and themed_session.status is SessionStatus.OPEN
+        invited = session.scalars(select(Invitation).where(Invitation.walk_in.is_(False))).all()
+        assert len(invited) == 45
+        submitted = session.scalars(select(Proposal).where(Proposal.status == ProposalStatus.SUBMITTED)).all()
+        assert len(submitted) >= 60
+        assert {p.category_id for p in submitted} == {c.id for c in session.scalars(select(Category))}
+        assert any(p.source is ProposalSource.PAPER for p in submitted)
+        assert session.scalar(select(func.count(Proposal.id)).where(Proposal.status == ProposalStatus.WITHDRAWN)) >= 3
+        assert [c.key for c in themed_session.criteria] == [
+            "urgensi", "kesesuaian_rpjmd", "kesiapan_pelaksanaan", "penerima_manfaat", "tenaga_kerja_baru",
+            "perkiraan_biaya", "dukungan_peserta"]
+        requested = sum(p.estimated_cost for p in submitted)
+        assert 0.3 <= themed_session.budget_ceiling / requested <= 0.37
+        receipts = sorted(p.receipt_number for p in session.scalars(select(Proposal)) if p.receipt_number)
+        assert receipts == [f"MT-{themed_session.fiscal_year}-{n:04d}" for n in range(1, len(receipts) + 1)]

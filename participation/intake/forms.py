@@ -3,10 +3,9 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
-from wtforms import IntegerField
 from wtforms.validators import InputRequired, NumberRange
 
-from participation.forms import BaseForm
+from participation.forms import BaseForm, SmallIntegerField
 
 MAX_IMPORT_BYTES = 8 * 1024 * 1024 - 64 * 1024  # under MAX_CONTENT_LENGTH with room for the form
 
@@ -21,6 +20,6 @@ class ImportForm(BaseForm):
 class BlankFormsForm(BaseForm):
     """How many numbered blank proposal forms to print."""
 
-    count = IntegerField(_l("Number of forms"), default=20, validators=[
+    count = SmallIntegerField(_l("Number of forms"), default=20, validators=[
         InputRequired(_l("Enter how many forms to print.")),
         NumberRange(min=1, max=500, message=_l("Enter 1 to 500."))])

@@ -15,10 +15,27 @@ from typing import Callable, Iterable
 from flask_babel import gettext as _
 from sqlalchemy import insert, select, update
 
-from participation.auth.forms import KBLI_PATTERN, NIB_PATTERN, PLACE_PATTERN, normalize_nib, normalize_phone, normalize_place, parse_kbli
+from participation.auth.forms import (
+    KBLI_PATTERN,
+    NIB_PATTERN,
+    PLACE_PATTERN,
+    normalize_nib,
+    normalize_phone,
+    normalize_place,
+    parse_kbli,
+)
 from participation.extensions import db
 from participation.forms import clean_text
-from participation.models import Business, LegalForm, ProposalSource, Scale, ThemedSession, normalize_business_name, utcnow
+from participation.models import (
+    Business,
+    LegalForm,
+    Proposal,
+    ProposalSource,
+    Scale,
+    ThemedSession,
+    normalize_business_name,
+    utcnow,
+)
 
 MAX_ROWS = 200_000
 MAX_CELL = 10_000
@@ -151,11 +168,11 @@ def check_header(header: list[str], columns: dict[str, bool]) -> list[RowError]:
 class RowReader:
     """Typed access to one row's cells, collecting errors instead of raising."""
 
-    def __init__(self, number: int, values: dict[str, str], errors: list[RowError]):
-        self.number, self.values, self.errors = number, values, errors
+    def __init__(self, row: int, values: dict[str, str], errors: list[RowError]):
+        self.row, self.values, self.errors = row, values, errors
 
     def error(self, column: str, message: str) -> None:
-        self.errors.append(RowError(self.number, column, message))
+        self.errors.append(RowError(self.row, column, message))
 
     def text(self, column: str, *, required=False, max_length=200, multiline=False) -> str:
         raw = self.values.get(column, "")
@@ -345,6 +362,8 @@ def import_proposals(themed_session: ThemedSession, filename: str, data: bytes, 
     if result.errors:
         return result
     categories = {category.name.strip().lower(): category.id for category in themed_session.categories}
+    used_numbers = set(db.session.scalars(select(Proposal.paper_form_number).where(
+        Proposal.session_id == themed_session.id, Proposal.paper_form_number.is_not(None))))
 
     def parse(reader: RowReader) -> dict:
         nib = normalize_nib(reader.text("nib", required=True, max_length=30))
@@ -367,6 +386,11 @@ def import_proposals(themed_session: ThemedSession, filename: str, data: bytes, 
         title = reader.text("judul", required=True)
         if title and len(title) < 5:
             reader.error("judul", _("The title must be 5 to 200 characters."))
+        form_number = reader.text("nomor_formulir", max_length=30) or None
+        if form_number in used_numbers:
+            reader.error("nomor_formulir", _("This form number is already used in the session."))
+        elif form_number:
+            used_numbers.add(form_number)
         return {
             "business": business, "title": title,
             "problem": reader.text("masalah", required=True, max_length=5000, multiline=True),
@@ -376,7 +400,7 @@ def import_proposals(themed_session: ThemedSession, filename: str, data: bytes, 
             "jobs_created": reader.number("tenaga_kerja_baru", required=True, maximum=1_000_000),
             "kelurahan": normalize_place(reader.text("kelurahan", max_length=100)) or "",
             "kecamatan": normalize_place(reader.text("kecamatan", max_length=100)) or "",
-            "paper_form_number": reader.text("nomor_formulir", max_length=30) or None,
+            "paper_form_number": form_number,
         }
 
     parsed, result.errors = _rows(header, rows, PROPOSAL_COLUMNS, parse, progress)

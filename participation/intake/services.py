@@ -4,6 +4,7 @@ from __future__ import annotations
 from sqlalchemy import func, or_, select
 
 from participation.extensions import db
+from participation.forms import clean_text
 from participation.models import (
     Business,
     Invitation,
@@ -53,14 +54,17 @@ def uninvite(invitation: Invitation) -> None:
 
 def search_businesses(query: str, limit: int = 20) -> list[Business]:
     """Businesses whose name, owner or NIB matches `query`."""
-    text = query.strip()
+    try:
+        text = clean_text(query) or ""
+    except ValueError:  # control characters: nothing can match them
+        return []
     if len(text) < 2:
         return []
-    pattern = f"%{text.lower()}%"
+    lowered = text.lower()
     return list(db.session.scalars(
-        select(Business).where(or_(func.lower(Business.name).like(pattern),
-                                   func.lower(Business.owner_name).like(pattern),
-                                   Business.nib.like(f"{text}%")))
+        select(Business).where(or_(func.lower(Business.name).contains(lowered, autoescape=True),
+                                   func.lower(Business.owner_name).contains(lowered, autoescape=True),
+                                   Business.nib.startswith(text, autoescape=True)))
         .order_by(Business.name).limit(limit)
     ))
 

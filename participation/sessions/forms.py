@@ -4,11 +4,11 @@ from __future__ import annotations
 import re
 
 from flask_babel import gettext as _, lazy_gettext as _l, to_user_timezone, to_utc
-from wtforms import BooleanField, DateTimeLocalField, Field, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateTimeLocalField, Field, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import TextInput
 
-from participation.forms import BaseForm, WholeNumberField, select_choices
+from participation.forms import BaseForm, SmallIntegerField, WholeNumberField, select_choices
 from participation.models import CriterionSource, Normalization, ScoringMethod, SelectionMethod
 
 DIRECTION_CHOICES = (("1", _l("Benefit: higher is better")), ("-1", _l("Cost: lower is better")))
@@ -71,14 +71,14 @@ class SessionForm(BaseForm):
     meeting_start = LocalDateTimeField(_l("Meeting starts"), validators=[Optional()])
     submission_opens_at = LocalDateTimeField(_l("Submissions open"), validators=[Optional()])
     submission_closes_at = LocalDateTimeField(_l("Submissions close"), validators=[Optional()])
-    fiscal_year = IntegerField(_l("Budget year"), validators=[
+    fiscal_year = SmallIntegerField(_l("Budget year"), validators=[
         InputRequired(_l("Enter the budget year.")),
         NumberRange(min=2020, max=2100, message=_l("Enter a year between 2020 and 2100."))],
         description=_l("The year the proposals are for; it appears in receipt numbers."))
     budget_ceiling = WholeNumberField(_l("Budget ceiling (Rupiah)"), maximum=10**15, validators=[
         InputRequired(_l("Enter the budget ceiling.")),
         NumberRange(min=1, message=_l("The budget ceiling must be above zero."))])
-    max_proposals_per_business = IntegerField(_l("Proposals per business"), default=3, validators=[
+    max_proposals_per_business = SmallIntegerField(_l("Proposals per business"), default=3, validators=[
         InputRequired(_l("Enter the maximum number of proposals per business.")),
         NumberRange(min=1, max=20, message=_l("Enter 1 to 20."))])
     invitation_only = BooleanField(_l("Only invited businesses may submit"))
@@ -126,9 +126,9 @@ class CriterionForm(BaseForm):
     direction = SelectField(_l("Direction"), choices=select_choices(DIRECTION_CHOICES))
     weight = DecimalTextField(_l("Weight"), validators=[InputRequired(_l("Enter a weight."))],
                               description=_l("Any non-negative number; weights are scaled to add up to 100 %."))
-    scale_min = IntegerField(_l("Rating scale from"), default=1, validators=[
+    scale_min = SmallIntegerField(_l("Rating scale from"), default=1, validators=[
         Optional(), NumberRange(min=0, max=100, message=_l("Enter 0 to 100."))])
-    scale_max = IntegerField(_l("to"), default=5, validators=[
+    scale_max = SmallIntegerField(_l("to"), default=5, validators=[
         Optional(), NumberRange(min=1, max=100, message=_l("Enter 1 to 100."))])
 
     def validate_scale_max(self, field):
