@@ -49,6 +49,7 @@ def register_extensions(app) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), compare_type=True,
                      render_as_batch=True)
+    # Every POST is checked here, before any view runs; button routes need no form of their own.
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)

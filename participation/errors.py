@@ -2,19 +2,33 @@
 from __future__ import annotations
 
 from flask import current_app, g, make_response, render_template, request
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from participation.extensions import db
 from participation.forms import CSRF_FAILED
 
-PAGES = {400, 403, 404, 405, 413, 429}
+# status -> (title, explanation); nothing from the exception itself is ever shown.
+PAGES = {
+    400: (_l("Bad request"), _l("The request could not be understood. If you were filling in a form, "
+                                "go back, reload the page and try again.")),
+    403: (_l("Access denied"), _l("Your account does not have access to this page.")),
+    404: (_l("Page not found"), _l("The page you are looking for does not exist or is not available to you.")),
+    405: (_l("Method not allowed"), _l("This address does not accept that kind of request.")),
+    413: (_l("File too large"), _l("The file or form you sent is larger than allowed.")),
+    429: (_l("Too many requests"), _l("Too many attempts in a short time. Wait a few minutes and try again.")),
+    500: (_l("Something went wrong"), _l("An unexpected error occurred and nothing was saved. Try again in a "
+                                         "moment; if it keeps happening, tell the administrator.")),
+}
+GENERIC = (_l("Request failed"), _l("The request could not be completed."))
 
 
 def render_error(status: int, description: str | None = None):
     """The error page for `status`, in the user's language."""
-    template = f"errors/{status}.html" if status in PAGES | {500} else "errors/generic.html"
-    return render_template(template, status=status, description=description), status
+    title, text = PAGES.get(status, GENERIC)
+    return render_template("errors/error.html", status=status, title=title, text=text,
+                           description=description), status
 
 
 def handle_http_exception(error: HTTPException):

@@ -10,7 +10,6 @@ from sqlalchemy.orm import selectinload
 from participation.admin.forms import StaffUserForm
 from participation.auth import services
 from participation.extensions import db
-from participation.forms import BaseForm
 from participation.models import AuditEvent, Role, User
 from participation.security import client_ip, record_audit, rerender_on_csrf_error, role_required
 
@@ -41,7 +40,7 @@ def users():
         role = ""
     items, paging = paginate(query, USERS_PAGE_SIZE)
     return render_template("admin/users.html", users=items, paging=paging, roles=list(Role),
-                           selected_role=role, action_form=BaseForm())
+                           selected_role=role)
 
 
 @bp.route("/pengguna/baru", methods=["GET", "POST"])
@@ -71,9 +70,8 @@ def new_user():
 @role_required(Role.ADMIN)
 def set_active(user_id: int):
     user = db.get_or_404(User, user_id)
-    form = BaseForm()
     active = request.form.get("active")
-    if not form.validate_on_submit() or active not in {"0", "1"}:
+    if active not in {"0", "1"}:
         abort(400)
     if not current_user.can_deactivate(user):
         abort(403)

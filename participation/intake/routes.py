@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from participation.extensions import db
-from participation.forms import BaseForm, parse_id
+from participation.forms import parse_id
 from participation.intake import imports, services
 from participation.intake.forms import MAX_IMPORT_BYTES, BlankFormsForm, ImportForm
 from participation.models import Business, Invitation, Proposal, Role
@@ -58,7 +58,7 @@ def roster(session_id: int):
     invited = {invitation.business_id for invitation in invitations}
     results = [b for b in services.search_businesses(query) if b.id not in invited] if query else []
     return render_template("intake/roster.html", themed_session=themed_session, invitations=invitations,
-                           query=query, results=results, action_form=BaseForm(), import_form=ImportForm())
+                           query=query, results=results, import_form=ImportForm())
 
 
 @bp.route("/sesi/<int:session_id>/undangan", methods=["POST"])
@@ -66,7 +66,7 @@ def roster(session_id: int):
 def invite(session_id: int):
     themed_session = load_session(session_id)
     ids = [parse_id(raw) for raw in request.form.getlist("business_id")]
-    if not BaseForm().validate_on_submit() or not ids or None in ids:
+    if not ids or None in ids:
         abort(400)
     added = services.invite(themed_session, ids, current_user)
     _audit("roster.invited", themed_session, after={"business_ids": sorted(set(ids)), "added": added})
@@ -82,8 +82,6 @@ def uninvite(session_id: int, invitation_id: int):
     invitation = db.session.get(Invitation, invitation_id)
     if invitation is None or invitation.session_id != themed_session.id:
         abort(404)
-    if not BaseForm().validate_on_submit():
-        abort(400)
     try:
         services.uninvite(invitation)
     except services.IntakeError:
@@ -107,6 +105,24 @@ def _read_upload(form: ImportForm) -> tuple[str, bytes] | None:
     return upload.filename, data
 
 
+def run_import(form: ImportForm, importer) -> tuple[str | None, imports.ImportResult | None]:
+    """Validate the upload and run `importer(filename, data)`; a refused import is rolled back.
+
+    Returns (filename, result); result is None when the file itself could not be used, and the
+    reason is on the form.
+    """
+    if not (form.validate_on_submit() and (upload := _read_upload(form))):
+        return None, None
+    try:
+        result = importer(*upload)
+    except imports.ImportFileError as error:
+        form.file.errors.append(str(error))
+        return upload[0], None
+    if not result.ok:
+        db.session.rollback()
+    return upload[0], result
+
+
 @bp.route("/sesi/<int:session_id>/undangan/impor", methods=["POST"])
 @role_required(*STAFF)
 @rerender_on_csrf_error
@@ -114,26 +130,19 @@ def import_roster(session_id: int):
     """Import a business file and put every business in it on the roster."""
     themed_session = load_session(session_id)
     form = ImportForm()
-    result = None
-    if form.validate_on_submit() and (upload := _read_upload(form)):
-        try:
-            result = imports.import_businesses(*upload)
-        except imports.ImportFileError as error:
-            form.file.errors.append(str(error))
-        else:
-            if result.ok:
-                added = services.invite(themed_session, result.ids, current_user)
-                _audit("roster.imported", themed_session,
-                       after={"rows": result.rows, "created": result.created, "invited": added})
-                db.session.commit()
-                flash(_("%(rows)d rows read, %(created)d new businesses, %(n)d added to the roster.",
-                        rows=result.rows, created=result.created, n=added), "success")
-                return redirect(url_for("intake.roster", session_id=session_id), code=303)
-            db.session.rollback()
+    _filename, result = run_import(form, imports.import_businesses)
+    if result is not None and result.ok:
+        added = services.invite(themed_session, result.ids, current_user)
+        _audit("roster.imported", themed_session,
+               after={"rows": result.rows, "created": result.created, "invited": added})
+        db.session.commit()
+        flash(_("%(rows)d rows read, %(created)d new businesses, %(n)d added to the roster.",
+                rows=result.rows, created=result.created, n=added), "success")
+        return redirect(url_for("intake.roster", session_id=session_id), code=303)
     invitations = db.session.scalars(select(Invitation).where(Invitation.session_id == session_id)
                                      .options(selectinload(Invitation.business))).all()
     return render_template("intake/roster.html", themed_session=themed_session, invitations=invitations,
-                           query="", results=[], action_form=BaseForm(), import_form=form,
+                           query="", results=[], import_form=form,
                            import_result=result), 400
 
 
@@ -208,23 +217,15 @@ def blank_forms(session_id: int):
 @rerender_on_csrf_error
 def import_businesses():
     form = ImportForm()
-    result = None
-    if form.validate_on_submit() and (upload := _read_upload(form)):
-        try:
-            result = imports.import_businesses(*upload)
-        except imports.ImportFileError as error:
-            form.file.errors.append(str(error))
-        else:
-            if result.ok:
-                record_audit("businesses.imported", actor=current_user, ip=client_ip(),
-                             after={"file": upload[0][:100], "rows": result.rows, "created": result.created,
-                                    "merged": result.merged})
-                db.session.commit()
-                flash(_("%(rows)d rows imported: %(created)d new businesses, %(merged)d merged into "
-                        "existing ones.", rows=result.rows, created=result.created, merged=result.merged),
-                      "success")
-                return redirect(url_for("intake.import_businesses"), code=303)
-            db.session.rollback()
+    filename, result = run_import(form, imports.import_businesses)
+    if result is not None and result.ok:
+        record_audit("businesses.imported", actor=current_user, ip=client_ip(),
+                     after={"file": filename[:100], "rows": result.rows, "created": result.created,
+                            "merged": result.merged})
+        db.session.commit()
+        flash(_("%(rows)d rows imported: %(created)d new businesses, %(merged)d merged into "
+                "existing ones.", rows=result.rows, created=result.created, merged=result.merged), "success")
+        return redirect(url_for("intake.import_businesses"), code=303)
     status = 400 if request.method == "POST" else 200
     return render_template("intake/import.html", form=form, result=result, kind="usaha",
                            columns=imports.BUSINESS_COLUMNS, themed_session=None), status
@@ -236,22 +237,16 @@ def import_businesses():
 def import_proposals(session_id: int):
     themed_session = load_session(session_id, manage=True)
     form = ImportForm()
-    result = None
-    if form.validate_on_submit() and (upload := _read_upload(form)):
-        try:
-            result = imports.import_proposals(themed_session, *upload, current_user)
-        except imports.ImportFileError as error:
-            form.file.errors.append(str(error))
-        else:
-            if result.ok:
-                _audit("proposals.imported", themed_session,
-                       after={"file": upload[0][:100], "rows": result.rows, "created": result.created,
-                              "flagged": result.flagged})
-                db.session.commit()
-                flash(_("%(n)d proposals imported and submitted; %(flagged)d look like near-duplicates.",
-                        n=result.created, flagged=result.flagged), "success")
-                return redirect(url_for("intake.proposals", session_id=session_id), code=303)
-            db.session.rollback()
+    filename, result = run_import(
+        form, lambda name, data: imports.import_proposals(themed_session, name, data, current_user))
+    if result is not None and result.ok:
+        _audit("proposals.imported", themed_session,
+               after={"file": filename[:100], "rows": result.rows, "created": result.created,
+                      "flagged": result.flagged})
+        db.session.commit()
+        flash(_("%(n)d proposals imported and submitted; %(flagged)d look like near-duplicates.",
+                n=result.created, flagged=result.flagged), "success")
+        return redirect(url_for("intake.proposals", session_id=session_id), code=303)
     status = 400 if request.method == "POST" else 200
     return render_template("intake/import.html", form=form, result=result, kind="usulan",
                            columns=imports.PROPOSAL_COLUMNS, themed_session=themed_session), status

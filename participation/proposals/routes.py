@@ -10,7 +10,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from participation.extensions import db
-from participation.forms import BaseForm
 from participation.models import Proposal, ProposalStatus, Role, SessionStatus, ThemedSession
 from participation.proposals import attachments, services
 from participation.proposals.forms import ProposalForm, field_labels
@@ -214,8 +213,6 @@ def edit(proposal_id: int):
 @role_required(Role.PROPONENT)
 def submit(proposal_id: int):
     proposal = load_own_proposal(proposal_id)
-    if not BaseForm().validate_on_submit():
-        abort(400)
     try:
         services.submit_proposal(proposal, current_user)
     except services.ProposalError as error:
@@ -234,8 +231,6 @@ def submit(proposal_id: int):
 @role_required(Role.PROPONENT)
 def withdraw(proposal_id: int):
     proposal = load_own_proposal(proposal_id)
-    if not BaseForm().validate_on_submit():
-        abort(400)
     try:
         services.withdraw_proposal(proposal, current_user)
     except services.ProposalError as error:
@@ -251,8 +246,6 @@ def withdraw(proposal_id: int):
 @role_required(Role.PROPONENT)
 def delete_draft(proposal_id: int):
     proposal = load_own_proposal(proposal_id)
-    if not BaseForm().validate_on_submit():
-        abort(400)
     key = proposal.attachment_key
     try:
         services.delete_draft(proposal)

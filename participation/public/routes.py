@@ -7,7 +7,6 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_login import current_user
 
 from participation.extensions import db
-from participation.forms import BaseForm
 from participation.i18n import SESSION_LOCALE
 
 bp = Blueprint("public", __name__)
@@ -22,9 +21,8 @@ def index():
 
 @bp.route("/bahasa", methods=["POST"])
 def set_language():
-    form = BaseForm()
     locale = request.form.get("locale", "")
-    if not form.validate_on_submit() or locale not in current_app.config["LANGUAGES"]:
+    if locale not in current_app.config["LANGUAGES"]:
         abort(400)
     session[SESSION_LOCALE] = locale
     if current_user.is_authenticated:

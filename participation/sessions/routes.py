@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from participation.extensions import db
-from participation.forms import BaseForm, parse_id
+from participation.forms import parse_id
 from participation.models import (
     Category,
     Criterion,
@@ -109,7 +109,7 @@ def detail(session_id: int):
     total_weight = sum(criterion.weight for criterion in themed_session.criteria) or 1.0
     return render_template(
         "sessions/detail.html", themed_session=themed_session, status_counts=status_counts,
-        category_form=CategoryForm(), member_form=member_form, action_form=BaseForm(),
+        category_form=CategoryForm(), member_form=member_form,
         total_weight=total_weight, can_manage=themed_session.can_manage(current_user),
     )
 
@@ -172,8 +172,6 @@ def _load_child(model, themed_session, child_id):
 def delete_category(session_id: int, category_id: int):
     themed_session = load_session(session_id, manage=True)
     category = _load_child(Category, themed_session, category_id)
-    if not BaseForm().validate_on_submit():
-        abort(400)
     try:
         services.remove_category(themed_session, category)
     except services.SessionError as error:
@@ -187,7 +185,7 @@ def delete_category(session_id: int, category_id: int):
 
 def _step() -> int:
     step = {"naik": -1, "turun": 1}.get(request.form.get("arah", ""))
-    if step is None or not BaseForm().validate_on_submit():
+    if step is None:
         abort(400)
     return step
 
@@ -257,8 +255,6 @@ def edit_criterion(session_id: int, criterion_id: int):
 def delete_criterion(session_id: int, criterion_id: int):
     themed_session = load_session(session_id, manage=True)
     criterion = _load_child(Criterion, themed_session, criterion_id)
-    if not BaseForm().validate_on_submit():
-        abort(400)
     try:
         services.remove_criterion(themed_session, criterion)
     except services.SessionError as error:
@@ -308,8 +304,6 @@ def weights(session_id: int):
 @role_required(*MANAGERS)
 def transition(session_id: int):
     themed_session = load_session(session_id, manage=True)
-    if not BaseForm().validate_on_submit():
-        abort(400)
     action = request.form.get("action", "")
     try:
         before, after = services.transition(themed_session, action)
@@ -329,7 +323,7 @@ def add_member(session_id: int):
     themed_session = load_session(session_id, manage=True)
     user_id = parse_id(request.form.get("user_id"))
     user = db.session.get(User, user_id) if user_id else None
-    if user is None or not BaseForm().validate_on_submit():
+    if user is None:
         abort(400)
     try:
         services.add_member(themed_session, user)
@@ -347,8 +341,6 @@ def add_member(session_id: int):
 def remove_member(session_id: int, user_id: int):
     themed_session = load_session(session_id, manage=True)
     user = db.get_or_404(User, user_id)
-    if not BaseForm().validate_on_submit():
-        abort(400)
     try:
         services.remove_member(themed_session, user)
     except services.SessionError as error:

@@ -251,3 +251,26 @@ def test_cli_imports_proposals_into_a_session(app, tmp_path, import_session):
     assert "1 proposals imported" in result.output
     bad = app.test_cli_runner().invoke(args=["import-proposals", "999", str(path)])
     assert bad.exit_code != 0 and "no session" in bad.output
+
+
+def test_a_large_import_with_repeated_and_reused_nibs(app):
+    """Big enough for the whole-table key scan and, on PostgreSQL, COPY; then a second pass merges."""
+    from participation.intake.imports import import_businesses
+
+    rows = [f"{3200000000000 + n // 2:013d},Usaha Nomor {n},Pemilik {n},10794,mikro,Sukamaju,Sukamaju,,"
+            for n in range(2600)]  # every NIB holds two businesses
+    rows += [f"{3200000000000 + n // 2:013d},CV. USAHA NOMOR {n},Pemilik {n},13134,mikro,Sukamaju,Sukamaju,,"
+             for n in range(0, 2600, 5)]  # the same businesses again, written differently
+    data = csv_bytes(*rows)
+    with app.app_context():
+        from participation.extensions import db
+
+        result = import_businesses("besar.csv", data)
+        assert result.ok and (result.created, result.merged) == (2600, 520)
+        assert len(set(result.ids)) == 2600
+        db.session.commit()
+        again = import_businesses("besar.csv", data)
+        assert again.ok and (again.created, again.merged) == (0, 3120)
+        db.session.commit()
+        assert db.session.scalar(select(func.count(Business.id))) == 2600
+        assert db.session.scalar(select(Business.kbli_codes).where(Business.name == "Usaha Nomor 0")) == "10794,13134"
