@@ -1,0 +1,225 @@
+"""Choosing proposals within a budget ceiling: greedy by rank, or an exact 0/1 knapsack.
+
+`optimal` is exact (no heuristic): proposals whose cost exceeds the budget, or whose score is not
+positive, can never improve a set and are left out; proposals that cost nothing and score are
+always in. The rest is a 0/1 knapsack on integer Rupiah costs, solved by
+
+1. dynamic programming over capacity, after dividing costs and budget by the costs' greatest
+   common divisor (Rupiah amounts are usually round, so the table is small), when the table has
+   at most DP_CELLS cells; otherwise
+2. fixing variables by linear-programming bounds against the best greedy set (the classic
+   reduction of Martello and Toth), then dynamic programming on what is left if it is small
+   enough, else depth-first branch and bound with the Dantzig bound.
+
+Every step is deterministic: the same input gives the same set. When several sets reach the same
+total score, the one that keeps the better-ranked proposals is preferred by the dynamic program
+(it adds proposals best-ranked first and replaces a set only for a strictly higher total).
+"""
+from __future__ import annotations
+
+import math
+from functools import reduce
+
+import numpy as np
+
+from participation.scoring._validate import check_vector, describe
+from participation.scoring.ranking import _order
+
+DP_CELLS = 40_000_000
+METHODS = ("greedy", "optimal")
+
+
+def _check_costs(costs, n: int) -> np.ndarray:
+    try:
+        array = np.asarray(costs, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"costs must be numbers: {error}") from None
+    if array.ndim != 1 or array.shape[0] != n:
+        raise ValueError(f"costs must have one entry per score ({n}), got shape {array.shape}")
+    for index, value in enumerate(array.tolist()):
+        if not np.isfinite(value):
+            raise ValueError(f"costs[{index}] (row {index}) is {describe(value)}")
+        if value < 0:
+            raise ValueError(f"costs[{index}] (row {index}) is negative: {value!r}")
+        if value != math.floor(value) or value > 2**62:
+            raise ValueError(f"costs[{index}] (row {index}) is {value!r}; costs are whole Rupiah")
+    return np.asarray(costs, dtype=np.float64).astype(np.int64)
+
+
+def _check_budget(budget) -> int:
+    try:
+        value = float(budget)
+    except (TypeError, ValueError):
+        raise ValueError(f"budget must be a whole number of Rupiah, not {budget!r}") from None
+    if not np.isfinite(value) or value < 0 or value != math.floor(value) or value > 2**62:
+        raise ValueError(f"budget must be a non-negative whole number of Rupiah, not {budget!r}")
+    return int(value)
+
+
+def select_within_budget(scores, costs, budget, method="greedy") -> np.ndarray:
+    """Boolean mask of the selected alternatives; their total cost never exceeds `budget`.
+
+    greedy: best first (in `rank` order, ties included), take each that still fits.
+    optimal: the set of largest total score whose cost fits (exact; see the module notes).
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, not {method!r}")
+    values = check_vector(scores, "scores")
+    cost = _check_costs(costs, values.shape[0])
+    capacity = _check_budget(budget)
+    order = _order(values, [])
+    if method == "greedy":
+        return _greedy(order, cost, capacity)
+    return _optimal(values, cost, capacity, order)
+
+
+def _greedy(order: np.ndarray, cost: np.ndarray, capacity: int) -> np.ndarray:
+    selected = np.zeros(cost.shape[0], dtype=bool)
+    remaining = capacity
+    cost_list = cost.tolist()
+    for index in order.tolist():
+        if cost_list[index] <= remaining:
+            selected[index] = True
+            remaining -= cost_list[index]
+    return selected
+
+
+def _optimal(values, cost, capacity, order) -> np.ndarray:
+    selected = np.zeros(values.shape[0], dtype=bool)
+    free = (cost == 0) & (values > 0)
+    selected[free] = True
+    # Candidates in rank order, so that ties favour better-ranked proposals.
+    candidates = np.array([i for i in order.tolist() if 0 < cost[i] <= capacity and values[i] > 0],
+                          dtype=np.int64)
+    if candidates.size == 0:
+        return selected
+    chosen = _knapsack(values[candidates], cost[candidates], capacity)
+    selected[candidates[chosen]] = True
+    return selected
+
+
+def _knapsack(v: np.ndarray, c: np.ndarray, capacity: int) -> np.ndarray:
+    """Exact 0/1 knapsack; returns the chosen positions (items arrive in preference order)."""
+    if int(c.sum()) <= capacity:
+        return np.arange(v.shape[0])
+    if _dp_cells(c, capacity) <= DP_CELLS:
+        return _dynamic_programming(v, c, capacity)
+    fixed_in, free = _reduce(v, c, capacity)
+    remaining = capacity - int(c[fixed_in].sum())
+    core_v, core_c = v[free], c[free]
+    if free.size == 0:
+        core = np.empty(0, dtype=np.int64)
+    elif _dp_cells(core_c, remaining) <= DP_CELLS:
+        core = _dynamic_programming(core_v, core_c, remaining)
+    else:
+        core = _branch_and_bound(core_v, core_c, remaining)
+    return np.sort(np.concatenate((fixed_in, free[core])))
+
+
+def _dp_cells(c: np.ndarray, capacity: int) -> int:
+    if c.size == 0:
+        return 0
+    divisor = reduce(math.gcd, c.tolist())
+    return c.size * (capacity // divisor + 1)
+
+
+def _dynamic_programming(v: np.ndarray, c: np.ndarray, capacity: int) -> np.ndarray:
+    """best[u] = largest total with cost ≤ u units; keep[t, u] records whether item t was taken."""
+    divisor = reduce(math.gcd, c.tolist())
+    units = (c // divisor).astype(np.int64)
+    size = capacity // divisor
+    best = np.zeros(size + 1)
+    keep = np.zeros((v.shape[0], size + 1), dtype=bool)
+    for item in range(v.shape[0]):
+        weight = int(units[item])
+        if weight > size:
+            continue
+        with_item = best[: size + 1 - weight] + v[item]
+        better = with_item > best[weight:]  # strictly: an equal total keeps the earlier choice
+        keep[item, weight:] = better
+        np.copyto(best[weight:], with_item, where=better)
+    chosen, room = [], size
+    for item in range(v.shape[0] - 1, -1, -1):
+        if keep[item, room]:
+            chosen.append(item)
+            room -= int(units[item])
+    return np.array(sorted(chosen), dtype=np.int64)
+
+
+def _efficiency_order(v, c):
+    """Positions by score per Rupiah, highest first (ties keep the preference order)."""
+    return np.lexsort((np.arange(v.shape[0]), -(v / c)))
+
+
+def _reduce(v, c, capacity):
+    """Fix items whose opposite choice provably cannot beat the best greedy set."""
+    order = _efficiency_order(v, c)
+    sv, sc = v[order], c[order].astype(np.float64)
+    efficiency = sv / sc
+    prefix_c = np.concatenate(([0.0], np.cumsum(sc)))
+    prefix_v = np.concatenate(([0.0], np.cumsum(sv)))
+    incumbent = max(_greedy_value(sv, sc, capacity), _greedy_value(v, c.astype(np.float64), capacity))
+    tolerance = 1e-9 * (1.0 + abs(incumbent))
+    m = sv.shape[0]
+    positions = np.arange(m)
+
+    def bound_without(k_cap):
+        """LP bound over all items except j (vectorised over j), with capacity k_cap[j]."""
+        before = prefix_c[positions] > k_cap  # the break falls before j
+        target = np.where(before, k_cap, k_cap + sc)
+        b = np.searchsorted(prefix_c, target, side="right") - 1
+        b = np.minimum(b, m)
+        value = prefix_v[b] - np.where(before, 0.0, sv)
+        # The break item b (never j itself) is taken in the fraction that still fits.
+        partial = np.where(b < m, (target - prefix_c[b]) * efficiency[np.minimum(b, m - 1)], 0.0)
+        return value + np.maximum(partial, 0.0)
+
+    cap = np.full(m, float(capacity))
+    upper_out = bound_without(cap)  # x_j = 0
+    room = cap - sc
+    upper_in = bound_without(np.maximum(room, 0.0))
+    upper_in = np.where(room >= 0, upper_in + sv, -np.inf)  # x_j = 1
+    fixed_out = upper_in < incumbent - tolerance
+    fixed_in = (upper_out < incumbent - tolerance) & ~fixed_out
+    free = ~(fixed_in | fixed_out)
+    return np.sort(order[fixed_in]), np.sort(order[free])
+
+
+def _greedy_value(v, c, capacity) -> float:
+    """Value of taking items by efficiency while they fit (a lower bound)."""
+    total, room = 0.0, float(capacity)
+    for index in _efficiency_order(v, c).tolist():
+        if c[index] <= room:
+            room -= c[index]
+            total += v[index]
+    return total
+
+
+def _branch_and_bound(v, c, capacity) -> np.ndarray:
+    """Depth-first branch and bound (include first) with the Dantzig bound; exact."""
+    order = _efficiency_order(v, c)
+    sv, sc = v[order].tolist(), c[order].tolist()
+    m = len(sv)
+    prefix_c = np.concatenate(([0], np.cumsum(c[order])))
+    prefix_v = np.concatenate(([0.0], np.cumsum(v[order])))
+
+    def bound(position, room, value):
+        limit = prefix_c[position] + room
+        b = int(np.searchsorted(prefix_c, limit, side="right")) - 1
+        total = value + prefix_v[b] - prefix_v[position]
+        if b < m:
+            total += (limit - prefix_c[b]) * sv[b] / sc[b]
+        return total
+
+    best_value, best = -1.0, []
+    stack = [(0, capacity, 0.0, [])]
+    while stack:
+        position, room, value, taken = stack.pop()
+        if value > best_value + 1e-12:
+            best_value, best = value, taken
+        if position == m or bound(position, room, value) <= best_value + 1e-12:
+            continue
+        stack.append((position + 1, room, value, taken))  # exclude (explored second)
+        if sc[position] <= room:
+            stack.append((position + 1, room - sc[position], value + sv[position], taken + [position]))
+    return np.sort(order[best]) if best else np.empty(0, dtype=np.int64)
