@@ -1,0 +1,150 @@
+"""Benchmark the scoring library against pymcdm 1.4.0 and numpy baselines (issue 3).
+
+Usage: OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/scoring.py [--runs 7]
+
+Every comparison runs both sides in this process, alternating, and reports medians and the ratio.
+Peak extra memory is measured with tracemalloc (numpy reports its allocations to it).
+"""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy is imported
+
+import argparse  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import tracemalloc  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from participation.scoring import contributions, rank, rank_stability, saw, select_within_budget, topsis  # noqa: E402
+
+N, K = 1_000_000, 12
+
+
+def median_time(function, runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def alternating(ours, theirs, runs: int) -> tuple[float, float]:
+    """Medians of both, measured turn about so that machine noise hits both alike."""
+    mine, other = [], []
+    for _ in range(runs):
+        for bucket, function in ((mine, ours), (other, theirs)):
+            start = time.perf_counter()
+            function()
+            bucket.append(time.perf_counter() - start)
+    return statistics.median(mine), statistics.median(other)
+
+
+def peak_extra_bytes(function) -> int:
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    baseline = tracemalloc.get_traced_memory()[0]
+    function()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak - baseline
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.machine()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+    runs = args.runs
+
+    from pymcdm.methods import TOPSIS, WSM
+    from pymcdm.normalizations import minmax_normalization, vector_normalization
+
+    rng = np.random.default_rng(2027)
+    matrix = rng.uniform(1.0, 1000.0, size=(N, K))
+    weights = rng.uniform(0.1, 1.0, K)
+    weights /= weights.sum()
+    directions = np.array([1, -1] * (K // 2))
+    matrix_bytes = matrix.nbytes
+    print(f"machine: {cpu_model()}, {os.cpu_count()} cores; numpy {np.__version__}, "
+          f"Python {platform.python_version()}, OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}")
+    print(f"matrix {N:,} x {K} float64 = {matrix_bytes / 1e6:.0f} MB; medians of {runs} alternating runs\n")
+
+    floor = median_time(lambda: matrix.sum(), runs)
+    print(f"memory-bandwidth floor (one read pass, matrix.sum()): {floor * 1e3:.1f} ms\n")
+
+    rows = []
+    topsis_ref = TOPSIS(vector_normalization)
+    ours, theirs = alternating(lambda: topsis(matrix, weights, directions),
+                               lambda: topsis_ref(matrix, weights, directions, validation=False), runs)
+    rows.append(("topsis", ours, "pymcdm TOPSIS(vector_normalization), validation=False", theirs, 0.25))
+    wsm_ref = WSM(minmax_normalization)
+    ours, theirs = alternating(lambda: saw(matrix, weights, directions),
+                               lambda: wsm_ref(matrix, weights, directions, validation=False), runs)
+    rows.append(("saw (minmax)", ours, "pymcdm WSM(minmax_normalization), validation=False", theirs, 0.10))
+    scores = saw(matrix, weights, directions)
+    ours, theirs = alternating(lambda: rank(scores), lambda: np.argsort(scores), runs)
+    rows.append(("rank", ours, "bare np.argsort of the same scores", theirs, 2.0))
+
+    print("| what | ours | reference | reference time | ratio | goal | passes of the floor |")
+    print("|---|---|---|---|---|---|---|")
+    for name, mine, reference, other, goal in rows:
+        verdict = "met" if mine / other <= goal else "MISSED"
+        print(f"| `{name}` | {mine * 1e3:.1f} ms | {reference} | {other * 1e3:.1f} ms | "
+              f"{mine / other:.3f}× | ≤ {goal}× ({verdict}) | {mine / floor:.1f} |")
+    extra = median_time(lambda: saw(matrix, weights, directions, "max"), runs)
+    print(f"| `saw (max)` | {extra * 1e3:.1f} ms | – | – | – | – | {extra / floor:.1f} |")
+
+    print("\n| peak extra memory | bytes | × matrix | goal |")
+    print("|---|---|---|---|")
+    for name, function, exempt in (
+        ("saw (minmax)", lambda: saw(matrix, weights, directions), False),
+        ("saw (max)", lambda: saw(matrix, weights, directions, "max"), False),
+        ("topsis", lambda: topsis(matrix, weights, directions), False),
+        ("rank", lambda: rank(scores), False),
+        ("contributions (returns an n×k array)", lambda: contributions(matrix, weights, directions), True),
+    ):
+        peak = peak_extra_bytes(function)
+        goal = "exempt (its output is n×k)" if exempt else ("≤ 1× (met)" if peak <= matrix_bytes else "≤ 1× (MISSED)")
+        print(f"| `{name}` | {peak / 1e6:.1f} MB | {peak / matrix_bytes:.3f} | {goal} |")
+
+    print("\n| what | size | median | goal |")
+    print("|---|---|---|---|")
+    small = np.random.default_rng(7)
+    scores_2000 = small.random(2000)
+    for label, costs in (
+        ("round Rupiah costs (Rp5–500 million in whole millions)", small.integers(5, 501, 2000) * 1_000_000),
+        ("arbitrary integer costs (gcd 1: no DP table)", small.integers(5_000_000, 500_000_001, 2000)),
+    ):
+        budget = int(costs.sum() // 3)
+        elapsed = median_time(lambda: select_within_budget(scores_2000, costs, budget, "optimal"), runs)
+        print(f"| `select_within_budget(optimal)`, {label} | n = 2,000 | {elapsed * 1e3:.1f} ms | "
+              f"≤ 2 s ({'met' if elapsed <= 2 else 'MISSED'}) |")
+    stability_matrix = small.random((500, 8))
+    stability_weights = small.random(8)
+    stability_directions = [1, -1] * 4
+    for method in ("saw", "topsis"):
+        elapsed = median_time(lambda: rank_stability(stability_matrix, stability_weights, stability_directions,
+                                                     50, method=method, draws=1000), runs)
+        print(f"| `rank_stability(method=\"{method}\")` | 500 × 8, 1,000 draws | {elapsed * 1e3:.1f} ms | "
+              f"≤ 1 s ({'met' if elapsed <= 1 else 'MISSED'}) |")
+
+
+if __name__ == "__main__":
+    main()
