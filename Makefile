@@ -53,7 +53,7 @@ run: $(VENV)/.installed translations
 	exec $(VENV)/bin/gunicorn --workers 2 --bind "127.0.0.1:$$port" --access-logfile - app:app
 
 test: $(VENV)/.installed-dev translations chromium
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto
 
 benchmarks: $(VENV)/.installed-dev
 	OPENBLAS_NUM_THREADS=1 $(PY) benchmarks/scoring.py

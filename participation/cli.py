@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from flask_babel import gettext as _, ngettext
 from sqlalchemy import func, select
 
 from participation.auth import services
@@ -99,11 +100,12 @@ def _run_import(path: Path, label: str, run) -> None:
         raise click.ClickException(str(error)) from None
     if not result.ok:
         db.session.rollback()
-        click.echo(f"{'baris':>6}  {'kolom':<24} pesan", err=True)
+        click.echo(f"{_('Row'):>6}  {_('Column'):<24} {_('Problem')}", err=True)
         for error in result.errors:
             click.echo(f"{error.row:>6}  {error.column:<24} {error.message}", err=True)
-        raise click.ClickException(
-            f"{len(result.errors)} error(s) in {path.name}; nothing was imported")
+        raise click.ClickException(ngettext(
+            "%(num)d problem found; nothing was imported.", "%(num)d problems found; nothing was imported.",
+            len(result.errors)))
     db.session.commit()
     return result
 

@@ -119,10 +119,7 @@ def contributions(matrix, weights, directions, normalization="minmax") -> np.nda
 
 
 def topsis(matrix, weights, directions) -> np.ndarray:
-    """TOPSIS closeness in [0, 1] with vector normalisation; 0.5 where both distances are 0.
-
-    A column of zeros has no direction to normalise by and contributes nothing.
-    """
+    """TOPSIS closeness in [0, 1] with vector normalisation; 0.5 where both distances are 0."""
     x, w, d, lo, hi = _prepare(matrix, weights, directions)
     norms = np.sqrt(np.einsum("ij,ij->j", x, x))
     c = np.where(norms == 0, 0.0, w / np.where(norms == 0, 1.0, norms))

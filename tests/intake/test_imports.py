@@ -236,7 +236,7 @@ def test_cli_prints_the_row_report_and_saves_nothing(app, tmp_path):
     result = app.test_cli_runner().invoke(args=["import-businesses", str(path)])
     assert result.exit_code != 0
     assert "nib" in result.output and "NIB harus tepat 13 digit angka." in result.output
-    assert "nothing was imported" in result.output
+    assert "Ditemukan 1 masalah; tidak ada yang diimpor." in result.output
     assert businesses(app) == []
 
 
