@@ -268,7 +268,7 @@ def seed_paper_proposals(rng, themed_session, facilitator, categories) -> None:
                          "phone": None, "kbli": [], "scale": Scale.MIKRO,
                          "kelurahan": rng.choice(PLACES[kecamatan]), "kecamatan": kecamatan})
     forms = walk_ins + walk_ins[:2]
-    for business_data, number in zip(forms, intake_services.allocate_paper_forms(themed_session, len(forms))):
+    for business_data, number in zip(forms, intake_services.allocate_paper_forms(themed_session, len(forms)), strict=True):
         category = rng.choice(categories)
         pattern, cost, people, jobs = rng.choice(PROPOSAL_IDEAS[category.name])
         intake_services.record_paper_proposal(

@@ -85,6 +85,15 @@ class BaseForm(FlaskForm):
                 unbound_field.kwargs["filters"] = extra + filters
             return unbound_field.bind(form=form, **options)
 
+    # Field names in the order the page shows them, when that differs from declaration order
+    # (a subclass's fields come after its parent's); the error summary follows it.
+    display_order: tuple[str, ...] = ()
+
+    def fields_in_display_order(self):
+        """The fields, in the order the page presents them."""
+        rank = {name: index for index, name in enumerate(self.display_order)}
+        return sorted(self, key=lambda field: rank.get(field.name, len(rank)))
+
     def validate(self, extra_validators=None):
         valid = super().validate(extra_validators)
         if g.get(CSRF_FAILED):
@@ -94,6 +103,15 @@ class BaseForm(FlaskForm):
                 self.csrf_token.errors.append("The CSRF token is invalid.")
             return False
         return valid
+
+
+class RequiredToSubmit:
+    """Marks a field a draft may leave empty but a submission may not (checked by the service)."""
+
+    field_flags = {"required_to_submit": True}
+
+    def __call__(self, form, field):
+        return None
 
 
 def parse_id(raw) -> int | None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 import sqlite3
 import stat
 
-import pytest
 from sqlalchemy import func, select
 
 from participation.models import AuditEvent, Business, Proposal, Role, User

@@ -309,7 +309,7 @@ def _insert_businesses(keys: list[tuple[str, str]], rows: list[dict]) -> dict[tu
     if db.session.get_bind().dialect.name != "postgresql":
         new_ids = db.session.scalars(insert(Business).returning(Business.id, sort_by_parameter_order=True),
                                      rows).all()
-        return dict(zip(keys, new_ids))
+        return dict(zip(keys, new_ids, strict=True))
     columns = list(rows[0])
     cursor = db.session.connection().connection.dbapi_connection.cursor()
     with cursor.copy(f"COPY businesses ({', '.join(columns)}) FROM STDIN") as copy:

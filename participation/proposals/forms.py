@@ -17,7 +17,7 @@ from participation.auth.forms import (
     normalize_place,
     parse_kbli,
 )
-from participation.forms import BaseForm, WholeNumberField, select_choices
+from participation.forms import BaseForm, RequiredToSubmit, WholeNumberField, select_choices
 from participation.models import Scale
 
 MAX_COST = 10**13  # Rp10 trillion: far above any city's budget, well inside BIGINT
@@ -42,23 +42,31 @@ class ProposalForm(BaseForm):
         Length(min=5, max=200, message=_l("The title must be 5 to 200 characters."))],
         description=_l("What should the city fund? For example: Sertifikasi halal untuk 20 pelaku keripik."))
     problem = TextAreaField(_l("Problem"), validators=[
-        Optional(), Length(max=5000, message=_l("The problem may be at most 5,000 characters."))],
+        RequiredToSubmit(), Optional(),
+        Length(max=5000, message=_l("The problem may be at most 5,000 characters."))],
         description=_l("What problem does your business face?"), render_kw={"rows": 4})
     description = TextAreaField(_l("Description of the activity"), validators=[
-        Optional(), Length(max=10000, message=_l("The description may be at most 10,000 characters."))],
+        RequiredToSubmit(), Optional(),
+        Length(max=10000, message=_l("The description may be at most 10,000 characters."))],
         description=_l("What exactly is needed, for whom, and how it helps."), render_kw={"rows": 6})
-    category_id = SelectField(_l("Type of support"), coerce=optional_int, validate_choice=True)
+    category_id = SelectField(_l("Type of support"), coerce=optional_int, validate_choice=True,
+                              validators=[RequiredToSubmit()])
     estimated_cost = WholeNumberField(_l("Estimated cost (Rupiah)"), maximum=MAX_COST, validators=[
-        Optional(), NumberRange(min=1, message=_l("The estimated cost must be above zero."))],
+        RequiredToSubmit(), Optional(),
+        NumberRange(min=1, message=_l("The estimated cost must be above zero."))],
         description=_l("Whole Rupiah; separators are fine, e.g. 15.000.000."))
     beneficiaries = WholeNumberField(_l("Beneficiaries (people)"), maximum=10_000_000, validators=[
-        Optional(), NumberRange(min=0, max=10_000_000, message=_l("Enter 0 to 10,000,000."))])
+        RequiredToSubmit(), Optional(),
+        NumberRange(min=0, max=10_000_000, message=_l("Enter 0 to 10,000,000."))])
     jobs_created = WholeNumberField(_l("New jobs"), maximum=1_000_000, validators=[
-        Optional(), NumberRange(min=0, max=1_000_000, message=_l("Enter 0 to 1,000,000."))])
+        RequiredToSubmit(), Optional(),
+        NumberRange(min=0, max=1_000_000, message=_l("Enter 0 to 1,000,000."))])
     kelurahan = StringField(_l("Kelurahan"), filters=[normalize_place], validators=[
-        Optional(), Length(min=2, max=100, message=_l("The kelurahan must be 2 to 100 characters."))])
+        RequiredToSubmit(), Optional(),
+        Length(min=2, max=100, message=_l("The kelurahan must be 2 to 100 characters."))])
     kecamatan = StringField(_l("Kecamatan"), filters=[normalize_place], validators=[
-        Optional(), Length(min=2, max=100, message=_l("The kecamatan must be 2 to 100 characters."))])
+        RequiredToSubmit(), Optional(),
+        Length(min=2, max=100, message=_l("The kecamatan must be 2 to 100 characters."))])
     attachment = FileField(_l("Attachment (optional)"),
                            description=_l("PDF, JPEG or PNG, at most 5 MB: a quotation, a photo, a permit."))
     idempotency_key = HiddenField()
@@ -94,6 +102,10 @@ class ProposalForm(BaseForm):
 
 class PaperProposalForm(ProposalForm):
     """A facilitator types in a paper form: the business first, then the proposal."""
+
+    display_order = ("paper_form_number", "nib", "business_name", "owner_name", "phone", "scale",
+                     "kbli_codes", "title", "category_id", "problem", "description", "estimated_cost",
+                     "beneficiaries", "jobs_created", "kelurahan", "kecamatan")
 
     paper_form_number = StringField(_l("Paper form number"), validators=[
         InputRequired(_l("Enter the number printed on the form.")),

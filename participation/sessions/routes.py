@@ -11,6 +11,7 @@ from participation.forms import parse_id
 from participation.models import (
     Category,
     Criterion,
+    Invitation,
     Proposal,
     ProposalStatus,
     Role,
@@ -107,10 +108,11 @@ def detail(session_id: int):
     member_form = MemberForm()
     member_form.user_id.choices = [(u.id, f"{u.name} ({u.role.label})") for u in candidates if u.id not in members]
     total_weight = sum(criterion.weight for criterion in themed_session.criteria) or 1.0
+    invited = db.session.scalar(select(func.count(Invitation.id)).where(Invitation.session_id == session_id))
     return render_template(
         "sessions/detail.html", themed_session=themed_session, status_counts=status_counts,
         category_form=CategoryForm(), member_form=member_form,
-        total_weight=total_weight, can_manage=themed_session.can_manage(current_user),
+        total_weight=total_weight, invited=invited, can_manage=themed_session.can_manage(current_user),
     )
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from participation.models import AuditEvent, Proposal, ProposalStatus, SessionStatus, ThemedSession, User, utcnow
 from tests.conftest import app_db, csrf_token, post_form
-from tests.factories import PDF_BYTES, PNG_BYTES, make_business, make_proposal, make_session
+from tests.factories import PDF_BYTES, PNG_BYTES, make_session
 
 FULL = {
     "title": "Mesin pengemas vakum untuk keripik",
@@ -59,7 +59,7 @@ def proposals(app):
     with app_db(app) as session:
         items = session.scalars(select(Proposal).order_by(Proposal.id)).all()
         for item in items:
-            item.history  # load
+            _ = item.history  # load it before the session closes
         session.expunge_all()
         return items
 

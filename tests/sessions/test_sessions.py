@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from participation.models import AuditEvent, Criterion, CriterionSource, SessionStatus, ThemedSession, User
+from participation.models import AuditEvent, CriterionSource, SessionStatus, ThemedSession, User
 from tests.conftest import app_db, post_form
 from tests.factories import make_business, make_proposal, make_session
 
@@ -38,7 +38,7 @@ def _session(app, session_id=None) -> ThemedSession:
         if session_id:
             query = query.where(ThemedSession.id == session_id)
         themed_session = session.scalars(query).first()
-        themed_session.categories, themed_session.criteria, themed_session.members  # load
+        _ = (themed_session.categories, themed_session.criteria, themed_session.members)  # load them
         session.expunge_all()
         return themed_session
 
