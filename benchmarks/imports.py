@@ -24,6 +24,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from benchmarks._machine import cpu_model  # noqa: E402
+
 HEADER = ["nib", "nama_usaha", "nama_pemilik", "kbli", "skala", "kelurahan", "kecamatan", "telepon",
           "alamat", "sertifikat"]
 WORDS = ["Sumber", "Rejeki", "Makmur", "Jaya", "Abadi", "Sentosa", "Barokah", "Lestari", "Mandiri",
@@ -94,17 +97,6 @@ def fresh_postgres(admin_url: str, name: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-
-
-def cpu_model() -> str:
-    """The processor's name as Linux reports it."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.machine()
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks._machine import cpu_model  # noqa: E402
 from participation.scoring import contributions, rank, rank_stability, saw, select_within_budget, topsis  # noqa: E402
 
 N, K = 1_000_000, 12
@@ -55,16 +56,6 @@ def peak_extra_bytes(function) -> int:
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     return peak - baseline
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.machine()
 
 
 def main() -> None:

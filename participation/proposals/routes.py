@@ -46,6 +46,15 @@ def mark_missing(form: ProposalForm, fields: list[str]) -> None:
         form[name].errors.append(_("Required before submitting."))
 
 
+def refuse(form: ProposalForm, error: services.ProposalError, stored: dict | None) -> None:
+    """Undo a refused save: roll back, drop the file just stored, explain on the form."""
+    db.session.rollback()
+    attachments.discard(stored and stored["attachment_key"])
+    if error.code == "incomplete":
+        mark_missing(form, error.details["fields"])
+    form.form_errors.append(error_text(error))
+
+
 def load_proposal(proposal_id: int) -> Proposal:
     """The proposal if the current user may see it; 404 otherwise (never 403)."""
     proposal = db.get_or_404(Proposal, proposal_id)
@@ -128,11 +137,7 @@ def new(session_id: int):
                        after={"receipt_number": proposal.receipt_number, "title": proposal.title})
                 db.session.commit()
             except services.ProposalError as error:
-                db.session.rollback()
-                attachments.discard(stored and stored["attachment_key"])
-                if error.code == "incomplete":
-                    mark_missing(form, error.details["fields"])
-                form.form_errors.append(error_text(error))
+                refuse(form, error, stored)
             except IntegrityError:
                 db.session.rollback()
                 attachments.discard(stored and stored["attachment_key"])
@@ -192,11 +197,7 @@ def edit(proposal_id: int):
                               **({"receipt_number": proposal.receipt_number} if submit else {})} or None)
                 db.session.commit()
             except services.ProposalError as error:
-                db.session.rollback()
-                attachments.discard(stored and stored["attachment_key"])
-                if error.code == "incomplete":
-                    mark_missing(form, error.details["fields"])
-                form.form_errors.append(error_text(error))
+                refuse(form, error, stored)
             else:
                 attachments.discard(old_key)
                 if submit:
