@@ -71,9 +71,10 @@ def register_blueprints(app) -> None:
     from participation.intake.routes import bp as intake_bp
     from participation.proposals.routes import bp as proposals_bp
     from participation.public.routes import bp as public_bp
+    from participation.review.routes import bp as review_bp
     from participation.sessions.routes import bp as sessions_bp
 
-    for blueprint in (public_bp, auth_bp, admin_bp, sessions_bp, proposals_bp, intake_bp):
+    for blueprint in (public_bp, auth_bp, admin_bp, sessions_bp, proposals_bp, intake_bp, review_bp):
         app.register_blueprint(blueprint)
 
 
@@ -91,8 +92,11 @@ def register_template_helpers(app) -> None:
     """Filters and globals for templates."""
     from participation.i18n import register_formatters
 
+    from participation.models import Outcome
+
     app.jinja_env.add_extension("jinja2.ext.do")
     register_formatters(app)
+    app.jinja_env.globals["outcome_label"] = lambda value: Outcome(value).label if value else "–"
 
 
 def register_commands(app) -> None:

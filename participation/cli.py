@@ -28,6 +28,7 @@ def register_cli(app) -> None:
     app.cli.add_command(backup_command)
     app.cli.add_command(import_businesses_command)
     app.cli.add_command(import_proposals_command)
+    app.cli.add_command(export_ranking_command)
 
 
 @click.command("create-user")
@@ -154,3 +155,27 @@ def import_proposals_command(session_id: int, file: Path) -> None:
 
     result = _run_import(file, "Importing proposals", run)
     click.echo(f"{result.created} proposals imported and submitted; {result.flagged} flagged as near-duplicates.")
+
+
+@click.command("export-ranking")
+@click.argument("session_id", type=int)
+@click.option("--format", "fmt", type=click.Choice(["json", "csv", "xlsx"]), default="json", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              help="Write to this file; json and csv go to standard output without it.")
+@with_appcontext
+def export_ranking_command(session_id: int, fmt: str, output: Path | None) -> None:
+    """The session's ranked list (DESIGN §7); a finalised session exports its latest snapshot."""
+    from participation.models import ThemedSession
+    from participation.review import exports
+
+    themed_session = db.session.get(ThemedSession, session_id)
+    if themed_session is None:
+        raise click.ClickException(f"no session with id {session_id}")
+    if fmt == "xlsx" and output is None:
+        raise click.ClickException("xlsx is binary: give --output FILE")
+    body, _mimetype = exports.render(exports.current_payload(themed_session), fmt, themed_session)
+    if output is None:
+        click.get_binary_stream("stdout").write(body)
+    else:
+        output.write_bytes(body)
+        click.echo(f"Wrote {output}.", err=True)

@@ -252,8 +252,42 @@ def seed_demo_session(rng: random.Random, staff: list[User], owners: list[User])
         Proposal.session_id == themed_session.id, Proposal.status == ProposalStatus.SUBMITTED)).all()
     # Funds roughly a third of what was asked, rounded to ten million Rupiah.
     themed_session.budget_ceiling = round(sum(live) / 3 / 10_000_000) * 10_000_000
+    # The meeting has taken place: submissions are closed and the planners are reviewing.
+    themed_session.submission_opens_at = now - timedelta(days=30)
+    themed_session.submission_closes_at = now - timedelta(days=3)
+    themed_session.meeting_start = (now - timedelta(days=1)).replace(hour=2)  # 09.00 WIB
+    themed_session.status = SessionStatus.REVIEW
+    seed_review(rng, themed_session, planners)
     db.session.flush()
     return themed_session
+
+
+def seed_review(rng: random.Random, themed_session: ThemedSession, planners: list[User]) -> None:
+    """Every planner rates every proposal; votes from the meeting; a few decisions."""
+    from participation.models import Outcome, Rating
+    from participation.review import services as review_services
+
+    submitted = db.session.scalars(select(Proposal).where(
+        Proposal.session_id == themed_session.id, Proposal.status == ProposalStatus.SUBMITTED)
+        .order_by(Proposal.receipt_number)).all()
+    rated = review_services.rating_criteria(themed_session)
+    for proposal in submitted:
+        merit = rng.uniform(1.5, 4.8)  # planners broadly agree on a proposal's merit
+        for planner in planners:
+            for criterion in rated:
+                value = min(5, max(1, round(merit + rng.uniform(-1.0, 1.0))))
+                db.session.add(Rating(proposal=proposal, criterion=criterion, planner=planner, value=value))
+        proposal.votes = rng.randint(0, 45)
+        proposal.votes_recorded_at = utcnow()
+    db.session.flush()
+    reasons = {
+        Outcome.PRIORITIZED: "Mendesak dan sesuai RPJMD; siap dilaksanakan tahun depan.",
+        Outcome.DEFERRED: "Baik, tetapi menunggu hasil pendataan ulang penerima manfaat.",
+        Outcome.REJECTED: "Sudah didanai program provinsi pada tahun berjalan.",
+    }
+    for proposal, outcome in zip(submitted[:5], [Outcome.PRIORITIZED, Outcome.PRIORITIZED, Outcome.DEFERRED,
+                                                 Outcome.REJECTED, Outcome.PRIORITIZED], strict=True):
+        review_services.decide(proposal, planners[0], outcome, reasons[outcome])
 
 
 def seed_paper_proposals(rng, themed_session, facilitator, categories) -> None:

@@ -86,3 +86,31 @@ def proposal_count(status: ProposalStatus | None = None) -> int:
     if status is not None:
         query = query.where(Proposal.status == status)
     return db.session.scalar(query)
+
+
+def rate_all(themed_session: ThemedSession, planners, value=4) -> None:
+    """Every planner rates every submitted proposal of the session on every rating criterion."""
+    from participation.models import Rating
+    from participation.review.services import rating_criteria
+
+    proposals = db.session.scalars(db.select(Proposal).where(Proposal.session_id == themed_session.id,
+                                                             Proposal.status == ProposalStatus.SUBMITTED)).all()
+    for proposal in proposals:
+        for planner in planners:
+            for criterion in rating_criteria(themed_session):
+                db.session.add(Rating(proposal=proposal, criterion=criterion, planner=planner,
+                                      value=value if callable(value) is False else value(proposal, criterion, planner)))
+    db.session.flush()
+
+
+def make_finalized_session(planner: User, business: Business) -> ThemedSession:
+    """A finalised session with one rated proposal and its snapshot."""
+    from participation.review.services import write_snapshot
+
+    themed_session = make_session(planner, title="Musrenbang Tematik Final")
+    make_proposal(themed_session, business)
+    rate_all(themed_session, [planner])
+    write_snapshot(themed_session, planner)
+    themed_session.status = SessionStatus.FINALIZED
+    db.session.flush()
+    return themed_session

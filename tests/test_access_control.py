@@ -104,6 +104,24 @@ ACCESS = {
     ("proposals.withdraw", "POST"): only(["proponent"], 303),
     ("proposals.delete_draft", "POST"): only(["proponent"], 303),
     ("proposals.attachment", "GET"): signed_in(200, anonymous=404),
+    # Review: the ranked list, ratings, votes, AHP, decisions, finalisation, exports.
+    ("review.ranking", "GET"): only(STAFF, 200),
+    ("review.save_weights", "POST"): only(MANAGERS, 303),
+    ("review.export", "GET"): only(STAFF, 200),
+    ("review.rate_list", "GET"): only(["planner"], 200),
+    ("review.rate", "GET"): only(["planner"], 200),
+    ("review.rate", "POST"): only(["planner"], 400),
+    ("review.votes", "GET"): only(STAFF, 200),
+    ("review.votes", "POST"): only(STAFF, 303),
+    ("review.ahp", "GET"): only(MANAGERS, 200),
+    ("review.ahp", "POST"): only(MANAGERS, 200),  # an empty form compares every pair as equal
+    ("review.decide", "GET"): only(MANAGERS, 200),
+    ("review.decide", "POST"): only(MANAGERS, 400),
+    ("review.finalize", "GET"): only(MANAGERS, 200),
+    ("review.finalize", "POST"): only(MANAGERS, 400),
+    # Public results of finalised sessions.
+    ("public.results", "GET"): everyone(200),
+    ("public.result", "GET"): everyone(200),
 }
 
 # How to call routes that need URL values or form data; "@name" refers to an object of the world.
@@ -130,6 +148,12 @@ REQUESTS = {
     ("proposals.withdraw", "POST"): {"values": {"proposal_id": "@proposal"}},
     ("proposals.delete_draft", "POST"): {"values": {"proposal_id": "@draft"}},
     ("proposals.attachment", "GET"): {"values": {"proposal_id": "@proposal"}},
+    ("review.export", "GET"): {"values": {"fmt": "json"}},
+    ("review.rate", "GET"): {"values": {"proposal_id": "@proposal"}},
+    ("review.rate", "POST"): {"values": {"proposal_id": "@proposal"}},
+    ("review.decide", "GET"): {"values": {"proposal_id": "@proposal"}},
+    ("review.decide", "POST"): {"values": {"proposal_id": "@proposal"}},
+    ("public.result", "GET"): {"values": {"session_id": "@finalized_session"}},
 }
 
 
@@ -153,7 +177,7 @@ def build_world(app) -> dict:
     from participation.intake.services import invite
     from participation.models import Invitation, Role, User
     from participation.sessions import services as session_services
-    from tests.factories import PDF_BYTES, make_business, make_proposal, make_session
+    from tests.factories import PDF_BYTES, make_business, make_finalized_session, make_proposal, make_session
 
     def user(role, email):
         role = Role(role)
@@ -179,6 +203,7 @@ def build_world(app) -> dict:
         draft = make_proposal(themed_session, business, submit=False, title="Draf usulan pelatihan")
         spare_invitation = session.scalar(
             session.query(Invitation).filter_by(business_id=third_business.id).statement)
+        finalized = make_finalized_session(accounts["planner"], spare_business)
         session.commit()
         return {
             "session": themed_session.id, "spare_category": spare_category.id,
@@ -186,6 +211,7 @@ def build_world(app) -> dict:
             "spare_user": user_id_of(session, "fasilitator2@contoh.id"),
             "spare_facilitator": spare_facilitator.id, "spare_facilitator_member": spare_member.id,
             "spare_business": spare_business.id, "spare_invitation": spare_invitation.id,
+            "finalized_session": finalized.id,
         }
 
 

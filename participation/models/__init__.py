@@ -10,6 +10,7 @@ from participation.models.proposal import (
     ProposalStatusChange,
     ReceiptCounter,
 )
+from participation.models.review import Decision, ImmutableError, Outcome, RankingSnapshot, Rating
 from participation.models.security import LoginFailure
 from participation.models.session import (
     FIELD_SOURCES,
@@ -34,6 +35,11 @@ __all__ = [
     "Category",
     "Criterion",
     "CriterionSource",
+    "Decision",
+    "ImmutableError",
+    "Outcome",
+    "RankingSnapshot",
+    "Rating",
     "FIELD_SOURCES",
     "Invitation",
     "LegalForm",

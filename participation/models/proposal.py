@@ -14,6 +14,7 @@ from participation.models.user import Role, User
 
 if TYPE_CHECKING:
     from participation.models.business import Business
+    from participation.models.review import Decision
     from participation.models.session import Category, ThemedSession
 
 RECEIPT_PREFIX = "MT"
@@ -70,6 +71,9 @@ class Proposal(db.Model):
     idempotency_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     # Set when another proposal of the same business in the session has a similar title.
     near_duplicate_of_id: Mapped[int | None] = mapped_column(sa.ForeignKey("proposals.id", ondelete="SET NULL"))
+    # Participants' votes at the meeting (the `votes` criterion); 0 until recorded.
+    votes: Mapped[int] = mapped_column(default=0, server_default="0")
+    votes_recorded_at: Mapped[datetime | None]
     attachment_key: Mapped[str | None] = mapped_column(sa.String(64))
     attachment_name: Mapped[str | None] = mapped_column(sa.String(200))
     attachment_type: Mapped[str | None] = mapped_column(sa.String(40))
@@ -85,6 +89,8 @@ class Proposal(db.Model):
     history: Mapped[list[ProposalStatusChange]] = relationship(
         back_populates="proposal", order_by="ProposalStatusChange.id", cascade="all, delete-orphan")
     near_duplicate_of: Mapped[Proposal | None] = relationship(remote_side=[id])
+    decision: Mapped[Decision | None] = relationship(back_populates="proposal", uselist=False,
+                                                     cascade="all, delete-orphan")
 
     def __repr__(self) -> str:
         return f"<Proposal {self.id} {self.receipt_number or 'draft'}>"

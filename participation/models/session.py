@@ -105,6 +105,10 @@ class ThemedSession(db.Model):
     selection_method: Mapped[SelectionMethod] = mapped_column(
         enum_column(SelectionMethod, "selection_method"), default=SelectionMethod.GREEDY,
         server_default="greedy")
+    # Where the current weights came from: typed in, or an AHP comparison (kept with its matrix).
+    weights_origin: Mapped[str] = mapped_column(sa.String(10), default="manual", server_default="manual")
+    ahp_matrix: Mapped[list | None] = mapped_column(sa.JSON)
+    ahp_cr: Mapped[float | None] = mapped_column(sa.Float)
     status: Mapped[SessionStatus] = mapped_column(
         enum_column(SessionStatus, "session_status"), default=SessionStatus.DRAFT, server_default="draft")
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))

@@ -167,7 +167,26 @@ def detail(proposal_id: int):
     proposal = load_proposal(proposal_id)
     missing = (services.missing_for_submission(proposal)
                if proposal.status is ProposalStatus.DRAFT and proposal.is_owned_by(current_user) else [])
-    return render_template("proposals/detail.html", proposal=proposal, missing=field_labels(missing))
+    return render_template("proposals/detail.html", proposal=proposal, missing=field_labels(missing),
+                           final=final_result(proposal))
+
+
+def final_result(proposal: Proposal) -> dict | None:
+    """The proposal's line in its session's latest final ranking: rank, score, breakdown, decision."""
+    from participation.review.services import latest_snapshot
+
+    if proposal.themed_session.status not in (SessionStatus.FINALIZED, SessionStatus.ARCHIVED):
+        return None
+    snapshot = latest_snapshot(proposal.themed_session)
+    if snapshot is None:
+        return None
+    export = snapshot.payload["export"]
+    line = next((p for p in export["proposals"] if p["receipt_number"] == proposal.receipt_number), None)
+    if line is None:
+        return None
+    return {"line": line, "criteria": export["criteria"], "version": snapshot.version,
+            "contributions": snapshot.payload["contributions"].get(proposal.receipt_number, {}),
+            "excluded": snapshot.payload["excluded"].get(str(proposal.id))}
 
 
 @bp.route("/<int:proposal_id>/ubah", methods=["GET", "POST"])

@@ -6,17 +6,48 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
+from sqlalchemy import select
+
 from participation.extensions import db
+from participation.models import SessionStatus, ThemedSession
+from participation.review.services import latest_snapshot
 from participation.i18n import SESSION_LOCALE
 
 bp = Blueprint("public", __name__)
 
+PUBLISHED = (SessionStatus.FINALIZED, SessionStatus.ARCHIVED)
+
 
 @bp.route("/")
 def index():
-    # Themed sessions arrive with the intake issue; until then the list is honestly empty.
-    open_sessions: list = []
-    return render_template("public/index.html", open_sessions=open_sessions)
+    open_sessions = db.session.scalars(
+        select(ThemedSession).where(ThemedSession.status == SessionStatus.OPEN)
+        .order_by(ThemedSession.submission_closes_at, ThemedSession.id)).all()
+    finalized = db.session.scalars(
+        select(ThemedSession).where(ThemedSession.status.in_(PUBLISHED))
+        .order_by(ThemedSession.updated_at.desc()).limit(5)).all()
+    return render_template("public/index.html", open_sessions=open_sessions, finalized=finalized)
+
+
+@bp.route("/hasil")
+def results():
+    themed_sessions = db.session.scalars(
+        select(ThemedSession).where(ThemedSession.status.in_(PUBLISHED))
+        .order_by(ThemedSession.fiscal_year.desc(), ThemedSession.id.desc())).all()
+    return render_template("public/results.html", themed_sessions=themed_sessions)
+
+
+@bp.route("/hasil/<int:session_id>")
+def result(session_id: int):
+    """The final ranking of a session: no NIB, phone or attachment, only what the public may see."""
+    themed_session = db.get_or_404(ThemedSession, session_id)
+    if themed_session.status not in PUBLISHED:
+        abort(404)
+    snapshot = latest_snapshot(themed_session)
+    if snapshot is None:
+        abort(404)
+    return render_template("public/result.html", themed_session=themed_session, snapshot=snapshot,
+                           export=snapshot.payload["export"])
 
 
 @bp.route("/bahasa", methods=["POST"])

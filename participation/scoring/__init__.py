@@ -21,7 +21,7 @@ from participation.scoring.ahp import AhpResult, ahp_weights
 from participation.scoring.methods import contributions, saw, topsis
 from participation.scoring.ranking import rank
 from participation.scoring.selection import select_within_budget
-from participation.scoring.stability import rank_stability
+from participation.scoring.stability import rank_stability, selection_stability
 
 __all__ = [
     "AhpResult",
@@ -32,5 +32,6 @@ __all__ = [
     "rank_stability",
     "saw",
     "select_within_budget",
+    "selection_stability",
     "topsis",
 ]

@@ -6,6 +6,7 @@ import numpy as np
 from participation.scoring._validate import as_matrix, check_directions, check_weights, raise_bad_cell
 from participation.scoring.methods import NORMALIZATIONS, _check_max, _minmax_affine, column_extrema
 from participation.scoring.ranking import _order
+from participation.scoring.selection import _check_budget, _check_costs, select_within_budget
 
 METHODS = ("saw", "topsis")
 
@@ -18,34 +19,70 @@ def rank_stability(matrix, weights, directions, top, method="saw", spread=0.1, d
     (numpy's default_rng(seed)) and renormalises; the scores are recomputed with `method` and the
     top `top` are taken in `rank` order (ties within 1e-9 by position). Same seed, same answer.
     """
+    if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 0:
+        raise ValueError(f"top must be a non-negative whole number, not {top!r}")
+    x, scores = _perturbed_scores(matrix, weights, directions, method, spread, draws, seed, normalization)
+    n = x.shape[0]
+    if top >= n:
+        return np.ones(n)
+    inside = np.zeros(n)
+    for draw in range(draws):
+        inside[_order(np.ascontiguousarray(scores[:, draw]), [])[:top]] += 1
+    return inside / draws
+
+
+def selection_stability(matrix, weights, directions, costs, budget, method="saw", selection="greedy",
+                        spread=0.1, draws=1000, seed=0, *, normalization="minmax") -> np.ndarray:
+    """Share of weight perturbations in which each alternative stays in the set selected within `budget`.
+
+    The perturbations are those of `rank_stability`; in each draw the set is chosen as
+    `select_within_budget(scores, costs, budget, selection)` would (greedy follows `rank`'s tie rule).
+    """
+    x, scores = _perturbed_scores(matrix, weights, directions, method, spread, draws, seed, normalization)
+    cost = _check_costs(costs, x.shape[0])
+    capacity = _check_budget(budget)
+    if selection == "optimal":
+        chosen = np.zeros(x.shape[0])
+        for draw in range(draws):
+            chosen += select_within_budget(scores[:, draw], cost, capacity, "optimal")
+        return chosen / draws
+    if selection != "greedy":
+        raise ValueError(f"selection must be 'greedy' or 'optimal', not {selection!r}")
+    # Greedy in every draw at once: walk the rank positions, one vector step per position.
+    orders = np.stack([_order(np.ascontiguousarray(scores[:, draw]), []) for draw in range(draws)])
+    remaining = np.full(draws, capacity, dtype=np.int64)
+    chosen = np.zeros(x.shape[0])
+    for position in range(x.shape[0]):
+        index = orders[:, position]
+        price = cost[index]
+        take = price <= remaining
+        remaining -= np.where(take, price, 0)
+        np.add.at(chosen, index[take], 1)
+    return chosen / draws
+
+
+def _perturbed_scores(matrix, weights, directions, method, spread, draws, seed, normalization):
+    """The checked matrix and the scores of every alternative under every perturbed weight vector."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, not {method!r}")
     if normalization not in NORMALIZATIONS:
         raise ValueError(f"normalization must be one of {NORMALIZATIONS}, not {normalization!r}")
     x = as_matrix(matrix)
-    n, k = x.shape
+    k = x.shape[1]
     w = check_weights(weights, k)
     d = check_directions(directions, k)
-    if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 0:
-        raise ValueError(f"top must be a non-negative whole number, not {top!r}")
-    if not (isinstance(draws, (int, np.integer)) and draws >= 1):
+    if isinstance(draws, bool) or not (isinstance(draws, (int, np.integer)) and draws >= 1):
         raise ValueError(f"draws must be a positive whole number, not {draws!r}")
     if not (np.isfinite(spread) and 0 <= spread < 1):
         raise ValueError(f"spread must be in [0, 1), not {spread!r}")
     lo, hi = column_extrema(x)
     if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
         raise_bad_cell(x)
-    if top >= n:
-        return np.ones(n)
     rng = np.random.default_rng(seed)
     factors = rng.uniform(1.0 - spread, 1.0 + spread, size=(draws, k))
     perturbed = w * factors
     perturbed /= perturbed.sum(axis=1, keepdims=True)
-    scores = _scores_per_draw(x, d, lo, hi, perturbed, method, normalization)  # (n, draws)
-    inside = np.zeros(n)
-    for draw in range(draws):
-        inside[_order(np.ascontiguousarray(scores[:, draw]), [])[:top]] += 1
-    return inside / draws
+    return x, _scores_per_draw(x, d, lo, hi, perturbed, method, normalization)  # (n, draws)
 
 
 def _scores_per_draw(x, d, lo, hi, perturbed, method, normalization) -> np.ndarray:

@@ -1,0 +1,332 @@
+"""Planner review: the ranked list with what-if weights, ratings, votes, AHP, decisions, finalisation."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from participation import scoring
+from participation.extensions import db
+from participation.models import Outcome, Proposal, ProposalStatus, Role, SessionStatus
+from participation.review import exports, services
+from participation.review.forms import (
+    DecisionForm,
+    make_ahp_form,
+    make_finalize_form,
+    make_rating_form,
+    make_votes_form,
+    make_whatif_form,
+)
+from participation.review.ranking import STABILITY_DRAWS, build_matrix, build_ranking, compare, load_proposals
+from participation.security import client_ip, record_audit, rerender_on_csrf_error, role_required
+from participation.sessions.routes import load_session
+
+bp = Blueprint("review", __name__, url_prefix="/sesi/<int:session_id>")
+
+STAFF = (Role.PLANNER, Role.FACILITATOR, Role.ADMIN)
+MANAGERS = (Role.PLANNER, Role.ADMIN)
+PAGE_SIZE = 50
+
+ERRORS = {
+    "closed": lambda d: _("Ratings and votes can be changed while the session is open or under review."),
+    "locked": lambda d: _("The session is finalised: give a reason for the correction."),
+    "not_submitted": lambda d: _("Only submitted proposals are rated."),
+    "conflict": lambda d: _("Someone saved this rating after you opened the form. Nothing was overwritten: "
+                            "check the current values below and save again."),
+    "not_in_review": lambda d: _("Decisions and finalisation happen while the session is under review."),
+    "incomplete": lambda d: _("Some proposals cannot be ranked yet: rate them, or exclude each with a reason."),
+}
+
+
+def message(error: services.ReviewError) -> str:
+    return ERRORS[error.code](error.details)
+
+
+def audit(action, themed_session, **kwargs):
+    record_audit(action, actor=current_user, obj=themed_session, object_type="ThemedSession",
+                 ip=client_ip(), **kwargs)
+
+
+def load_session_proposal(themed_session, proposal_id: int) -> Proposal:
+    proposal = db.session.get(Proposal, proposal_id)
+    if proposal is None or proposal.session_id != themed_session.id or proposal.status is not ProposalStatus.SUBMITTED:
+        abort(404)
+    return proposal
+
+
+@bp.route("/peringkat")
+@role_required(*STAFF)
+def ranking(session_id: int):
+    themed_session = load_session(session_id)
+    proposals = load_proposals(themed_session)
+    matrix = build_matrix(themed_session, proposals, list(themed_session.criteria))
+    whatif_form = make_whatif_form(themed_session)(request.args if _whatif_requested() else None)
+    saved = build_ranking(themed_session, proposals=proposals, matrix=matrix, stability=not _whatif_requested())
+    shown, trying = saved, False
+    if _whatif_requested() and whatif_form.validate():
+        shown = build_ranking(themed_session, weights=whatif_form.weights(), stability=False,
+                              proposals=proposals, matrix=matrix)
+        compare(shown, saved)
+        trying = True
+    items, filters = _filtered(shown.items)
+    page, pages, items_on_page = _page(items)
+    snapshot = services.latest_snapshot(themed_session)
+    return render_template("review/ranking.html", themed_session=themed_session, ranking=shown,
+                           items=items_on_page, page=page, pages=pages, filters=filters,
+                           whatif_form=whatif_form, trying=trying, snapshot=snapshot,
+                           can_manage=themed_session.can_manage(current_user),
+                           draws=STABILITY_DRAWS[themed_session.selection_method.value],
+                           categories=themed_session.categories,
+                           kecamatans=sorted({p.kecamatan for p in proposals if p.kecamatan}))
+
+
+def _whatif_requested() -> bool:
+    return any(key.startswith("w") and key[1:].isdigit() for key in request.args)
+
+
+def _filtered(items):
+    """Filter by category and kecamatan after ranking, so that ranks stay those of the whole list."""
+    category = request.args.get("kategori", type=int)
+    kecamatan = request.args.get("kecamatan", "")[:100]
+    if category:
+        items = [item for item in items if item.proposal.category_id == category]
+    if kecamatan:
+        items = [item for item in items if item.proposal.kecamatan == kecamatan]
+    return items, {"kategori": category, "kecamatan": kecamatan}
+
+
+def _page(items):
+    pages = max(1, -(-len(items) // PAGE_SIZE))
+    page = min(max(request.args.get("halaman", 1, type=int) or 1, 1), pages)
+    return page, pages, items[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+
+
+@bp.route("/peringkat/bobot", methods=["POST"])
+@role_required(*MANAGERS)
+@rerender_on_csrf_error
+def save_weights(session_id: int):
+    """Keep the weights tried out on the ranked list (a separate, audited POST)."""
+    themed_session = load_session(session_id, manage=True)
+    form = make_whatif_form(themed_session)(request.form)
+    if not form.validate() or not themed_session.is_editable:
+        flash(_("The weights could not be saved; check them and try again."), "danger")
+        return redirect(url_for("review.ranking", session_id=session_id), code=303)
+    before = {c.key: c.weight for c in themed_session.criteria}
+    for criterion, weight in zip(themed_session.criteria, form.weights(), strict=True):
+        criterion.weight = weight
+    themed_session.weights_origin = "manual"
+    audit("session.weights_set", themed_session, before=before,
+          after={c.key: c.weight for c in themed_session.criteria})
+    db.session.commit()
+    flash(_("The weights have been saved."), "success")
+    return redirect(url_for("review.ranking", session_id=session_id), code=303)
+
+
+@bp.route("/peringkat.<fmt>")
+@role_required(*STAFF)
+def export(session_id: int, fmt: str):
+    themed_session = load_session(session_id)
+    if fmt not in exports.FORMATS:
+        abort(404)
+    payload = exports.current_payload(themed_session)
+    body, mimetype = exports.render(payload, fmt, themed_session)
+    filename = f"peringkat-sesi-{themed_session.id}.{fmt}"
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.route("/penilaian")
+@role_required(Role.PLANNER)
+def rate_list(session_id: int):
+    themed_session = load_session(session_id, manage=True)
+    done, total, rated = services.rating_progress(themed_session, current_user)
+    proposals = load_proposals(themed_session)
+    unrated_only = request.args.get("belum") == "1"
+    if unrated_only:
+        proposals = [p for p in proposals if p.id not in rated]
+    return render_template("review/rate_list.html", themed_session=themed_session, proposals=proposals,
+                           rated=rated, done=done, total=total, unrated_only=unrated_only)
+
+
+@bp.route("/penilaian/<int:proposal_id>", methods=["GET", "POST"])
+@role_required(Role.PLANNER)
+@rerender_on_csrf_error
+def rate(session_id: int, proposal_id: int):
+    themed_session = load_session(session_id, manage=True)
+    proposal = load_session_proposal(themed_session, proposal_id)
+    criteria = services.rating_criteria(themed_session)
+    existing = services.ratings_by(current_user, proposal)
+    form = make_rating_form(themed_session, criteria)()
+    if request.method == "GET":
+        for criterion, value_field, version_field in form.rating_fields():
+            rating = existing.get(criterion.id)
+            value_field.data = None if rating is None else str(int(rating.value))
+            version_field.data = "" if rating is None else str(rating.version)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            changes = services.save_ratings(proposal, current_user, form.values(), form.versions(),
+                                            correction_reason=(form.correction_reason.data or "").strip() or None)
+        except services.ReviewError as error:
+            db.session.rollback()
+            form.form_errors.append(message(error))
+            if error.code == "conflict":
+                status = 409
+                _show_current(form, services.ratings_by(current_user, proposal))
+        else:
+            if changes:
+                record_audit("rating.corrected" if themed_session.status is SessionStatus.FINALIZED else "rating.saved",
+                             actor=current_user, obj=proposal, ip=client_ip(),
+                             before={k: v[0] for k, v in changes.items()},
+                             after={k: v[1] for k, v in changes.items()})
+            db.session.commit()
+            flash(_("Ratings for %(receipt)s saved.", receipt=proposal.receipt_number), "success")
+            return redirect(_next_to_rate(themed_session, proposal), code=303)
+    if request.method == "POST" and status == 200:
+        status = 400
+    done, total, _rated = services.rating_progress(themed_session, current_user)
+    return render_template("review/rate.html", themed_session=themed_session, proposal=proposal, form=form,
+                           done=done, total=total), status
+
+
+def _show_current(form, current):
+    """After a conflict: show what is stored now, with its version, so that a re-save is deliberate."""
+    for criterion, value_field, version_field in form.rating_fields():
+        rating = current.get(criterion.id)
+        value_field.data = None if rating is None else str(int(rating.value))
+        version_field.data = "" if rating is None else str(rating.version)
+
+
+def _next_to_rate(themed_session, proposal):
+    """The next proposal this planner has not rated, else the list."""
+    _done, _total, rated = services.rating_progress(themed_session, current_user)
+    following = db.session.scalar(
+        select(Proposal.id).where(Proposal.session_id == themed_session.id,
+                                  Proposal.status == ProposalStatus.SUBMITTED,
+                                  Proposal.receipt_number > (proposal.receipt_number or ""),
+                                  Proposal.id.not_in(rated or {0}))
+        .order_by(Proposal.receipt_number).limit(1))
+    if following:
+        return url_for("review.rate", session_id=themed_session.id, proposal_id=following)
+    return url_for("review.rate_list", session_id=themed_session.id)
+
+
+@bp.route("/suara", methods=["GET", "POST"])
+@role_required(*STAFF)
+@rerender_on_csrf_error
+def votes(session_id: int):
+    themed_session = load_session(session_id)
+    proposals = load_proposals(themed_session)
+    form = make_votes_form(proposals)()
+    if form.validate_on_submit():
+        try:
+            changes = services.record_votes(themed_session, form.values())
+        except services.ReviewError as error:
+            form.form_errors.append(message(error))
+        else:
+            audit("votes.recorded", themed_session, before={k: v[0] for k, v in changes.items()},
+                  after={k: v[1] for k, v in changes.items()})
+            db.session.commit()
+            flash(_("Votes saved."), "success")
+            return redirect(url_for("review.votes", session_id=session_id), code=303)
+    status = 400 if request.method == "POST" else 200
+    return render_template("review/votes.html", themed_session=themed_session, form=form), status
+
+
+@bp.route("/ahp", methods=["GET", "POST"])
+@role_required(*MANAGERS)
+@rerender_on_csrf_error
+def ahp(session_id: int):
+    themed_session = load_session(session_id, manage=True)
+    criteria = list(themed_session.criteria)
+    form = make_ahp_form(criteria)()
+    if request.method == "GET" and themed_session.ahp_matrix and len(themed_session.ahp_matrix) == len(criteria):
+        _fill_from_matrix(form, criteria, themed_session.ahp_matrix)
+    result, status = None, 200
+    if request.method == "POST":
+        status = 400
+    if form.validate_on_submit():
+        status = 200
+        if len(criteria) < 2:
+            form.form_errors.append(_("AHP needs at least two criteria."))
+            status = 400
+        else:
+            result = scoring.ahp_weights(form.matrix())
+            if request.form.get("action") == "save":
+                changes = services.save_ahp_weights(themed_session, form.matrix(), result)
+                audit("session.weights_set", themed_session,
+                      before={k: v["before"] for k, v in changes.items()},
+                      after={**{k: v["after"] for k, v in changes.items()}, "origin": "ahp",
+                             "cr": result.cr, "matrix": form.matrix()})
+                db.session.commit()
+                flash(_("The AHP weights have been applied."), "success")
+                return redirect(url_for("review.ranking", session_id=session_id), code=303)
+    return render_template("review/ahp.html", themed_session=themed_session, form=form, result=result,
+                           criteria=criteria), status
+
+
+def _fill_from_matrix(form, criteria, matrix):
+    from fractions import Fraction
+
+    index = {c.id: i for i, c in enumerate(criteria)}
+    for a, b, field in form.pairs():
+        value = Fraction(matrix[index[a.id]][index[b.id]]).limit_denominator(9)
+        field.data = str(value)
+
+
+@bp.route("/keputusan/<int:proposal_id>", methods=["GET", "POST"])
+@role_required(*MANAGERS)
+@rerender_on_csrf_error
+def decide(session_id: int, proposal_id: int):
+    themed_session = load_session(session_id, manage=True)
+    proposal = load_session_proposal(themed_session, proposal_id)
+    form = DecisionForm()
+    if request.method == "GET" and proposal.decision:
+        form.outcome.data = proposal.decision.outcome.value
+        form.reason.data = proposal.decision.reason
+    if form.validate_on_submit():
+        try:
+            before, after = services.decide(proposal, current_user, Outcome(form.outcome.data), form.reason.data,
+                                            correction_reason=(form.correction_reason.data or "").strip() or None)
+        except services.ReviewError as error:
+            db.session.rollback()
+            form.form_errors.append(message(error))
+        else:
+            record_audit("decision.corrected" if themed_session.status is SessionStatus.FINALIZED else "decision.recorded",
+                         actor=current_user, obj=proposal, ip=client_ip(), before=before, after=after)
+            db.session.commit()
+            flash(_("Decision on %(receipt)s recorded.", receipt=proposal.receipt_number), "success")
+            return redirect(url_for("review.ranking", session_id=session_id), code=303)
+    status = 400 if request.method == "POST" else 200
+    return render_template("review/decide.html", themed_session=themed_session, proposal=proposal,
+                           form=form), status
+
+
+@bp.route("/finalisasi", methods=["GET", "POST"])
+@role_required(*MANAGERS)
+@rerender_on_csrf_error
+def finalize(session_id: int):
+    themed_session = load_session(session_id, manage=True)
+    current = build_ranking(themed_session, stability=False)
+    form = make_finalize_form(current.incomplete)()
+    status = 400 if request.method == "POST" else 200
+    if form.validate_on_submit():
+        try:
+            snapshot = services.finalize(themed_session, current_user, form.exclusions())
+        except services.ReviewError as error:
+            db.session.rollback()
+            form.form_errors.append(message(error))
+            if error.code == "incomplete":
+                for proposal in error.details["proposals"]:
+                    field = form[f"exclude_{proposal.id}"]
+                    field.errors.append(_("Rate this proposal, or give a reason to exclude it."))
+        else:
+            audit("session.finalized", themed_session, before={"status": "review"},
+                  after={"status": "finalized", "snapshot_version": snapshot.version,
+                         "excluded": snapshot.payload["excluded"]})
+            db.session.commit()
+            flash(_("The session is finalised. The ranking is fixed as version %(version)d.",
+                    version=snapshot.version), "success")
+            return redirect(url_for("review.ranking", session_id=session_id), code=303)
+    return render_template("review/finalize.html", themed_session=themed_session, ranking=current,
+                           form=form), status

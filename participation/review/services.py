@@ -1,0 +1,207 @@
+"""Ratings, votes, decisions, AHP weights, finalisation and corrections."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm.exc import StaleDataError
+
+from participation.database import lock_for_update
+from participation.extensions import db
+from participation.models import (
+    Criterion,
+    CriterionSource,
+    Decision,
+    Outcome,
+    Proposal,
+    ProposalStatus,
+    RankingSnapshot,
+    Rating,
+    SessionStatus,
+    ThemedSession,
+    User,
+    utcnow,
+)
+from participation.review.ranking import build_ranking, export_payload
+
+RATING_STATUSES = (SessionStatus.OPEN, SessionStatus.REVIEW)
+DECISION_STATUSES = (SessionStatus.REVIEW,)
+
+
+class ReviewError(Exception):
+    """A rule refused the operation; `code` says which."""
+
+    def __init__(self, code: str, **details):
+        super().__init__(code)
+        self.code = code
+        self.details = details
+
+
+def rating_criteria(themed_session: ThemedSession) -> list[Criterion]:
+    """The criteria planners rate, in the session's order."""
+    return [c for c in themed_session.criteria if c.source is CriterionSource.RATING]
+
+
+def ratings_by(planner: User, proposal: Proposal) -> dict[int, Rating]:
+    """This planner's ratings of this proposal, by criterion id."""
+    return {rating.criterion_id: rating for rating in db.session.scalars(
+        select(Rating).where(Rating.proposal_id == proposal.id, Rating.planner_id == planner.id))}
+
+
+def rating_progress(themed_session: ThemedSession, planner: User) -> tuple[int, int, set[int]]:
+    """(proposals this planner has fully rated, submitted proposals, ids of the fully rated)."""
+    needed = len(rating_criteria(themed_session))
+    total = db.session.scalar(select(func.count(Proposal.id)).where(
+        Proposal.session_id == themed_session.id, Proposal.status == ProposalStatus.SUBMITTED))
+    if needed == 0:
+        return total, total, set()
+    done = set(db.session.scalars(
+        select(Rating.proposal_id).join(Proposal, Proposal.id == Rating.proposal_id)
+        .where(Proposal.session_id == themed_session.id, Proposal.status == ProposalStatus.SUBMITTED,
+               Rating.planner_id == planner.id)
+        .group_by(Rating.proposal_id).having(func.count(Rating.id) >= needed)))
+    return len(done), total, done
+
+
+def save_ratings(proposal: Proposal, planner: User, values: dict[int, float], versions: dict[int, int | None],
+                 *, correction_reason: str | None = None) -> dict:
+    """Store one planner's ratings of a proposal; refuse if any changed since the form was opened.
+
+    `versions` holds, per criterion, the version the planner saw (None: there was no rating).
+    Returns {criterion key: (before, after)} for the audit log.
+    """
+    themed_session = proposal.themed_session
+    finalized = themed_session.status is SessionStatus.FINALIZED
+    if themed_session.status not in RATING_STATUSES and not finalized:
+        raise ReviewError("closed")
+    if finalized and not correction_reason:
+        raise ReviewError("locked")
+    if proposal.status is not ProposalStatus.SUBMITTED:
+        raise ReviewError("not_submitted")
+    existing = ratings_by(planner, proposal)
+    changes = {}
+    for criterion in rating_criteria(themed_session):
+        value = values[criterion.id]
+        rating = existing.get(criterion.id)
+        seen = versions.get(criterion.id)
+        if (rating.version if rating else None) != seen:
+            raise ReviewError("conflict", criterion=criterion.name)
+        if rating is None:
+            db.session.add(Rating(proposal=proposal, criterion=criterion, planner=planner, value=value))
+            changes[criterion.key] = (None, value)
+        elif rating.value != value:
+            changes[criterion.key] = (rating.value, value)
+            rating.value = value
+    try:
+        db.session.flush()  # the version counter makes a concurrent save fail here
+    except StaleDataError:
+        raise ReviewError("conflict", criterion="") from None
+    if finalized and changes:
+        write_snapshot(themed_session, planner, reason=correction_reason)
+    return changes
+
+
+def record_votes(themed_session: ThemedSession, votes: dict[int, int]) -> dict:
+    """Set participants' votes per proposal id; returns {receipt: (before, after)}."""
+    if themed_session.status not in RATING_STATUSES:
+        raise ReviewError("closed")
+    proposals = db.session.scalars(select(Proposal).where(
+        Proposal.session_id == themed_session.id, Proposal.id.in_(list(votes)))).all()
+    changes = {}
+    now = utcnow()
+    for proposal in proposals:
+        if proposal.votes != votes[proposal.id] or proposal.votes_recorded_at is None:
+            changes[proposal.receipt_number or str(proposal.id)] = (proposal.votes, votes[proposal.id])
+            proposal.votes = votes[proposal.id]
+            proposal.votes_recorded_at = now
+    return changes
+
+
+def decide(proposal: Proposal, actor: User, outcome: Outcome, reason: str, *,
+           correction_reason: str | None = None) -> tuple[dict | None, dict]:
+    """Record (or change) the decision on a proposal with its current rank; returns (before, after)."""
+    themed_session = proposal.themed_session
+    finalized = themed_session.status is SessionStatus.FINALIZED
+    if themed_session.status not in DECISION_STATUSES and not finalized:
+        raise ReviewError("not_in_review")
+    if finalized and not correction_reason:
+        raise ReviewError("locked")
+    ranking = build_ranking(themed_session, stability=False)
+    rank = next((item.rank for item in ranking.items if item.proposal.id == proposal.id), None)
+    current = proposal.decision
+    before = None if current is None else {"outcome": current.outcome.value, "reason": current.reason,
+                                           "rank": current.rank_at_decision}
+    if current is None:
+        current = Decision(proposal=proposal)
+        db.session.add(current)
+    current.outcome, current.reason, current.rank_at_decision = outcome, reason, rank
+    current.decided_by_id, current.decided_at = actor.id, utcnow()
+    db.session.flush()
+    if finalized:
+        write_snapshot(themed_session, actor, reason=correction_reason)
+    return before, {"outcome": outcome.value, "reason": reason, "rank": rank}
+
+
+def save_ahp_weights(themed_session: ThemedSession, matrix: list[list[float]], result) -> dict:
+    """Apply AHP weights to the criteria and keep the comparison matrix and its CR."""
+    if not themed_session.is_editable:
+        raise ReviewError("locked")
+    changes = {}
+    for criterion, weight in zip(themed_session.criteria, result.weights.tolist(), strict=True):
+        if criterion.weight != weight:
+            changes[criterion.key] = {"before": criterion.weight, "after": weight}
+            criterion.weight = weight
+    themed_session.weights_origin = "ahp"
+    themed_session.ahp_matrix = matrix
+    themed_session.ahp_cr = float(result.cr)
+    return changes
+
+
+def finalize(themed_session: ThemedSession, actor: User, exclusions: dict[int, str]) -> RankingSnapshot:
+    """Lock the session, check every proposal can be ranked (or is excluded), write version 1.
+
+    One transaction: the session row is locked (FOR UPDATE on PostgreSQL; SQLite already holds the
+    write lock from BEGIN IMMEDIATE), so of two concurrent finalisations exactly one succeeds.
+    """
+    db.session.scalars(lock_for_update(select(ThemedSession).where(ThemedSession.id == themed_session.id))).one()
+    db.session.refresh(themed_session)
+    if themed_session.status is not SessionStatus.REVIEW:
+        raise ReviewError("not_in_review")
+    ranking = build_ranking(themed_session, stability=True)
+    unexplained = [item for item in ranking.incomplete
+                   if not (exclusions.get(item.proposal.id) or "").strip()]
+    if unexplained:
+        raise ReviewError("incomplete", proposals=[item.proposal for item in unexplained])
+    snapshot = write_snapshot(themed_session, actor, ranking=ranking, exclusions=exclusions)
+    themed_session.status = SessionStatus.FINALIZED
+    return snapshot
+
+
+def write_snapshot(themed_session: ThemedSession, actor: User, *, ranking=None, exclusions=None,
+                   reason: str = "") -> RankingSnapshot:
+    """Append the next immutable snapshot version of the session's ranking."""
+    ranking = ranking or build_ranking(themed_session, stability=True)
+    previous = latest_snapshot(themed_session)
+    if exclusions is None and previous is not None:
+        exclusions = {int(k): v for k, v in previous.payload.get("excluded", {}).items()}
+    payload = {
+        "export": export_payload(ranking),
+        "excluded": {str(item.proposal.id): exclusions[item.proposal.id]
+                     for item in ranking.incomplete if item.proposal.id in (exclusions or {})},
+        "contributions": {item.proposal.receipt_number: item.contributions for item in ranking.ranked},
+        "stability": {item.proposal.receipt_number: item.stability for item in ranking.ranked},
+    }
+    version = (previous.version if previous else 0) + 1
+    payload["export"]["session"]["status"] = SessionStatus.FINALIZED.value  # what the snapshot records
+    snapshot = RankingSnapshot(session_id=themed_session.id, version=version,
+                               method=themed_session.scoring_method.value,
+                               normalization=themed_session.normalization.value,
+                               selection=themed_session.selection_method.value, payload=payload,
+                               reason=reason or "", created_by_id=actor.id if actor else None)
+    db.session.add(snapshot)
+    db.session.flush()
+    return snapshot
+
+
+def latest_snapshot(themed_session: ThemedSession) -> RankingSnapshot | None:
+    """The newest snapshot version of the session, if it was finalised."""
+    return db.session.scalar(select(RankingSnapshot).where(RankingSnapshot.session_id == themed_session.id)
+                             .order_by(RankingSnapshot.version.desc()).limit(1))
