@@ -175,7 +175,7 @@ def export_ranking_command(session_id: int, fmt: str, output: Path | None) -> No
         raise click.ClickException("xlsx is binary: give --output FILE")
     body, _mimetype = exports.render(exports.current_payload(themed_session), fmt, themed_session)
     if output is None:
-        click.get_binary_stream("stdout").write(body)
+        click.echo(body, nl=False)  # bytes go to the binary stream unchanged
     else:
         output.write_bytes(body)
         click.echo(f"Wrote {output}.", err=True)

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
+
+from babel import Locale
 
 from flask import current_app, has_request_context, session
 from flask_babel import format_currency, format_date, format_datetime, format_decimal, get_locale
@@ -33,12 +36,26 @@ def rupiah(amount) -> str:
 
 
 def number(value, digits: int | None = None) -> str:
-    """A number with the locale's separators, e.g. 1.234,5."""
+    """A number with the locale's separators, e.g. 1.234,5.
+
+    With a fixed number of decimals the digits are laid out by Python and the group and decimal
+    symbols come from Babel's data for the locale, as Babel's "#,##0.00" pattern would place them
+    (Python rounds the binary value, so a value like 2.675 shows 2,67): many times faster, which
+    matters on a list of a thousand figures.
+    """
     if value is None:
         return "–"
     if digits is None:
         return format_decimal(value)
-    return format_decimal(value, format="#,##0." + "0" * digits if digits else "#,##0")
+    group, decimal = _separators(str(get_locale()))
+    text = f"{value:,.{digits}f}"
+    return text.replace(",", "\0").replace(".", decimal).replace("\0", group)
+
+
+@lru_cache(maxsize=8)
+def _separators(locale: str) -> tuple[str, str]:
+    symbols = Locale.parse(locale).number_symbols["latn"]
+    return symbols["group"], symbols["decimal"]
 
 
 def long_date(value) -> str:

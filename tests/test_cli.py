@@ -149,7 +149,8 @@ def test_seed_demo_creates_the_themed_session_with_proposals(app):
     assert run(app, "seed-demo").exit_code == 0
     with app_db(app) as session:
         [themed_session] = session.scalars(select(ThemedSession)).all()
-        assert themed_session.title == "Musrenbang Tematik IKM" and themed_session.status is SessionStatus.OPEN
+        # The meeting has taken place: the demo session is under review.
+        assert themed_session.title == "Musrenbang Tematik IKM" and themed_session.status is SessionStatus.REVIEW
         invited = session.scalars(select(Invitation).where(Invitation.walk_in.is_(False))).all()
         assert len(invited) == 45
         submitted = session.scalars(select(Proposal).where(Proposal.status == ProposalStatus.SUBMITTED)).all()
@@ -164,3 +165,10 @@ def test_seed_demo_creates_the_themed_session_with_proposals(app):
         assert 0.3 <= themed_session.budget_ceiling / requested <= 0.37
         receipts = sorted(p.receipt_number for p in session.scalars(select(Proposal)) if p.receipt_number)
         assert receipts == [f"MT-{themed_session.fiscal_year}-{n:04d}" for n in range(1, len(receipts) + 1)]
+        # Complete ratings by the three planners, votes, and a few decisions.
+        from participation.models import Decision, Rating
+
+        rating_criteria = [c for c in themed_session.criteria if c.source.value == "rating"]
+        assert session.scalar(select(func.count(Rating.id))) == len(submitted) * 3 * len(rating_criteria)
+        assert sum(p.votes for p in submitted) > 0 and all(p.votes_recorded_at for p in submitted)
+        assert 3 <= session.scalar(select(func.count(Decision.id))) < len(submitted)

@@ -45,7 +45,7 @@ def hammer(app, client, url, base: dict, fields, token_page=None):
             body = response.get_data(as_text=True)
             assert "<script>alert" not in body and "<img src=x" not in body, f"{field}={label} unescaped"
             if response.status_code >= 400:
-                assert response.status_code in (400, 404), f"{field}={label}: {response.status_code}"
+                assert response.status_code in (400, 404, 409), f"{field}={label}: {response.status_code}"
                 assert counts(app) == before, f"{url} {field}={label} saved something"
                 assert 'value="49"' not in body and ">49<" not in body
 
@@ -110,3 +110,36 @@ def test_audit_log_renders_hostile_values_escaped(app, client, world, login_as, 
     login_as(make_user("admin"))
     page = client.get("/admin/audit").get_data(as_text=True)
     assert "<script>alert" not in page and "\\u003cscript\\u003e" in page or "&lt;script&gt;" in page
+
+
+def test_review_forms(app, client, world, login_as):
+    """Ratings, votes, decisions, AHP, finalisation and what-if weights."""
+    from tests.factories import make_business, make_proposal
+
+    with app_db(app) as session:
+        from participation.models import SessionStatus
+
+        themed_session = session.get(ThemedSession, world["session"])
+        proposal = make_proposal(themed_session, make_business(nib="4444444444444", name="Usaha Uji Nilai"))
+        themed_session.status = SessionStatus.REVIEW
+        criterion_ids = [c.id for c in themed_session.criteria]
+        rating_ids = [c.id for c in themed_session.criteria if c.source.value == "rating"]
+        pid = proposal.id
+        session.commit()
+    login_as(world["planner"])
+    sid = world["session"]
+    rating = {f"rating_{cid}": "3" for cid in rating_ids} | {f"version_{cid}": "" for cid in rating_ids}
+    hammer(app, client, f"/sesi/{sid}/penilaian/{pid}", rating,
+           [f"rating_{rating_ids[0]}", f"version_{rating_ids[1]}"])
+    hammer(app, client, f"/sesi/{sid}/suara", {f"votes_{pid}": "3"}, [f"votes_{pid}"])
+    hammer(app, client, f"/sesi/{sid}/keputusan/{pid}", {"outcome": "deferred", "reason": "Menunggu data."},
+           ["outcome", "reason", "correction_reason"])
+    hammer(app, client, f"/sesi/{sid}/finalisasi", {"confirm": "FINAL"}, ["confirm", f"exclude_{pid}"])
+    ahp = {f"p{a}_{b}": "1" for i, a in enumerate(criterion_ids) for b in criterion_ids[i + 1:]}
+    hammer(app, client, f"/sesi/{sid}/ahp", ahp | {"action": "compute"}, [next(iter(ahp)), "action"])
+    for label, payload in HOSTILE.items():
+        response = client.get(f"/sesi/{sid}/peringkat", query_string={f"w{criterion_ids[0]}": payload,
+                                                                       "kategori": payload, "kecamatan": payload,
+                                                                       "halaman": payload})
+        assert response.status_code == 200, label
+        assert "<script>alert" not in response.get_data(as_text=True)

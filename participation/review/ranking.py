@@ -1,21 +1,32 @@
 """The one place where a session's proposals are ranked: load, build the matrix, call the library.
 
-A session's values are loaded in a constant number of queries (criteria, proposals with their
-business, category and decision, ratings), whatever the number of proposals. Everything numeric
-happens in `participation.scoring`.
+A session's values are loaded in a constant number of queries (criteria; proposals joined with
+their business, category and decision; ratings), whatever the number of proposals, as plain
+values rather than ORM objects. Everything numeric happens in `participation.scoring`.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from itertools import chain
 
 import numpy as np
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from participation import scoring
 from participation.extensions import db
-from participation.models import Criterion, CriterionSource, Proposal, ProposalStatus, Rating, ThemedSession
+from participation.models import (
+    Business,
+    Category,
+    Criterion,
+    CriterionSource,
+    Decision,
+    Outcome,
+    Proposal,
+    ProposalStatus,
+    Rating,
+    ThemedSession,
+)
 
 STABILITY_DRAWS = {"greedy": 200, "optimal": 20}
 STABILITY_SPREAD = 0.1
@@ -25,7 +36,7 @@ STABILITY_SPREAD = 0.1
 class RankedProposal:
     """One proposal's line in the ranked list."""
 
-    proposal: Proposal
+    proposal: Listed
     values: dict[str, float | None]
     missing: list[Criterion] = field(default_factory=list)
     score: float | None = None
@@ -80,40 +91,84 @@ class Ranking:
         return float(self.weights[self.criteria.index(criterion)])
 
 
-def load_proposals(themed_session: ThemedSession) -> list[Proposal]:
-    """Submitted proposals in receipt order, with what the list shows (three queries)."""
-    return list(db.session.scalars(
-        select(Proposal)
+@dataclass(frozen=True)
+class Listed:
+    """What the ranking and the list need of a proposal: plain values, no ORM object."""
+
+    id: int
+    session_id: int
+    receipt_number: str | None
+    title: str
+    category_id: int | None
+    category_name: str | None
+    estimated_cost: int
+    beneficiaries: int
+    jobs_created: int
+    votes: int
+    kecamatan: str
+    business_name: str
+    decision_outcome: Outcome | None
+
+
+def load_proposals(themed_session: ThemedSession) -> list[Listed]:
+    """Submitted proposals in receipt order, with business, category and decision: one query."""
+    rows = db.session.execute(
+        select(Proposal.id, Proposal.session_id, Proposal.receipt_number, Proposal.title, Proposal.category_id,
+               Category.name, Proposal.estimated_cost, Proposal.beneficiaries, Proposal.jobs_created,
+               Proposal.votes, Proposal.kecamatan, Business.name, Decision.outcome)
+        .join(Business, Business.id == Proposal.business_id)
+        .outerjoin(Category, Category.id == Proposal.category_id)
+        .outerjoin(Decision, Decision.proposal_id == Proposal.id)
         .where(Proposal.session_id == themed_session.id, Proposal.status == ProposalStatus.SUBMITTED)
-        .options(selectinload(Proposal.business), selectinload(Proposal.category),
-                 selectinload(Proposal.decision))
         .order_by(Proposal.receipt_number, Proposal.id)
-    ))
+    ).all()
+    return [Listed(*row) for row in rows]
 
 
-def rating_values(themed_session: ThemedSession, proposals: list[Proposal],
+def _plain_rows(statement) -> list[tuple]:
+    """Run a numbers-only SELECT on the session's connection and return the driver's own tuples.
+
+    A session has thousands of ratings; skipping SQLAlchemy's row objects saves most of the time
+    of reading them. The statement's few bound values (ids, a status) are ours, so inlining them
+    as literals is safe.
+    """
+    connection = db.session.connection()
+    sql = str(statement.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(sql)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
+def rating_values(themed_session: ThemedSession, proposals: list[Listed],
                   criteria: list[Criterion]) -> np.ndarray:
     """Mean rating per proposal and rating criterion, NaN where nobody rated (one query)."""
     rating_criteria = [c for c in criteria if c.source is CriterionSource.RATING]
     if not proposals or not rating_criteria:
         return np.full((len(proposals), len(rating_criteria)), np.nan)
-    rows = db.session.execute(
+    rows = _plain_rows(
         select(Rating.proposal_id, Rating.criterion_id, Rating.planner_id, Rating.value)
         .join(Proposal, Proposal.id == Rating.proposal_id)
         .where(Proposal.session_id == themed_session.id, Proposal.status == ProposalStatus.SUBMITTED)
-    ).all()
-    row_of = {proposal.id: i for i, proposal in enumerate(proposals)}
-    column_of = {criterion.id: j for j, criterion in enumerate(rating_criteria)}
-    planners = {planner for _, _, planner, _ in rows}
-    rater_of = {planner: r for r, planner in enumerate(sorted(planners))}
+    )
+    table = np.fromiter(chain.from_iterable(rows), dtype=np.float64, count=4 * len(rows)).reshape(-1, 4)
+    proposal_ids = np.array([proposal.id for proposal in proposals])
+    criterion_ids = np.array([criterion.id for criterion in rating_criteria])
+    planners, rater = np.unique(table[:, 2], return_inverse=True)
+    # Positions by id (both id lists are looked up sorted, mapped back through argsort).
+    by_proposal, by_criterion = np.argsort(proposal_ids), np.argsort(criterion_ids)
+    row = by_proposal[np.searchsorted(proposal_ids, table[:, 0], sorter=by_proposal).clip(0, len(proposals) - 1)]
+    column = by_criterion[np.searchsorted(criterion_ids, table[:, 1], sorter=by_criterion)
+                          .clip(0, len(rating_criteria) - 1)]
+    known = (proposal_ids[row] == table[:, 0]) & (criterion_ids[column] == table[:, 1])
     cube = np.full((len(proposals), len(rating_criteria), max(len(planners), 1)), np.nan)
-    for proposal_id, criterion_id, planner_id, value in rows:
-        if proposal_id in row_of and criterion_id in column_of:
-            cube[row_of[proposal_id], column_of[criterion_id], rater_of[planner_id]] = value
+    cube[row[known], column[known], rater[known]] = table[known, 3]
     return scoring.aggregate_ratings(cube, "mean")
 
 
-def build_matrix(themed_session: ThemedSession, proposals: list[Proposal],
+def build_matrix(themed_session: ThemedSession, proposals: list[Listed],
                  criteria: list[Criterion]) -> np.ndarray:
     """Raw values (n × k) by each criterion's source; NaN where a rating is missing."""
     matrix = np.empty((len(proposals), len(criteria)))
@@ -138,7 +193,7 @@ def session_weights(themed_session: ThemedSession) -> np.ndarray:
 
 
 def build_ranking(themed_session: ThemedSession, *, weights=None, stability: bool = True,
-                  proposals: list[Proposal] | None = None, matrix: np.ndarray | None = None) -> Ranking:
+                  proposals: list[Listed] | None = None, matrix: np.ndarray | None = None) -> Ranking:
     """Rank the session's submitted proposals with the saved weights, or with `weights` (what-if).
 
     Tie rule (through `scoring.rank`): scores within 1e-9 tie and go by estimated cost,
@@ -153,9 +208,12 @@ def build_ranking(themed_session: ThemedSession, *, weights=None, stability: boo
     weight_vector = weight_vector / weight_vector.sum()
     directions = np.array([criterion.direction for criterion in criteria])
     complete = ~np.isnan(matrix).any(axis=1) if criteria else np.zeros(len(proposals), dtype=bool)
-    items = [RankedProposal(proposal=p, values={c.key: _number(matrix[i, j]) for j, c in enumerate(criteria)},
-                            missing=[c for j, c in enumerate(criteria) if np.isnan(matrix[i, j])])
-             for i, p in enumerate(proposals)]
+    keys = [c.key for c in criteria]
+    items = []
+    for proposal, row in zip(proposals, matrix.tolist(), strict=True):
+        values = {key: (None if value != value else value) for key, value in zip(keys, row, strict=True)}  # NaN
+        items.append(RankedProposal(proposal=proposal, values=values,
+                                    missing=[c for c, value in zip(criteria, row, strict=True) if value != value]))
     index = np.flatnonzero(complete)
     if index.size:
         _score(themed_session, criteria, weight_vector, directions, matrix[index],
@@ -188,12 +246,12 @@ def _score(themed_session, criteria, weights, directions, matrix, items, stabili
         shares = scoring.selection_stability(matrix, weights, directions, costs, themed_session.budget_ceiling,
                                              method=method, selection=selection, spread=STABILITY_SPREAD,
                                              draws=draws, seed=themed_session.id, normalization=normalization)
-    for position, item in enumerate(items):
-        item.score = float(scores[position])
-        item.rank = int(ranks[position])
-        item.selected = bool(chosen[position])
-        item.contributions = {c.key: float(parts[position, j]) for j, c in enumerate(criteria)}
-        item.stability = None if shares is None else float(shares[position])
+    keys = [c.key for c in criteria]
+    share_list = [None] * len(items) if shares is None else shares.tolist()
+    for item, score, place, taken, part, share in zip(items, scores.tolist(), ranks.tolist(), chosen.tolist(),
+                                                     parts.tolist(), share_list, strict=True):
+        item.score, item.rank, item.selected, item.stability = score, place, taken, share
+        item.contributions = dict(zip(keys, part, strict=True))
     # Walk the ranked order for the budget line and the "why not selected" amounts.
     spent = 0
     for item in sorted(items, key=lambda item: item.rank):
@@ -210,10 +268,6 @@ def compare(ranking: Ranking, baseline: Ranking) -> None:
         item.previous_rank = before.get(item.proposal.id)
 
 
-def _number(value: float) -> float | None:
-    return None if np.isnan(value) else float(value)
-
-
 def export_payload(ranking: Ranking) -> dict:
     """The ranking in the JSON export contract (DESIGN §7)."""
     themed_session = ranking.themed_session
@@ -228,11 +282,11 @@ def export_payload(ranking: Ranking) -> dict:
                      for j, c in enumerate(ranking.criteria)],
         "proposals": [{
             "rank": item.rank, "receipt_number": item.proposal.receipt_number, "title": item.proposal.title,
-            "business": item.proposal.business.name,
-            "category": item.proposal.category.name if item.proposal.category else None,
+            "business": item.proposal.business_name,
+            "category": item.proposal.category_name,
             "estimated_cost": item.proposal.estimated_cost, "values": item.values, "score": item.score,
             "selected": item.selected,
-            "decision": item.proposal.decision.outcome.value if item.proposal.decision else None,
+            "decision": item.proposal.decision_outcome.value if item.proposal.decision_outcome else None,
         } for item in ranking.items],
         "generated_at": ranking.generated_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
     }

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from participation import scoring
 from participation.extensions import db
+from participation.i18n import number
 from participation.models import Outcome, Proposal, ProposalStatus, Role, SessionStatus
 from participation.review import exports, services
 from participation.review.forms import (
@@ -71,14 +72,34 @@ def ranking(session_id: int):
         trying = True
     items, filters = _filtered(shown.items)
     page, pages, items_on_page = _page(items)
+    bars = {item.proposal.id: bar_segments(item, shown.criteria) for item in items_on_page if item.rank}
     snapshot = services.latest_snapshot(themed_session)
     return render_template("review/ranking.html", themed_session=themed_session, ranking=shown,
                            items=items_on_page, page=page, pages=pages, filters=filters,
                            whatif_form=whatif_form, trying=trying, snapshot=snapshot,
                            can_manage=themed_session.can_manage(current_user),
-                           draws=STABILITY_DRAWS[themed_session.selection_method.value],
+                           draws=STABILITY_DRAWS[themed_session.selection_method.value], bars=bars,
+                           palette=PALETTE,
                            categories=themed_session.categories,
                            kecamatans=sorted({p.kecamatan for p in proposals if p.kecamatan}))
+
+
+PALETTE = ("#0a3d91", "#1b7f5b", "#b35c00", "#7a3e9d", "#a11d48", "#2b6f8f", "#5d6b00", "#6b4f2a",
+           "#3d5a80", "#8f2d56")
+BAR_WIDTH = 180
+
+
+def bar_segments(item, criteria) -> list[dict]:
+    """The stacked contribution bar of one proposal: one segment per criterion, with its figures."""
+    segments, x = [], 0.0
+    for index, criterion in enumerate(criteria):
+        part = item.contributions.get(criterion.key, 0.0)
+        width = round(part * BAR_WIDTH, 2)
+        segments.append({"x": round(x, 2), "width": width, "colour": PALETTE[index % len(PALETTE)],
+                         "name": criterion.name, "part": number(part, 3),
+                         "value": number(item.values.get(criterion.key), 2)})
+        x += width
+    return segments
 
 
 def _whatif_requested() -> bool:

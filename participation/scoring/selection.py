@@ -18,7 +18,9 @@ total score, the one that keeps the better-ranked proposals is preferred by the 
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from functools import reduce
+from itertools import accumulate
 
 import numpy as np
 
@@ -196,23 +198,27 @@ def _greedy_value(v, c, capacity) -> float:
 
 
 def _branch_and_bound(v, c, capacity) -> np.ndarray:
-    """Depth-first branch and bound (include first) with the Dantzig bound; exact."""
+    """Depth-first branch and bound (include first) with the Dantzig bound; exact.
+
+    Runs on plain Python numbers with `bisect`: each node's bound is one binary search in the
+    prefix costs, and numpy's per-call overhead would dominate at this scale.
+    """
     order = _efficiency_order(v, c)
     sv, sc = v[order].tolist(), c[order].tolist()
     m = len(sv)
-    prefix_c = np.concatenate(([0], np.cumsum(c[order])))
-    prefix_v = np.concatenate(([0.0], np.cumsum(v[order])))
+    prefix_c = [0] + list(accumulate(sc))
+    prefix_v = [0.0] + list(accumulate(sv))
 
     def bound(position, room, value):
         limit = prefix_c[position] + room
-        b = int(np.searchsorted(prefix_c, limit, side="right")) - 1
+        b = bisect_right(prefix_c, limit) - 1
         total = value + prefix_v[b] - prefix_v[position]
         if b < m:
             total += (limit - prefix_c[b]) * sv[b] / sc[b]
         return total
 
     best_value, best = -1.0, []
-    stack = [(0, capacity, 0.0, [])]
+    stack = [(0, capacity, 0.0, ())]
     while stack:
         position, room, value, taken = stack.pop()
         if value > best_value + 1e-12:
@@ -221,5 +227,5 @@ def _branch_and_bound(v, c, capacity) -> np.ndarray:
             continue
         stack.append((position + 1, room, value, taken))  # exclude (explored second)
         if sc[position] <= room:
-            stack.append((position + 1, room - sc[position], value + sv[position], taken + [position]))
-    return np.sort(order[best]) if best else np.empty(0, dtype=np.int64)
+            stack.append((position + 1, room - sc[position], value + sv[position], taken + (position,)))
+    return np.sort(order[list(best)]) if best else np.empty(0, dtype=np.int64)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from participation.scoring._validate import as_matrix, check_directions, check_weights, raise_bad_cell
+from participation.scoring._validate import TIE_TOLERANCE, as_matrix, check_directions, check_weights, raise_bad_cell
 from participation.scoring.methods import NORMALIZATIONS, _check_max, _minmax_affine, column_extrema
 from participation.scoring.ranking import _order
 from participation.scoring.selection import _check_budget, _check_costs, select_within_budget
@@ -26,8 +26,7 @@ def rank_stability(matrix, weights, directions, top, method="saw", spread=0.1, d
     if top >= n:
         return np.ones(n)
     inside = np.zeros(n)
-    for draw in range(draws):
-        inside[_order(np.ascontiguousarray(scores[:, draw]), [])[:top]] += 1
+    np.add.at(inside, _orders_per_draw(scores)[:, :top].ravel(), 1)
     return inside / draws
 
 
@@ -49,7 +48,7 @@ def selection_stability(matrix, weights, directions, costs, budget, method="saw"
     if selection != "greedy":
         raise ValueError(f"selection must be 'greedy' or 'optimal', not {selection!r}")
     # Greedy in every draw at once: walk the rank positions, one vector step per position.
-    orders = np.stack([_order(np.ascontiguousarray(scores[:, draw]), []) for draw in range(draws)])
+    orders = _orders_per_draw(scores)
     remaining = np.full(draws, capacity, dtype=np.int64)
     chosen = np.zeros(x.shape[0])
     for position in range(x.shape[0]):
@@ -59,6 +58,22 @@ def selection_stability(matrix, weights, directions, costs, budget, method="saw"
         remaining -= np.where(take, price, 0)
         np.add.at(chosen, index[take], 1)
     return chosen / draws
+
+
+def _orders_per_draw(scores: np.ndarray) -> np.ndarray:
+    """Best-first order of the alternatives in each draw (draws, n), by `rank`'s tie rule.
+
+    A stable sort of all draws at once is the rule already wherever no two scores are within
+    1e-9 without being equal; only draws with such near-ties go through `rank`'s own ordering.
+    """
+    by_draw = np.ascontiguousarray(scores.T)  # (draws, n): each draw's scores contiguous to sort
+    orders = np.argsort(-by_draw, axis=1, kind="stable")
+    ordered = np.take_along_axis(by_draw, orders, axis=1)
+    gaps = ordered[:, :-1] - ordered[:, 1:]
+    near = np.flatnonzero(((gaps <= TIE_TOLERANCE) & (gaps > 0)).any(axis=1))
+    for draw in near.tolist():
+        orders[draw] = _order(by_draw[draw], [])
+    return orders
 
 
 def _perturbed_scores(matrix, weights, directions, method, spread, draws, seed, normalization):

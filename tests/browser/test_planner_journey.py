@@ -1,0 +1,133 @@
+"""A planner rates, tries weights, runs AHP, decides, finalises and downloads the XLSX."""
+from __future__ import annotations
+
+import io
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from participation.models import RankingSnapshot, Role, SessionStatus, ThemedSession, User
+from tests.browser.conftest import axe_violations, screenshot
+from tests.conftest import STAFF_PASSWORD, app_db
+from tests.factories import make_business, make_proposal, make_session, rate_all
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def world(live_app):
+    from participation.auth.passwords import hash_password
+
+    with app_db(live_app) as session:
+        planner = User(email="perencana@contoh.id", name="Dedi Kurniawan", role=Role.PLANNER,
+                       password_hash=hash_password(STAFF_PASSWORD))
+        colleague = User(email="rekan@contoh.id", name="Sri Wahyuni", role=Role.PLANNER,
+                         password_hash=hash_password(STAFF_PASSWORD))
+        session.add_all([planner, colleague])
+        session.flush()
+        themed_session = make_session(planner, members=[colleague], title="Musrenbang Tematik IKM",
+                                      budget_ceiling=100_000_000)
+        for n, cost in enumerate([45_000_000, 30_000_000, 60_000_000]):
+            make_proposal(themed_session, make_business(nib=f"{n + 1:013d}", name=f"Usaha Contoh {n}"),
+                          title=f"Usulan contoh nomor {n}", estimated_cost=cost, beneficiaries=10 * (n + 2))
+        rate_all(themed_session, [colleague], value=lambda p, c, u: 2 + (p.id + c.id) % 3)
+        themed_session.status = SessionStatus.REVIEW
+        session.commit()
+        return {"session": themed_session.id}
+
+
+def test_planner_review_journey(live_app, page, world):
+    base = live_app.config["LIVE_URL"]
+    sid = world["session"]
+    page.goto(base + "/masuk")
+    page.get_by_label("Email").fill("perencana@contoh.id")
+    page.get_by_label("Kata sandi").fill(STAFF_PASSWORD)
+    page.get_by_role("button", name="Masuk", exact=True).click()
+    page.wait_for_load_state()
+
+    # Rate every proposal: the form moves on to the next unrated one.
+    page.goto(base + f"/sesi/{sid}/penilaian")
+    assert page.get_by_text("0 dari 3 usulan sudah dinilai").is_visible()
+    assert axe_violations(page) == []
+    page.get_by_role("link", name="Usulan contoh nomor 0").click()
+    for n in range(3):
+        for group in page.locator("fieldset").all():
+            group.get_by_label("4" if n != 1 else "5", exact=True).check()
+        if n == 0:
+            assert axe_violations(page) == []
+            screenshot(page, "planner-rate")
+        page.get_by_role("button", name="Simpan dan lanjut ke berikutnya").click()
+    assert page.get_by_text("3 dari 3 usulan sudah dinilai").is_visible()
+
+    # The ranked list, then what-if weights: cost only.
+    page.goto(base + f"/sesi/{sid}/peringkat")
+    assert page.locator("svg[role=img]").count() == 3
+    assert axe_violations(page) == []
+    screenshot(page, "planner-ranked-list")
+    page.get_by_text("Bagaimana jika bobotnya berbeda?").click()
+    for field in page.locator("form[method=get] input[inputmode=decimal]").all():
+        field.fill("0")
+    page.get_by_role("textbox", name="Perkiraan biaya").fill("1")
+    page.get_by_role("button", name="Peringkat ulang").click()
+    assert page.get_by_text("Pratinjau dengan bobot yang belum disimpan.").is_visible()
+    first_row = page.locator("table.ranked-list tbody tr").first
+    assert "Rp30.000.000" in first_row.inner_text()
+    screenshot(page, "planner-what-if")
+    page.get_by_role("link", name="Kembali ke bobot tersimpan").click()
+
+    # AHP: urgency moderately more important than everything else; apply.
+    page.goto(base + f"/sesi/{sid}/ahp")
+    for comparison in page.locator("select[id^=p]").all()[:6]:
+        comparison.select_option("3")
+    page.get_by_role("button", name="Hitung bobot").click()
+    assert page.get_by_text("Cukup konsisten").is_visible()
+    assert axe_violations(page) == []
+    screenshot(page, "planner-ahp")
+    page.get_by_role("button", name="Terapkan bobot ini").click()
+    assert page.get_by_text("Bobot AHP telah diterapkan.").is_visible()
+
+    # Decide on the first proposal.
+    page.locator("table.ranked-list a", has_text="Putuskan").first.click()
+    page.get_by_label("Diprioritaskan").check()
+    page.get_by_label("Alasan", exact=True).fill("Mendesak dan siap dilaksanakan.")
+    assert axe_violations(page) == []
+    page.get_by_role("button", name="Catat keputusan").click()
+    assert page.get_by_text("telah dicatat").is_visible()
+
+    # Finalise, then download the XLSX.
+    page.get_by_role("link", name="Finalisasi").click()
+    assert axe_violations(page) == []
+    page.get_by_label("Ketik FINAL untuk mengonfirmasi").fill("FINAL")
+    page.get_by_role("button", name="Finalisasi").click()
+    assert page.get_by_text("Musrenbang telah difinalkan.").is_visible()
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="XLSX").click()
+    download = download_info.value
+    workbook = load_workbook(io.BytesIO(open(download.path(), "rb").read()))
+    assert workbook.sheetnames == ["Peringkat", "Kriteria", "Sesi"]
+    assert workbook["Sesi"]["B3"].value == "finalized"
+    assert page.console_errors == []
+
+    page.goto(base + f"/hasil/{sid}")
+    assert axe_violations(page) == []
+    screenshot(page, "public-result")
+    with app_db(live_app) as session:
+        themed_session = session.get(ThemedSession, sid)
+        assert themed_session.status is SessionStatus.FINALIZED and themed_session.weights_origin == "ahp"
+        snapshot = session.scalar(select(RankingSnapshot))
+        assert snapshot.version == 1
+        assert sum(p["decision"] == "prioritized" for p in snapshot.payload["export"]["proposals"]) == 1
+
+
+def test_votes_page_has_no_accessibility_violations(live_app, page, world):
+    base = live_app.config["LIVE_URL"]
+    page.goto(base + "/masuk")
+    page.get_by_label("Email").fill("perencana@contoh.id")
+    page.get_by_label("Kata sandi").fill(STAFF_PASSWORD)
+    page.get_by_role("button", name="Masuk", exact=True).click()
+    page.wait_for_load_state()
+    page.goto(base + f"/sesi/{world['session']}/suara")
+    assert axe_violations(page) == []
+    page.goto(base + "/hasil")
+    assert axe_violations(page) == []
