@@ -86,7 +86,8 @@ def _greedy(order: np.ndarray, cost: np.ndarray, capacity: int) -> np.ndarray:
     return selected
 
 
-def _optimal(values, cost, capacity, order) -> np.ndarray:
+def _optimal(values, cost, capacity, order, known=None) -> np.ndarray:
+    """The exact selection; `known`, a feasible selection (mask), only speeds the search up."""
     selected = np.zeros(values.shape[0], dtype=bool)
     free = (cost == 0) & (values > 0)
     selected[free] = True
@@ -95,18 +96,26 @@ def _optimal(values, cost, capacity, order) -> np.ndarray:
                           dtype=np.int64)
     if candidates.size == 0:
         return selected
-    chosen = _knapsack(values[candidates], cost[candidates], capacity)
+    hint = None if known is None else known[candidates]
+    chosen = _knapsack(values[candidates], cost[candidates], capacity, hint)
     selected[candidates[chosen]] = True
     return selected
 
 
-def _knapsack(v: np.ndarray, c: np.ndarray, capacity: int) -> np.ndarray:
-    """Exact 0/1 knapsack; returns the chosen positions (items arrive in preference order)."""
+def _knapsack(v: np.ndarray, c: np.ndarray, capacity: int, hint=None) -> np.ndarray:
+    """Exact 0/1 knapsack; returns the chosen positions (items arrive in preference order).
+
+    `hint` is a feasible set (mask) whose value serves as the first lower bound: it lets the
+    reduction fix more items and the branch and bound prune sooner. It never changes the answer.
+    """
     if int(c.sum()) <= capacity:
         return np.arange(v.shape[0])
     if _dp_cells(c, capacity) <= DP_CELLS:
         return _dynamic_programming(v, c, capacity)
-    fixed_in, free = _reduce(v, c, capacity)
+    if hint is not None and int(c[hint].sum()) > capacity:
+        hint = None
+    known_value = float(v[hint].sum()) if hint is not None else 0.0
+    fixed_in, free = _reduce(v, c, capacity, known_value)
     remaining = capacity - int(c[fixed_in].sum())
     core_v, core_c = v[free], c[free]
     if free.size == 0:
@@ -114,7 +123,10 @@ def _knapsack(v: np.ndarray, c: np.ndarray, capacity: int) -> np.ndarray:
     elif _dp_cells(core_c, remaining) <= DP_CELLS:
         core = _dynamic_programming(core_v, core_c, remaining)
     else:
-        core = _branch_and_bound(core_v, core_c, remaining)
+        start = None
+        if hint is not None and hint[fixed_in].all():
+            start = np.flatnonzero(hint[free])  # the hint within the core; feasible there
+        core = _branch_and_bound(core_v, core_c, remaining, start)
     return np.sort(np.concatenate((fixed_in, free[core])))
 
 
@@ -153,14 +165,15 @@ def _efficiency_order(v, c):
     return np.lexsort((np.arange(v.shape[0]), -(v / c)))
 
 
-def _reduce(v, c, capacity):
-    """Fix items whose opposite choice provably cannot beat the best greedy set."""
+def _reduce(v, c, capacity, known_value: float = 0.0):
+    """Fix items whose opposite choice provably cannot beat the best known set."""
     order = _efficiency_order(v, c)
     sv, sc = v[order], c[order].astype(np.float64)
     efficiency = sv / sc
     prefix_c = np.concatenate(([0.0], np.cumsum(sc)))
     prefix_v = np.concatenate(([0.0], np.cumsum(sv)))
-    incumbent = max(_greedy_value(sv, sc, capacity), _greedy_value(v, c.astype(np.float64), capacity))
+    incumbent = max(_greedy_value(sv, sc, capacity), _greedy_value(v, c.astype(np.float64), capacity),
+                    known_value)
     tolerance = 1e-9 * (1.0 + abs(incumbent))
     m = sv.shape[0]
     positions = np.arange(m)
@@ -197,7 +210,7 @@ def _greedy_value(v, c, capacity) -> float:
     return total
 
 
-def _branch_and_bound(v, c, capacity) -> np.ndarray:
+def _branch_and_bound(v, c, capacity, start=None) -> np.ndarray:
     """Depth-first branch and bound (include first) with the Dantzig bound; exact.
 
     Runs on plain Python numbers with `bisect`: each node's bound is one binary search in the
@@ -217,15 +230,18 @@ def _branch_and_bound(v, c, capacity) -> np.ndarray:
             total += (limit - prefix_c[b]) * sv[b] / sc[b]
         return total
 
-    best_value, best = -1.0, []
+    # Start from the given feasible set, if any: the search then only looks for strictly better.
+    best_value, best = -1.0, np.empty(0, dtype=np.int64)
+    if start is not None and start.size:
+        best_value, best = float(v[start].sum()), np.sort(start)
     stack = [(0, capacity, 0.0, ())]
     while stack:
         position, room, value, taken = stack.pop()
         if value > best_value + 1e-12:
-            best_value, best = value, taken
+            best_value, best = value, np.sort(order[list(taken)])
         if position == m or bound(position, room, value) <= best_value + 1e-12:
             continue
         stack.append((position + 1, room, value, taken))  # exclude (explored second)
         if sc[position] <= room:
             stack.append((position + 1, room - sc[position], value + sv[position], taken + (position,)))
-    return np.sort(order[list(best)]) if best else np.empty(0, dtype=np.int64)
+    return best.astype(np.int64)

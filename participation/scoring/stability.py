@@ -6,7 +6,7 @@ import numpy as np
 from participation.scoring._validate import TIE_TOLERANCE, as_matrix, check_directions, check_weights, raise_bad_cell
 from participation.scoring.methods import NORMALIZATIONS, _check_max, _minmax_affine, column_extrema
 from participation.scoring.ranking import _order
-from participation.scoring.selection import _check_budget, _check_costs, select_within_budget
+from participation.scoring.selection import _check_budget, _check_costs, _optimal, select_within_budget
 
 METHODS = ("saw", "topsis")
 
@@ -41,9 +41,14 @@ def selection_stability(matrix, weights, directions, costs, budget, method="saw"
     cost = _check_costs(costs, x.shape[0])
     capacity = _check_budget(budget)
     if selection == "optimal":
+        # Every draw is solved exactly; the unperturbed optimum, feasible in every draw, is handed
+        # to the solver as a first lower bound, which prunes most of the search.
+        base = select_within_budget(_base_scores(x, weights, directions, method, normalization), cost,
+                                    capacity, "optimal")
         chosen = np.zeros(x.shape[0])
         for draw in range(draws):
-            chosen += select_within_budget(scores[:, draw], cost, capacity, "optimal")
+            column = np.ascontiguousarray(scores[:, draw])
+            chosen += _optimal(column, cost, capacity, _order(column, []), known=base)
         return chosen / draws
     if selection != "greedy":
         raise ValueError(f"selection must be 'greedy' or 'optimal', not {selection!r}")
@@ -58,6 +63,14 @@ def selection_stability(matrix, weights, directions, costs, budget, method="saw"
         remaining -= np.where(take, price, 0)
         np.add.at(chosen, index[take], 1)
     return chosen / draws
+
+
+def _base_scores(x, weights, directions, method, normalization) -> np.ndarray:
+    """The scores with the unperturbed weights."""
+    w = check_weights(weights, x.shape[1])
+    d = check_directions(directions, x.shape[1])
+    lo, hi = column_extrema(x)
+    return _scores_per_draw(x, d, lo, hi, w[None, :], method, normalization)[:, 0]
 
 
 def _orders_per_draw(scores: np.ndarray) -> np.ndarray:

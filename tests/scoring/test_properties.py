@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
+
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -200,3 +202,35 @@ def test_a_clear_winner_is_perfectly_stable():
     stability = rank_stability(matrix, [0.5, 0.5], [1, 1], 1, draws=100)
     assert stability.tolist() == [1.0, 0.0, 0.0, 0.0]
     assert rank_stability(matrix, [0.5, 0.5], [1, 1], 4).tolist() == [1.0] * 4
+
+
+def test_a_hint_speeds_the_exact_search_but_never_changes_its_value():
+    from participation.scoring import selection
+
+    rng = np.random.default_rng(13)
+    for _ in range(40):
+        n = int(rng.integers(5, 60))
+        scores = rng.random(n)
+        costs = rng.integers(10**8, 10**9, n) + 1  # no common divisor: reduction and branch and bound
+        budget = int(costs.sum() * rng.uniform(0.2, 0.7))
+        plain = select_within_budget(scores, costs, budget, "optimal")
+        # Any feasible set may be the hint, including a poor one.
+        hint = select_within_budget(rng.random(n), costs, budget, "greedy")
+        order = np.argsort(-scores, kind="stable")
+        hinted = selection._optimal(scores, costs, budget, order, known=hint)
+        assert costs[hinted].sum() <= budget
+        assert scores[hinted].sum() == pytest.approx(scores[plain].sum(), abs=1e-9)
+
+
+def test_selection_stability_with_optimal_selection():
+    from participation.scoring import selection_stability
+
+    rng = np.random.default_rng(5)
+    matrix, weights, directions = rng.random((30, 4)) + 0.1, [0.4, 0.3, 0.2, 0.1], [1, 1, -1, 1]
+    costs = rng.integers(1, 50, 30) * 1_000_003
+    budget = int(costs.sum() // 3)
+    still = selection_stability(matrix, weights, directions, costs, budget, selection="optimal", spread=0.0, draws=3)
+    base = select_within_budget(saw(matrix, weights, directions), costs, budget, "optimal")
+    assert np.array_equal(still == 1, base)
+    shares = selection_stability(matrix, weights, directions, costs, budget, selection="optimal", draws=25, seed=9)
+    assert np.all((shares >= 0) & (shares <= 1)) and shares[base].mean() > shares[~base].mean()
