@@ -68,13 +68,14 @@ def register_blueprints(app) -> None:
     """Mount every blueprint."""
     from participation.admin.routes import bp as admin_bp
     from participation.auth.routes import bp as auth_bp
+    from participation.documents.routes import bp as documents_bp
     from participation.intake.routes import bp as intake_bp
     from participation.proposals.routes import bp as proposals_bp
     from participation.public.routes import bp as public_bp
     from participation.review.routes import bp as review_bp
     from participation.sessions.routes import bp as sessions_bp
 
-    for blueprint in (public_bp, auth_bp, admin_bp, sessions_bp, proposals_bp, intake_bp, review_bp):
+    for blueprint in (public_bp, auth_bp, admin_bp, sessions_bp, proposals_bp, intake_bp, review_bp, documents_bp):
         app.register_blueprint(blueprint)
 
 
@@ -92,11 +93,12 @@ def register_template_helpers(app) -> None:
     """Filters and globals for templates."""
     from participation.i18n import register_formatters
 
-    from participation.models import Outcome
+    from participation.models import CriterionSource, Outcome
 
     app.jinja_env.add_extension("jinja2.ext.do")
     register_formatters(app)
     app.jinja_env.globals["outcome_label"] = lambda value: Outcome(value).label if value else "–"
+    app.jinja_env.globals["source_label"] = lambda value: CriterionSource(value).label
 
 
 def register_commands(app) -> None:

@@ -29,6 +29,7 @@ def register_cli(app) -> None:
     app.cli.add_command(import_businesses_command)
     app.cli.add_command(import_proposals_command)
     app.cli.add_command(export_ranking_command)
+    app.cli.add_command(print_documents_command)
 
 
 @click.command("create-user")
@@ -179,3 +180,24 @@ def export_ranking_command(session_id: int, fmt: str, output: Path | None) -> No
     else:
         output.write_bytes(body)
         click.echo(f"Wrote {output}.", err=True)
+
+
+@click.command("print-documents")
+@click.argument("session_id", type=int)
+@click.option("--output", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for invitations.pdf, agenda.pdf, attendance.pdf and minutes.pdf.")
+@with_appcontext
+def print_documents_command(session_id: int, output: Path) -> None:
+    """Write the session's four documents as A4 PDFs, the same the facilitator prints from the web."""
+    from participation.documents import render
+    from participation.models import ThemedSession
+
+    themed_session = db.session.get(ThemedSession, session_id)
+    if themed_session is None:
+        raise click.ClickException(f"no session with id {session_id}")
+    output.mkdir(parents=True, exist_ok=True)
+    with current_app.test_request_context():  # URLs and the language, as on the web
+        for slug, (name, _template) in render.DOCUMENTS.items():
+            target = output / f"{name}.pdf"
+            target.write_bytes(render.pdf(themed_session, slug))
+            click.echo(f"Wrote {target}")

@@ -258,8 +258,48 @@ def seed_demo_session(rng: random.Random, staff: list[User], owners: list[User])
     themed_session.meeting_start = (now - timedelta(days=1)).replace(hour=2)  # 09.00 WIB
     themed_session.status = SessionStatus.REVIEW
     seed_review(rng, themed_session, planners)
+    seed_meeting(rng, themed_session, owners)
     db.session.flush()
     return themed_session
+
+
+def seed_meeting(rng: random.Random, themed_session: ThemedSession, owners: list[User]) -> None:
+    """The meeting's paperwork: letterhead, signatories, the agenda, and who came."""
+    from participation.documents import services as document_services
+    from participation.models import Invitation
+    from participation.review.ranking import build_ranking
+
+    document_services.save_letterhead(
+        {"institution_name": current_app.config["INSTITUTION_NAME"],
+         "address": f"Jl. Pahlawan No. 1, {current_app.config['CITY_NAME']} 57111",
+         "contact": "Telepon (0271) 642020 · bappeda@pemkot.example"}, (demo_logo(), "image/png"), False)
+    themed_session.chair_name = "Ir. Bambang Sutrisno, M.T."
+    themed_session.secretary_name = "Maya Lestari, S.Sos."
+    themed_session.participant_representative = owners[0].name
+    document_services.build_agenda(themed_session, build_ranking(themed_session, stability=False))
+    invitations = db.session.scalars(select(Invitation).where(Invitation.session_id == themed_session.id)
+                                     .order_by(Invitation.id)).all()
+    for invitation in invitations:
+        # Most invitees came; walk-ins came by definition.
+        if invitation.walk_in or rng.random() < 0.85:
+            invitation.attended = True
+            invitation.checked_in_at = themed_session.meeting_start - timedelta(minutes=rng.randint(0, 40))
+
+
+def demo_logo() -> bytes:
+    """A plain emblem for the demo city's letterhead (a shield with a star), as PNG."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGBA", (160, 180), (255, 255, 255, 0))
+    draw = ImageDraw.Draw(image)
+    draw.polygon([(10, 10), (150, 10), (150, 100), (80, 172), (10, 100)], fill="#0b5394", outline="#f1c232")
+    draw.polygon([(80, 36), (91, 68), (124, 68), (97, 88), (107, 120), (80, 101), (53, 120), (63, 88),
+                  (36, 68), (69, 68)], fill="#f1c232")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
 
 
 def seed_review(rng: random.Random, themed_session: ThemedSession, planners: list[User]) -> None:

@@ -5,6 +5,7 @@ from datetime import datetime
 from functools import lru_cache
 
 from babel import Locale
+from babel.dates import format_time as babel_format_time
 
 from flask import current_app, has_request_context, session
 from flask_babel import format_currency, format_date, format_datetime, format_decimal, get_locale
@@ -74,10 +75,34 @@ def date_time(value: datetime | None) -> str:
     return format_datetime(value, DATE_TIME_PATTERNS.get(str(get_locale()), "d MMMM y HH:mm"))
 
 
+def full_date(value: datetime | None) -> str:
+    """A date with its weekday, such as Jumat, 12 Februari 2027 (in the app's time zone)."""
+    if value is None:
+        return "–"
+    return format_datetime(value, "EEEE, d MMMM y")
+
+
+def time_of_day(value: datetime | None) -> str:
+    """A time with its zone, such as 09.00 WIB (stored UTC, shown in the app's time zone)."""
+    if value is None:
+        return "–"
+    return format_datetime(value, "HH.mm z" if str(get_locale()) == "id" else "HH:mm z")
+
+
+def clock(value: datetime | None) -> str:
+    """The time of a datetime that is already local (an agenda slot), such as 09.30."""
+    if value is None:
+        return "–"
+    return babel_format_time(value, "HH.mm" if str(get_locale()) == "id" else "HH:mm", locale=get_locale())
+
+
 def register_formatters(app) -> None:
     """Expose the formatters to templates as filters."""
     app.add_template_filter(rupiah)
     app.add_template_filter(number)
     app.add_template_filter(long_date)
     app.add_template_filter(date_time)
+    app.add_template_filter(full_date)
+    app.add_template_filter(time_of_day)
+    app.add_template_filter(clock)
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale())

@@ -53,9 +53,13 @@ def static_only_fetcher():
     return _fetcher_class()(Path(current_app.static_folder))
 
 
-def render_pdf(template: str, **context) -> bytes:
-    """Render `template` (which extends print.html) to PDF bytes."""
+def html_to_pdf(html: str) -> bytes:
+    """PDF bytes from an HTML document whose links may reach only our static files."""
     from weasyprint import HTML
 
-    html = render_template(template, **context)
     return HTML(string=html, base_url=BASE_URL, url_fetcher=static_only_fetcher()).write_pdf()
+
+
+def render_pdf(template: str, **context) -> bytes:
+    """Render `template` (which extends print.html) to PDF bytes."""
+    return html_to_pdf(render_template(template, **context))

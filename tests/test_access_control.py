@@ -119,6 +119,22 @@ ACCESS = {
     ("review.decide", "POST"): only(MANAGERS, 400),
     ("review.finalize", "GET"): only(MANAGERS, 200),
     ("review.finalize", "POST"): only(MANAGERS, 400),
+    # Meeting documents: the session's staff; the letterhead belongs to facilitators and admins.
+    ("documents.index", "GET"): only(STAFF, 200),
+    ("documents.index", "POST"): only(STAFF, 400),
+    ("documents.view", "GET"): only(STAFF, 200),
+    ("documents.pdf", "GET"): only(STAFF, 200),
+    ("documents.agenda", "GET"): only(STAFF, 200),
+    ("documents.agenda", "POST"): only(STAFF, 400),
+    ("documents.rebuild_agenda", "POST"): only(STAFF, 303),
+    ("documents.add_agenda_item", "POST"): only(STAFF, 400),
+    ("documents.move_agenda_item", "POST"): only(STAFF, 303),
+    ("documents.delete_agenda_item", "POST"): only(STAFF, 303),
+    ("documents.checkin", "GET"): only(STAFF, 200),
+    ("documents.checkin", "POST"): only(STAFF, 400),
+    ("documents.mark", "POST"): only(STAFF, 303),
+    ("documents.letterhead", "GET"): only(["facilitator", "admin"], 200),
+    ("documents.letterhead", "POST"): only(["facilitator", "admin"], 400),
     # Public results of finalised sessions.
     ("public.results", "GET"): everyone(200),
     ("public.result", "GET"): everyone(200),
@@ -154,6 +170,11 @@ REQUESTS = {
     ("review.decide", "GET"): {"values": {"proposal_id": "@proposal"}},
     ("review.decide", "POST"): {"values": {"proposal_id": "@proposal"}},
     ("public.result", "GET"): {"values": {"session_id": "@finalized_session"}},
+    ("documents.view", "GET"): {"values": {"slug": "acara"}},
+    ("documents.pdf", "GET"): {"values": {"slug": "acara"}},
+    ("documents.move_agenda_item", "POST"): {"values": {"item_id": "@agenda_item"}, "data": {"arah": "turun"}},
+    ("documents.delete_agenda_item", "POST"): {"values": {"item_id": "@agenda_item"}},
+    ("documents.mark", "POST"): {"values": {"invitation_id": "@spare_invitation"}, "data": {"hadir": "1"}},
 }
 
 
@@ -174,8 +195,10 @@ def test_every_route_is_declared(app):
 def build_world(app) -> dict:
     """The objects every access case acts on; returns their ids by name."""
     from participation.auth.passwords import hash_password
+    from participation.documents.services import build_agenda
     from participation.intake.services import invite
     from participation.models import Invitation, Role, User
+    from participation.review.ranking import build_ranking
     from participation.sessions import services as session_services
     from tests.factories import PDF_BYTES, make_business, make_finalized_session, make_proposal, make_session
 
@@ -204,6 +227,7 @@ def build_world(app) -> dict:
         spare_invitation = session.scalar(
             session.query(Invitation).filter_by(business_id=third_business.id).statement)
         finalized = make_finalized_session(accounts["planner"], spare_business)
+        agenda = build_agenda(themed_session, build_ranking(themed_session, stability=False))
         session.commit()
         return {
             "session": themed_session.id, "spare_category": spare_category.id,
@@ -211,7 +235,7 @@ def build_world(app) -> dict:
             "spare_user": user_id_of(session, "fasilitator2@contoh.id"),
             "spare_facilitator": spare_facilitator.id, "spare_facilitator_member": spare_member.id,
             "spare_business": spare_business.id, "spare_invitation": spare_invitation.id,
-            "finalized_session": finalized.id,
+            "finalized_session": finalized.id, "agenda_item": agenda[0].id,
         }
 
 

@@ -155,6 +155,10 @@ def paper(session_id: int):
     if request.method == "GET":
         form.idempotency_key.data = uuid.uuid4().hex
         form.paper_form_number.data = request.args.get("nomor", "")[:30]
+        # From the check-in page: the walk-in's business, so that only the proposal is left to type.
+        form.nib.data = request.args.get("nib", "")[:20]
+        form.business_name.data = request.args.get("usaha", "")[:200]
+        form.owner_name.data = request.args.get("pemilik", "")[:120]
     if form.validate_on_submit():
         try:
             proposal = services.record_paper_proposal(themed_session, form.business_data(),

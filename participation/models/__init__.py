@@ -2,6 +2,7 @@
 from participation.models.audit import AppendOnlyError, AuditEvent
 from participation.models.base import utcnow
 from participation.models.business import Business, LegalForm, Scale, derive_scale, normalize_business_name
+from participation.models.documents import AgendaItem, AgendaKind, Letterhead
 from participation.models.proposal import (
     RECEIPT_PREFIX,
     Proposal,
@@ -29,6 +30,8 @@ from participation.models.session import (
 from participation.models.user import Role, User
 
 __all__ = [
+    "AgendaItem",
+    "AgendaKind",
     "AppendOnlyError",
     "AuditEvent",
     "Business",
@@ -43,6 +46,7 @@ __all__ = [
     "FIELD_SOURCES",
     "Invitation",
     "LegalForm",
+    "Letterhead",
     "LoginFailure",
     "Normalization",
     "Proposal",

@@ -14,6 +14,7 @@ from participation.models.user import Role, User
 
 if TYPE_CHECKING:
     from participation.models.business import Business
+    from participation.models.documents import AgendaItem
 
 
 class SessionStatus(LabelledEnum):
@@ -98,6 +99,12 @@ class ThemedSession(db.Model):
     max_proposals_per_business: Mapped[int] = mapped_column(default=3, server_default="3")
     invitation_only: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     paper_forms_printed: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The meeting's documents: time per presented proposal, what invitees bring, who signs.
+    minutes_per_proposal: Mapped[int] = mapped_column(default=5, server_default="5")
+    invitation_notes: Mapped[str] = mapped_column(sa.String(1000), default="", server_default="")
+    chair_name: Mapped[str] = mapped_column(sa.String(120), default="", server_default="")
+    secretary_name: Mapped[str] = mapped_column(sa.String(120), default="", server_default="")
+    participant_representative: Mapped[str] = mapped_column(sa.String(120), default="", server_default="")
     scoring_method: Mapped[ScoringMethod] = mapped_column(
         enum_column(ScoringMethod, "scoring_method"), default=ScoringMethod.SAW, server_default="saw")
     normalization: Mapped[Normalization] = mapped_column(
@@ -122,6 +129,7 @@ class ThemedSession(db.Model):
     members: Mapped[list[User]] = relationship(secondary=session_members, order_by="User.name")
     invitations: Mapped[list[Invitation]] = relationship(
         back_populates="themed_session", cascade="all, delete-orphan")
+    agenda: Mapped[list[AgendaItem]] = relationship(order_by="AgendaItem.position", cascade="all, delete-orphan")
 
     def __repr__(self) -> str:
         return f"<ThemedSession {self.id} {self.status.value}>"

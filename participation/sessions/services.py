@@ -107,12 +107,17 @@ def remove_category(themed_session: ThemedSession, category: Category) -> None:
 
 
 def move(items: list, item, step: int) -> None:
-    """Move `item` one place up (step -1) or down (+1) and renumber positions."""
-    index = items.index(item)
+    """Move `item` one place up (step -1) or down (+1) and renumber positions.
+
+    Only the positions change: swapping entries of a delete-orphan relationship list in place
+    would orphan, and so delete, the item being replaced.
+    """
+    order = list(items)
+    index = order.index(item)
     target = index + step
-    if 0 <= target < len(items):
-        items[index], items[target] = items[target], items[index]
-    _renumber(items)
+    if 0 <= target < len(order):
+        order[index], order[target] = order[target], order[index]
+    _renumber(order)
 
 
 def _renumber(items) -> None:

@@ -107,7 +107,12 @@ def test_categories_are_added_reordered_and_removed(app, client, planner):
     assert names.count("Digitalisasi usaha") == 1 and len(names) == 9
     new = _session(app, sid).categories[-1]
     post_form(client, f"/sesi/{sid}/kategori/{new.id}/pindah", {"arah": "naik"}, token_from=f"/sesi/{sid}")
-    assert [c.name for c in _session(app, sid).categories][7] == "Digitalisasi usaha"
+    moved = [c.name for c in _session(app, sid).categories]
+    assert moved == names[:7] + ["Digitalisasi usaha", names[7]]  # the neighbour moved down, not away
+    post_form(client, f"/sesi/{sid}/kategori/{new.id}/pindah", {"arah": "naik"}, token_from=f"/sesi/{sid}")
+    first = _session(app, sid).categories[0]
+    post_form(client, f"/sesi/{sid}/kategori/{first.id}/pindah", {"arah": "naik"}, token_from=f"/sesi/{sid}")
+    assert [c.name for c in _session(app, sid).categories] == names[:6] + ["Digitalisasi usaha"] + names[6:8]
     post_form(client, f"/sesi/{sid}/kategori/{new.id}/hapus", {}, token_from=f"/sesi/{sid}")
     assert "Digitalisasi usaha" not in [c.name for c in _session(app, sid).categories]
     assert post_form(client, f"/sesi/{sid}/kategori/{new.id}/pindah", {"arah": "ke-samping"},
@@ -141,6 +146,11 @@ def test_criteria_are_added_edited_weighted_and_removed_in_draft(app, client, pl
     assert response.status_code == 303
     edited = _session(app, sid).criteria[-1]
     assert (edited.source, edited.direction, edited.weight) == (CriterionSource.VOTES, -1, 5.0)
+    keys = [c.key for c in _session(app, sid).criteria]
+    post_form(client, f"/sesi/{sid}/kriteria/{criterion.id}/pindah", {"arah": "naik"}, token_from=f"/sesi/{sid}")
+    assert [c.key for c in _session(app, sid).criteria] == keys[:6] + [keys[7], keys[6]]
+    post_form(client, f"/sesi/{sid}/kriteria/{criterion.id}/pindah", {"arah": "turun"}, token_from=f"/sesi/{sid}")
+    assert [c.key for c in _session(app, sid).criteria] == keys
     post_form(client, f"/sesi/{sid}/kriteria/{criterion.id}/hapus", {}, token_from=f"/sesi/{sid}")
     assert len(_session(app, sid).criteria) == 7
 

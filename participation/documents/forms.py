@@ -1,0 +1,105 @@
+"""Forms for the agenda builder, document settings, check-in of walk-ins and the letterhead."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField
+from wtforms import BooleanField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+
+from participation.forms import BaseForm, SmallIntegerField
+from participation.models import AgendaKind
+from participation.proposals.forms import PaperProposalForm
+
+
+def _title_field(label=_l("Item")):
+    return StringField(label, validators=[InputRequired(_l("Enter the item.")),
+                                          Length(max=200, message=_l("At most 200 characters."))])
+
+
+def _minutes_field(label=_l("Minutes")):
+    return SmallIntegerField(label, validators=[InputRequired(_l("Enter the minutes.")),
+                                                NumberRange(min=0, max=600, message=_l("Enter 0 to 600."))])
+
+
+class AgendaItemForm(BaseForm):
+    """A new agenda item."""
+
+    title = _title_field(_l("New item"))
+    duration_minutes = _minutes_field()
+    description = StringField(_l("Note"), validators=[Optional(), Length(max=1000, message=_l("At most 1,000 characters."))])
+
+
+def make_agenda_form(items):
+    """Title, minutes and note for every agenda item (a presentation block's length is computed)."""
+
+    class AgendaForm(BaseForm):
+        def item_fields(self):
+            return [(item, self[f"title_{item.id}"], self.get(f"minutes_{item.id}"), self[f"note_{item.id}"])
+                    for item in items]
+
+        def get(self, name):
+            return self._fields.get(name)
+
+        def values(self) -> dict[int, dict]:
+            changes = {}
+            for item in items:
+                data = {"title": self[f"title_{item.id}"].data, "description": self[f"note_{item.id}"].data or ""}
+                if f"minutes_{item.id}" in self._fields:
+                    data["duration_minutes"] = self[f"minutes_{item.id}"].data
+                changes[item.id] = data
+            return changes
+
+    for item in items:
+        setattr(AgendaForm, f"title_{item.id}", _title_field(_l("Item %(n)d", n=item.position + 1)))
+        setattr(AgendaForm, f"note_{item.id}", StringField(
+            _l("Note for item %(n)d", n=item.position + 1),
+            validators=[Optional(), Length(max=1000, message=_l("At most 1,000 characters."))]))
+        if item.kind is not AgendaKind.PRESENTATION:
+            setattr(AgendaForm, f"minutes_{item.id}", _minutes_field(_l("Minutes for item %(n)d", n=item.position + 1)))
+    return AgendaForm
+
+
+class DocumentSettingsForm(BaseForm):
+    """What the documents need beyond the session's details."""
+
+    minutes_per_proposal = SmallIntegerField(_l("Minutes per presented proposal"), validators=[
+        InputRequired(_l("Enter the minutes.")), NumberRange(min=1, max=60, message=_l("Enter 1 to 60."))])
+    invitation_notes = TextAreaField(_l("What invitees should bring"), validators=[
+        Optional(), Length(max=1000, message=_l("At most 1,000 characters."))], render_kw={"rows": 3})
+    chair_name = StringField(_l("Chair of the meeting (pimpinan sidang)"), validators=[
+        Optional(), Length(max=120, message=_l("At most 120 characters."))])
+    secretary_name = StringField(_l("Minute-taker (notulis)"), validators=[
+        Optional(), Length(max=120, message=_l("At most 120 characters."))])
+    participant_representative = StringField(_l("Participants' representative"), validators=[
+        Optional(), Length(max=120, message=_l("At most 120 characters."))])
+
+
+class WalkInForm(BaseForm):
+    """A business that came without an invitation (the paper intake's business fields)."""
+
+    nib = PaperProposalForm.nib
+    business_name = PaperProposalForm.business_name
+    owner_name = PaperProposalForm.owner_name
+    phone = PaperProposalForm.phone
+    validate_nib = PaperProposalForm.validate_nib
+    validate_phone = PaperProposalForm.validate_phone
+
+    def business_data(self) -> dict:
+        from participation.models import Scale
+
+        return {"nib": self.nib.data, "name": self.business_name.data, "owner_name": self.owner_name.data,
+                "phone": self.phone.data or None, "kbli": [], "scale": Scale.MIKRO,
+                "kelurahan": "", "kecamatan": ""}
+
+
+class LetterheadForm(BaseForm):
+    """The kop surat on every document."""
+
+    institution_name = StringField(_l("Institution"), validators=[
+        InputRequired(_l("Enter the institution's name.")), Length(max=200, message=_l("At most 200 characters."))])
+    address = StringField(_l("Address"), validators=[Optional(), Length(max=300, message=_l("At most 300 characters."))])
+    contact = StringField(_l("Telephone, e-mail or website"), validators=[
+        Optional(), Length(max=200, message=_l("At most 200 characters."))])
+    logo = FileField(_l("Logo (PNG or JPEG, at most 1 MB)"))
+    remove_logo = BooleanField(_l("Remove the current logo"))
+

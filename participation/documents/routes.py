@@ -1,0 +1,256 @@
+"""Facilitators: the agenda builder, check-in, the four documents, and the letterhead."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from participation.documents import render, services
+from participation.documents.forms import (
+    AgendaItemForm,
+    DocumentSettingsForm,
+    LetterheadForm,
+    WalkInForm,
+    make_agenda_form,
+)
+from participation.extensions import db
+from participation.forms import clean_text
+from participation.models import AgendaItem, Invitation, Role
+from participation.proposals.attachments import sniff
+from participation.review.ranking import build_ranking
+from participation.security import client_ip, record_audit, rerender_on_csrf_error, role_required
+from participation.sessions.routes import load_session
+
+bp = Blueprint("documents", __name__)
+
+STAFF = (Role.PLANNER, Role.FACILITATOR, Role.ADMIN)
+LOGO_MAX_BYTES = 1024 * 1024
+
+
+def audit(action, themed_session, **kwargs):
+    record_audit(action, actor=current_user, obj=themed_session, object_type="ThemedSession",
+                 ip=client_ip(), **kwargs)
+
+
+@bp.route("/sesi/<int:session_id>/dokumen", methods=["GET", "POST"])
+@role_required(*STAFF)
+@rerender_on_csrf_error
+def index(session_id: int):
+    themed_session = load_session(session_id)
+    form = DocumentSettingsForm(obj=themed_session)
+    if request.method == "GET" and not themed_session.invitation_notes:
+        form.invitation_notes.data = services.DEFAULT_INVITATION_NOTES
+    if form.validate_on_submit():
+        before = {name: getattr(themed_session, name) for name in form.data if name != "csrf_token"}
+        form.populate_obj(themed_session)
+        audit("documents.settings", themed_session, before=before,
+              after={name: getattr(themed_session, name) for name in before})
+        db.session.commit()
+        flash(_("The document settings have been saved."), "success")
+        return redirect(url_for("documents.index", session_id=session_id), code=303)
+    status = 400 if request.method == "POST" else 200
+    return render_template("documents/index.html", themed_session=themed_session, form=form,
+                           counts=services.attendance_counts(themed_session)), status
+
+
+@bp.route("/sesi/<int:session_id>/dokumen/<slug>")
+@role_required(*STAFF)
+def view(session_id: int, slug: str):
+    themed_session = load_session(session_id)
+    if slug not in render.DOCUMENTS:
+        abort(404)
+    return render.html(themed_session, slug)
+
+
+@bp.route("/sesi/<int:session_id>/dokumen/<slug>.pdf")
+@role_required(*STAFF)
+def pdf(session_id: int, slug: str):
+    themed_session = load_session(session_id)
+    if slug not in render.DOCUMENTS:
+        abort(404)
+    body = render.pdf(themed_session, slug)
+    filename = f"{render.DOCUMENTS[slug][0]}-sesi-{themed_session.id}.pdf"
+    return Response(body, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def _load_item(themed_session, item_id: int) -> AgendaItem:
+    item = db.session.get(AgendaItem, item_id)
+    if item is None or item.session_id != themed_session.id:
+        abort(404)
+    return item
+
+
+def render_builder(themed_session, form=None, new_form=None, status: int = 200):
+    """The agenda builder: the items with their time slots, the edit form and the add form."""
+    stored = list(themed_session.agenda)
+    form = form or make_agenda_form(stored)()
+    ranking = build_ranking(themed_session, stability=False)
+    slots = services.schedule(themed_session, ranking)
+    rows = list(zip(form.item_fields(), slots, strict=True)) if stored else []
+    return render_template("documents/agenda_builder.html", themed_session=themed_session, form=form,
+                           slots=slots, rows=rows, stored=bool(stored), new_form=new_form or AgendaItemForm(),
+                           unscheduled=services.unscheduled(themed_session, ranking)), status
+
+
+@bp.route("/sesi/<int:session_id>/acara", methods=["GET", "POST"])
+@role_required(*STAFF)
+@rerender_on_csrf_error
+def agenda(session_id: int):
+    themed_session = load_session(session_id)
+    stored = list(themed_session.agenda)
+    if request.method == "POST" and not stored:
+        abort(409)  # nothing to save until the agenda has been laid out
+    form = make_agenda_form(stored)()
+    if form.validate_on_submit():
+        values = form.values()
+        for item in stored:
+            for name, value in values[item.id].items():
+                setattr(item, name, value)
+        audit("agenda.updated", themed_session, after={str(k): v for k, v in values.items()})
+        db.session.commit()
+        flash(_("The agenda has been saved."), "success")
+        return redirect(url_for("documents.agenda", session_id=session_id), code=303)
+    return render_builder(themed_session, form, status=400 if request.method == "POST" else 200)
+
+
+@bp.route("/sesi/<int:session_id>/acara/susun", methods=["POST"])
+@role_required(*STAFF)
+def rebuild_agenda(session_id: int):
+    themed_session = load_session(session_id)
+    items = services.build_agenda(themed_session, build_ranking(themed_session, stability=False))
+    audit("agenda.built", themed_session, after={"items": len(items)})
+    db.session.commit()
+    flash(_("The agenda has been laid out from the template."), "success")
+    return redirect(url_for("documents.agenda", session_id=session_id), code=303)
+
+
+@bp.route("/sesi/<int:session_id>/acara/tambah", methods=["POST"])
+@role_required(*STAFF)
+@rerender_on_csrf_error
+def add_agenda_item(session_id: int):
+    themed_session = load_session(session_id)
+    new_form = AgendaItemForm()
+    if not new_form.validate_on_submit():
+        return render_builder(themed_session, new_form=new_form, status=400)
+    item = services.add_agenda_item(themed_session, build_ranking(themed_session, stability=False),
+                                    new_form.title.data, new_form.duration_minutes.data,
+                                    new_form.description.data or "")
+    audit("agenda.item_added", themed_session, after={"title": item.title, "minutes": item.duration_minutes})
+    db.session.commit()
+    flash(_("Item added to the agenda."), "success")
+    return redirect(url_for("documents.agenda", session_id=session_id), code=303)
+
+
+@bp.route("/sesi/<int:session_id>/acara/<int:item_id>/pindah", methods=["POST"])
+@role_required(*STAFF)
+def move_agenda_item(session_id: int, item_id: int):
+    from participation.sessions.services import move
+
+    themed_session = load_session(session_id)
+    item = _load_item(themed_session, item_id)
+    step = {"naik": -1, "turun": 1}.get(request.form.get("arah", ""))
+    if step is None:
+        abort(400)
+    move(themed_session.agenda, item, step)
+    db.session.commit()
+    return redirect(url_for("documents.agenda", session_id=session_id), code=303)
+
+
+@bp.route("/sesi/<int:session_id>/acara/<int:item_id>/hapus", methods=["POST"])
+@role_required(*STAFF)
+def delete_agenda_item(session_id: int, item_id: int):
+    themed_session = load_session(session_id)
+    item = _load_item(themed_session, item_id)
+    services.remove_agenda_item(themed_session, item)
+    audit("agenda.item_removed", themed_session, before={"title": item.title})
+    db.session.commit()
+    flash(_("Item removed from the agenda."), "success")
+    return redirect(url_for("documents.agenda", session_id=session_id), code=303)
+
+
+@bp.route("/sesi/<int:session_id>/hadir", methods=["GET", "POST"])
+@role_required(*STAFF)
+@rerender_on_csrf_error
+def checkin(session_id: int):
+    """Check-in at the door: search, mark present, register walk-ins (POST registers a walk-in)."""
+    themed_session = load_session(session_id)
+    form = WalkInForm()
+    if form.validate_on_submit():
+        try:
+            invitation = services.register_walk_in(themed_session, form.business_data(), current_user)
+        except services.DocumentsError:
+            form.form_errors.append(_("The session is finalised; attendance can no longer change."))
+        else:
+            audit("checkin.walk_in", themed_session, after={"business_id": invitation.business_id})
+            db.session.commit()
+            return redirect(url_for("documents.checkin", session_id=session_id, cari=invitation.business.nib,
+                                    baru=invitation.id), code=303)
+    try:
+        query = clean_text(request.args.get("cari", "")[:100]) or ""
+    except ValueError:  # control characters: nothing can match them
+        query = ""
+    invitations = services.roster(themed_session, query)
+    walk_in = next((i for i in invitations if i.walk_in and i.id == request.args.get("baru", type=int)), None)
+    status = 400 if request.method == "POST" else 200
+    return render_template("documents/checkin.html", themed_session=themed_session, form=form, query=query,
+                           invitations=invitations, walk_in=walk_in,
+                           counts=services.attendance_counts(themed_session)), status
+
+
+@bp.route("/sesi/<int:session_id>/hadir/<int:invitation_id>", methods=["POST"])
+@role_required(*STAFF)
+def mark(session_id: int, invitation_id: int):
+    themed_session = load_session(session_id)
+    invitation = db.session.get(Invitation, invitation_id)
+    if invitation is None or invitation.session_id != themed_session.id:
+        abort(404)
+    present = request.form.get("hadir")
+    if present not in {"0", "1"}:
+        abort(400)
+    try:
+        services.check_in(invitation, present == "1")
+    except services.DocumentsError:
+        flash(_("The session is finalised; attendance can no longer change."), "danger")
+    else:
+        audit("checkin.marked", themed_session, after={"business_id": invitation.business_id,
+                                                       "attended": invitation.attended})
+        db.session.commit()
+        if invitation.attended:
+            flash(_("%(name)s is checked in.", name=invitation.business.name), "success")
+        else:
+            flash(_("Check-in of %(name)s undone.", name=invitation.business.name), "info")
+    return redirect(url_for("documents.checkin", session_id=session_id, cari=request.form.get("cari", "")[:100]),
+                    code=303)
+
+
+@bp.route("/kop", methods=["GET", "POST"])
+@role_required(Role.FACILITATOR, Role.ADMIN)
+@rerender_on_csrf_error
+def letterhead():
+    head = services.letterhead()
+    form = LetterheadForm(obj=head)
+    if form.validate_on_submit():
+        logo = None
+        upload = form.logo.data
+        if upload and getattr(upload, "filename", None):
+            data = upload.stream.read(LOGO_MAX_BYTES + 1)
+            kind = sniff(data[:16])
+            if len(data) > LOGO_MAX_BYTES:
+                form.logo.errors.append(_("The logo is larger than 1 MB."))
+            elif kind is None or kind[0] not in ("image/png", "image/jpeg"):
+                form.logo.errors.append(_("The logo must be a PNG or JPEG image (checked by its content)."))
+            else:
+                logo = (data, kind[0])
+        if not form.logo.errors:
+            saved = services.save_letterhead({"institution_name": form.institution_name.data,
+                                              "address": form.address.data or "", "contact": form.contact.data or ""},
+                                             logo, form.remove_logo.data)
+            record_audit("letterhead.updated", actor=current_user, obj=saved, ip=client_ip(),
+                         after={"institution_name": saved.institution_name, "logo": bool(saved.logo)})
+            db.session.commit()
+            flash(_("The letterhead has been saved."), "success")
+            return redirect(url_for("documents.letterhead"), code=303)
+    status = 400 if request.method == "POST" else 200
+    return render_template("documents/letterhead.html", form=form, letterhead=head,
+                           logo=services.logo_data_uri(head)), status

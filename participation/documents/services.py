@@ -1,0 +1,218 @@
+"""The meeting's documents: agenda, check-in, attendance figures, letterhead, and what each PDF shows."""
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from flask import current_app
+from flask_babel import to_user_timezone
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from participation.extensions import db
+from participation.intake.services import find_or_create_business
+from participation.models import (
+    AgendaItem,
+    AgendaKind,
+    Business,
+    Invitation,
+    Letterhead,
+    SessionStatus,
+    ThemedSession,
+    User,
+    utcnow,
+)
+
+# The default susunan acara; presentation blocks are inserted after the remarks.
+DEFAULT_AGENDA = (
+    (AgendaKind.OPENING, "Pembukaan dan menyanyikan lagu Indonesia Raya", 10),
+    (AgendaKind.REMARKS, "Sambutan Kepala Bappeda", 15),
+    (AgendaKind.DELIBERATION, "Musyawarah dan tanya jawab", 30),
+    (AgendaKind.AGREEMENT, "Kesepakatan prioritas usulan", 20),
+    (AgendaKind.CLOSING, "Penutupan dan penandatanganan berita acara", 10),
+)
+DEFAULT_INVITATION_NOTES = ("Membawa fotokopi NIB, contoh produk unggulan, dan bukti pengiriman usulan "
+                            "(nomor tanda terima). Peserta tanpa ponsel dapat mengisi formulir usulan kertas "
+                            "di tempat.")
+PRESENTATION_TITLE = "Paparan usulan: {category}"
+
+
+class DocumentsError(Exception):
+    """A rule refused the change; `code` says which."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+@dataclass
+class ScheduledItem:
+    """An agenda item with its time slot and, for a presentation block, its proposals."""
+
+    item: AgendaItem
+    start: datetime | None
+    end: datetime | None
+    minutes: int
+    proposals: list = field(default_factory=list)
+
+
+def presentation_groups(ranking) -> dict[int | None, list]:
+    """Ranked proposals by category (rank order within each); categories by their best rank."""
+    groups: dict[int | None, list] = {}
+    for item in ranking.items:
+        groups.setdefault(item.proposal.category_id, []).append(item)
+    return dict(sorted(groups.items(), key=lambda pair: min(i.rank or 10**9 for i in pair[1])))
+
+
+def default_agenda(themed_session: ThemedSession, ranking) -> list[AgendaItem]:
+    """The template's agenda, not saved: a presentation block per category, in rank order."""
+    names = {category.id: category.name for category in themed_session.categories}
+    items = [AgendaItem(kind=kind, title=title, duration_minutes=minutes) for kind, title, minutes in DEFAULT_AGENDA[:2]]
+    for category_id in presentation_groups(ranking):
+        items.append(AgendaItem(kind=AgendaKind.PRESENTATION, category_id=category_id, duration_minutes=0,
+                                title=PRESENTATION_TITLE.format(category=names.get(category_id, "Lain-lain"))))
+    items += [AgendaItem(kind=kind, title=title, duration_minutes=minutes) for kind, title, minutes in DEFAULT_AGENDA[2:]]
+    for position, item in enumerate(items):
+        item.position = position
+    return items
+
+
+def build_agenda(themed_session: ThemedSession, ranking) -> list[AgendaItem]:
+    """Replace the stored agenda with the template's, which the facilitator then edits."""
+    themed_session.agenda.clear()
+    db.session.flush()
+    items = default_agenda(themed_session, ranking)
+    themed_session.agenda.extend(items)
+    db.session.flush()
+    return items
+
+
+def unscheduled(themed_session: ThemedSession, ranking) -> int:
+    """Proposals whose category has no presentation block in the stored agenda."""
+    if not themed_session.agenda:
+        return 0
+    blocks = {item.category_id for item in themed_session.agenda if item.kind is AgendaKind.PRESENTATION}
+    return sum(len(items) for category_id, items in presentation_groups(ranking).items() if category_id not in blocks)
+
+
+def schedule(themed_session: ThemedSession, ranking) -> list[ScheduledItem]:
+    """Time slots from the meeting start; a presentation block lasts its proposals × minutes each.
+
+    Until the facilitator lays out an agenda of their own, the template's (unsaved) is scheduled.
+    """
+    groups = presentation_groups(ranking)
+    start = to_user_timezone(themed_session.meeting_start).replace(tzinfo=None) if themed_session.meeting_start else None
+    slots = []
+    for item in list(themed_session.agenda) or default_agenda(themed_session, ranking):
+        proposals = groups.get(item.category_id, []) if item.kind is AgendaKind.PRESENTATION else []
+        minutes = (len(proposals) * themed_session.minutes_per_proposal if item.kind is AgendaKind.PRESENTATION
+                   else item.duration_minutes)
+        end = start + timedelta(minutes=minutes) if start else None
+        slots.append(ScheduledItem(item=item, start=start, end=end, minutes=minutes, proposals=proposals))
+        start = end
+    return slots
+
+
+def add_agenda_item(themed_session: ThemedSession, ranking, title: str, minutes: int,
+                    description: str = "") -> AgendaItem:
+    """Add an item of kind `other` before the closing (laying out the template first if needed)."""
+    if not themed_session.agenda:
+        build_agenda(themed_session, ranking)
+    items = themed_session.agenda
+    position = next((i for i in range(len(items) - 1, -1, -1) if items[i].kind is AgendaKind.CLOSING), len(items))
+    item = AgendaItem(kind=AgendaKind.OTHER, title=title, duration_minutes=minutes, description=description)
+    items.insert(position, item)
+    for number, other in enumerate(items):
+        other.position = number
+    db.session.flush()
+    return item
+
+
+def remove_agenda_item(themed_session: ThemedSession, item: AgendaItem) -> None:
+    """Take an item off the agenda and close the gap in the positions."""
+    themed_session.agenda.remove(item)
+    for position, other in enumerate(themed_session.agenda):
+        other.position = position
+
+
+def attendance_counts(themed_session: ThemedSession) -> dict[str, int]:
+    """Invited (on the roster before the meeting), how many of them came, walk-ins, and all present."""
+    rows = db.session.execute(
+        select(Invitation.walk_in, Invitation.attended, func.count(Invitation.id))
+        .where(Invitation.session_id == themed_session.id).group_by(Invitation.walk_in, Invitation.attended)
+    ).all()
+    counts = {"invited": 0, "invited_attended": 0, "walk_ins": 0, "attended": 0}
+    for walk_in, attended, number in rows:
+        counts["walk_ins" if walk_in else "invited"] += number
+        if attended:
+            counts["attended"] += number
+            if not walk_in:
+                counts["invited_attended"] += number
+    return counts
+
+
+def roster(themed_session: ThemedSession, query: str = "") -> list[Invitation]:
+    """Invitations with their businesses, by business name; filtered by name, owner or NIB."""
+    statement = (select(Invitation).join(Invitation.business).where(Invitation.session_id == themed_session.id)
+                 .options(selectinload(Invitation.business)).order_by(Business.name, Invitation.id))
+    text = query.strip().lower()
+    if text:
+        statement = statement.where(func.lower(Business.name).contains(text, autoescape=True)
+                                    | func.lower(Business.owner_name).contains(text, autoescape=True)
+                                    | Business.nib.startswith(text, autoescape=True))
+    return list(db.session.scalars(statement))
+
+
+def check_in(invitation: Invitation, attended: bool) -> None:
+    """Mark a business as present at the meeting (or undo a mistaken check-in)."""
+    if invitation.themed_session.status in (SessionStatus.FINALIZED, SessionStatus.ARCHIVED):
+        raise DocumentsError("finalized")
+    invitation.attended = attended
+    invitation.checked_in_at = utcnow() if attended else None
+
+
+def register_walk_in(themed_session: ThemedSession, data: dict, actor: User) -> Invitation:
+    """A business that came without an invitation: matched by NIB and name, or created; present."""
+    if themed_session.status in (SessionStatus.FINALIZED, SessionStatus.ARCHIVED):
+        raise DocumentsError("finalized")
+    business, _created = find_or_create_business(data)
+    invitation = db.session.scalar(select(Invitation).where(Invitation.session_id == themed_session.id,
+                                                            Invitation.business_id == business.id))
+    if invitation is None:
+        invitation = Invitation(session_id=themed_session.id, business_id=business.id, walk_in=True,
+                                invited_by_id=actor.id)
+        db.session.add(invitation)
+    invitation.attended, invitation.checked_in_at = True, utcnow()
+    db.session.flush()
+    return invitation
+
+
+def letterhead() -> Letterhead:
+    """The stored letterhead, or one made from the configuration (not saved)."""
+    stored = db.session.scalar(select(Letterhead).order_by(Letterhead.id).limit(1))
+    if stored is not None:
+        return stored
+    return Letterhead(institution_name=current_app.config["INSTITUTION_NAME"], address="", contact="")
+
+
+def save_letterhead(data: dict, logo: tuple[bytes, str] | None, remove_logo: bool) -> Letterhead:
+    """Update the single letterhead row (creating it the first time)."""
+    stored = db.session.scalar(select(Letterhead).order_by(Letterhead.id).limit(1))
+    if stored is None:
+        stored = Letterhead()
+        db.session.add(stored)
+    stored.institution_name, stored.address, stored.contact = data["institution_name"], data["address"], data["contact"]
+    if logo is not None:
+        stored.logo, stored.logo_type = logo
+    elif remove_logo:
+        stored.logo, stored.logo_type = None, None
+    db.session.flush()
+    return stored
+
+
+def logo_data_uri(head: Letterhead) -> str | None:
+    """The logo as a data: URI, so that PDF rendering never fetches a file or a URL for it."""
+    if not head.logo:
+        return None
+    return f"data:{head.logo_type};base64,{base64.b64encode(head.logo).decode()}"
