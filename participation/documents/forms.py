@@ -11,14 +11,14 @@ from participation.models import AgendaKind
 from participation.proposals.forms import PaperProposalForm
 
 
-def _title_field(label=_l("Item")):
-    return StringField(label, validators=[InputRequired(_l("Enter the item.")),
-                                          Length(max=200, message=_l("At most 200 characters."))])
+def _title_field(label=_l("Item"), default=None):
+    return StringField(label, default=default, validators=[
+        InputRequired(_l("Enter the item.")), Length(max=200, message=_l("At most 200 characters."))])
 
 
-def _minutes_field(label=_l("Minutes")):
-    return SmallIntegerField(label, validators=[InputRequired(_l("Enter the minutes.")),
-                                                NumberRange(min=0, max=600, message=_l("Enter 0 to 600."))])
+def _minutes_field(label=_l("Minutes"), default=None):
+    return SmallIntegerField(label, default=default, validators=[
+        InputRequired(_l("Enter the minutes.")), NumberRange(min=0, max=600, message=_l("Enter 0 to 600."))])
 
 
 class AgendaItemForm(BaseForm):
@@ -49,13 +49,14 @@ def make_agenda_form(items):
                 changes[item.id] = data
             return changes
 
-    for item in items:
-        setattr(AgendaForm, f"title_{item.id}", _title_field(_l("Item %(n)d", n=item.position + 1)))
+    for item in items:  # each field starts from the item's stored value
+        setattr(AgendaForm, f"title_{item.id}", _title_field(_l("Item %(n)d", n=item.position + 1), item.title))
         setattr(AgendaForm, f"note_{item.id}", StringField(
-            _l("Note for item %(n)d", n=item.position + 1),
+            _l("Note for item %(n)d", n=item.position + 1), default=item.description,
             validators=[Optional(), Length(max=1000, message=_l("At most 1,000 characters."))]))
         if item.kind is not AgendaKind.PRESENTATION:
-            setattr(AgendaForm, f"minutes_{item.id}", _minutes_field(_l("Minutes for item %(n)d", n=item.position + 1)))
+            setattr(AgendaForm, f"minutes_{item.id}", _minutes_field(
+                _l("Minutes for item %(n)d", n=item.position + 1), item.duration_minutes))
     return AgendaForm
 
 

@@ -189,6 +189,10 @@ def test_facilitator_lays_out_edits_reorders_adds_and_removes_items(app, client,
         items = session.get(ThemedSession, sid).agenda
         ids = [item.id for item in items]
         opening, closing = items[0].id, items[-1].id
+        current = items[0].title
+    page = client.get(url).get_data(as_text=True)
+    assert f'name="title_{opening}" required type="text" value="{current}"' in page  # ready to edit
+    assert f'name="minutes_{opening}" required type="number" value="10"' in page
     data = {}
     for item_id in ids:
         data[f"title_{item_id}"] = f"Acara {item_id}"
