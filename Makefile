@@ -58,6 +58,8 @@ test: $(VENV)/.installed-dev translations chromium
 benchmarks: $(VENV)/.installed-dev
 	OPENBLAS_NUM_THREADS=1 $(PY) benchmarks/scoring.py
 	$(PY) benchmarks/imports.py
+	$(PY) benchmarks/review.py
+	$(PY) benchmarks/documents.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts

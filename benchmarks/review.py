@@ -25,8 +25,8 @@ N_PROPOSALS, N_PLANNERS = 2_000, 3
 PASSWORD = "Benchmark-Perencana-2027"
 
 
-def build(database_url: str, instance: Path):
-    """A migrated database holding the generated session; returns (app, session id)."""
+def build(database_url: str, instance: Path, n_proposals: int = N_PROPOSALS):
+    """A migrated database holding the generated session; returns (app, session id, criterion ids)."""
     os.environ["INSTANCE_PATH"] = str(instance)
     from flask_migrate import upgrade
 
@@ -50,7 +50,7 @@ def build(database_url: str, instance: Path):
         rating_criteria = [c for c in themed_session.criteria if c.source.value == "rating"]
         categories = themed_session.categories
         total = 0
-        for n in range(N_PROPOSALS):
+        for n in range(n_proposals):
             business = Business(nib=f"{3200000000000 + n:013d}", owner_name=f"Pemilik {n}", scale=Scale.MIKRO,
                                 kelurahan="Sukamaju", kecamatan=rng.choice(["Sukamaju", "Tegalrejo", "Kauman"]))
             business.set_name(f"Usaha {n}")
