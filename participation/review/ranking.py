@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from itertools import chain
 
 import numpy as np
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from participation import scoring
@@ -70,6 +71,7 @@ class Ranking:
     items: list[RankedProposal]
     budget: int
     generated_at: datetime
+    problem: str | None = None  # why nothing could be ranked (a setting the values do not allow)
 
     @property
     def ranked(self) -> list[RankedProposal]:
@@ -215,14 +217,47 @@ def build_ranking(themed_session: ThemedSession, *, weights=None, stability: boo
         items.append(RankedProposal(proposal=proposal, values=values,
                                     missing=[c for c, value in zip(criteria, row, strict=True) if value != value]))
     index = np.flatnonzero(complete)
-    if index.size:
-        _score(themed_session, criteria, weight_vector, directions, matrix[index],
-               [items[i] for i in index], stability)
+    problem = unrankable(themed_session, criteria, matrix[index], [items[i] for i in index]) if index.size else None
+    if index.size and problem is None:
+        try:
+            _score(themed_session, criteria, weight_vector, directions, matrix[index],
+                   [items[i] for i in index], stability)
+        except ValueError:  # anything else the library refuses: say so rather than fail the page
+            problem = _l("These values cannot be ranked with the session's method. Check the criteria and "
+                         "their directions.")
+            for item in items:
+                item.score = item.rank = item.selected = None
     ranked = sorted((item for item in items if item.rank is not None), key=lambda item: item.rank)
     unranked = [item for item in items if item.rank is None]
     return Ranking(themed_session=themed_session, criteria=criteria, weights=weight_vector,
                    items=ranked + unranked, budget=themed_session.budget_ceiling,
-                   generated_at=datetime.now(timezone.utc))
+                   generated_at=datetime.now(timezone.utc), problem=problem)
+
+
+def unrankable(themed_session: ThemedSession, criteria, matrix: np.ndarray, items) -> str | None:
+    """Why the values cannot be ranked with the session's settings, or None.
+
+    SAW with `max` normalisation divides by each value of a cost column (min/x) and by the
+    largest value of a benefit column: a zero or negative cost value, or a negative benefit
+    value, has no meaning there (DESIGN §5), and a count such as new jobs can well be 0.
+    """
+    if themed_session.scoring_method.value != "saw" or themed_session.normalization.value != "max":
+        return None
+    for j, criterion in enumerate(criteria):
+        column = matrix[:, j]
+        cost = criterion.direction == -1
+        bad = np.flatnonzero(column <= 0 if cost else column < 0)
+        if not bad.size:
+            continue
+        receipt = items[bad[0]].proposal.receipt_number or "-"
+        if cost:
+            return _l("The 'max' normalisation cannot rank %(criterion)s as a cost criterion: %(receipt)s has "
+                      "the value %(value)s there, and a cost needs a value above 0. Use min–max normalisation, "
+                      "or change the criterion's direction.",
+                      criterion=criterion.name, receipt=receipt, value=f"{column[bad[0]]:g}")
+        return _l("The 'max' normalisation cannot rank %(criterion)s: %(receipt)s has a negative value there. "
+                  "Use min–max normalisation.", criterion=criterion.name, receipt=receipt)
+    return None
 
 
 def _score(themed_session, criteria, weights, directions, matrix, items, stability) -> None:

@@ -28,6 +28,7 @@ bp = Blueprint("review", __name__, url_prefix="/sesi/<int:session_id>")
 STAFF = (Role.PLANNER, Role.FACILITATOR, Role.ADMIN)
 MANAGERS = (Role.PLANNER, Role.ADMIN)
 PAGE_SIZE = 50
+AHP_MAX_CRITERIA = 10  # Saaty's random index (DESIGN §5) is tabulated up to n = 10
 
 ERRORS = {
     "closed": lambda d: _("Ratings and votes can be changed while the session is open or under review."),
@@ -37,6 +38,7 @@ ERRORS = {
                             "check the current values below and save again."),
     "not_in_review": lambda d: _("Decisions and finalisation happen while the session is under review."),
     "incomplete": lambda d: _("Some proposals cannot be ranked yet: rate them, or exclude each with a reason."),
+    "unrankable": lambda d: str(d["problem"]),
 }
 
 
@@ -196,10 +198,12 @@ def rate(session_id: int, proposal_id: int):
                 _show_current(form, services.ratings_by(current_user, proposal))
         else:
             if changes:
-                record_audit("rating.corrected" if themed_session.status is SessionStatus.FINALIZED else "rating.saved",
-                             actor=current_user, obj=proposal, ip=client_ip(),
-                             before={k: v[0] for k, v in changes.items()},
-                             after={k: v[1] for k, v in changes.items()})
+                corrected = themed_session.status is SessionStatus.FINALIZED
+                after = {k: v[1] for k, v in changes.items()}
+                if corrected:
+                    after["reason"] = form.correction_reason.data.strip()
+                record_audit("rating.corrected" if corrected else "rating.saved", actor=current_user, obj=proposal,
+                             ip=client_ip(), before={k: v[0] for k, v in changes.items()}, after=after)
             db.session.commit()
             flash(_("Ratings for %(receipt)s saved.", receipt=proposal.receipt_number), "success")
             return redirect(_next_to_rate(themed_session, proposal), code=303)
@@ -266,7 +270,11 @@ def ahp(session_id: int):
     result, status = None, 200
     if request.method == "POST":
         status = 400
-    if form.validate_on_submit():
+    if len(criteria) > AHP_MAX_CRITERIA:
+        form.form_errors.append(_("AHP compares 2 to %(max)d criteria (Saaty's random index goes no further); "
+                                  "this session has %(count)d. Set the weights directly.",
+                                  max=AHP_MAX_CRITERIA, count=len(criteria)))
+    elif form.validate_on_submit():
         status = 200
         if len(criteria) < 2:
             form.form_errors.append(_("AHP needs at least two criteria."))
@@ -283,7 +291,7 @@ def ahp(session_id: int):
                 flash(_("The AHP weights have been applied."), "success")
                 return redirect(url_for("review.ranking", session_id=session_id), code=303)
     return render_template("review/ahp.html", themed_session=themed_session, form=form, result=result,
-                           criteria=criteria), status
+                           criteria=criteria, too_many=len(criteria) > AHP_MAX_CRITERIA), status
 
 
 def _fill_from_matrix(form, criteria, matrix):
@@ -313,7 +321,10 @@ def decide(session_id: int, proposal_id: int):
             db.session.rollback()
             form.form_errors.append(message(error))
         else:
-            record_audit("decision.corrected" if themed_session.status is SessionStatus.FINALIZED else "decision.recorded",
+            corrected = themed_session.status is SessionStatus.FINALIZED
+            if corrected:
+                after["correction_reason"] = form.correction_reason.data.strip()
+            record_audit("decision.corrected" if corrected else "decision.recorded",
                          actor=current_user, obj=proposal, ip=client_ip(), before=before, after=after)
             db.session.commit()
             flash(_("Decision on %(receipt)s recorded.", receipt=proposal.receipt_number), "success")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from participation.database import lock_for_update
@@ -33,6 +34,17 @@ class ReviewError(Exception):
         super().__init__(code)
         self.code = code
         self.details = details
+
+
+def lock_session(themed_session: ThemedSession) -> None:
+    """Hold the session row until commit and re-read its status.
+
+    Ratings, votes and decisions check the status under this lock, so none of them can land
+    after a concurrent finalisation has committed (FOR UPDATE on PostgreSQL; on SQLite the
+    transaction already began IMMEDIATE), and two corrections number their snapshots in turn.
+    """
+    db.session.scalars(lock_for_update(select(ThemedSession).where(ThemedSession.id == themed_session.id))).one()
+    db.session.refresh(themed_session)
 
 
 def rating_criteria(themed_session: ThemedSession) -> list[Criterion]:
@@ -69,6 +81,7 @@ def save_ratings(proposal: Proposal, planner: User, values: dict[int, float], ve
     Returns {criterion key: (before, after)} for the audit log.
     """
     themed_session = proposal.themed_session
+    lock_session(themed_session)
     finalized = themed_session.status is SessionStatus.FINALIZED
     if themed_session.status not in RATING_STATUSES and not finalized:
         raise ReviewError("closed")
@@ -91,8 +104,10 @@ def save_ratings(proposal: Proposal, planner: User, values: dict[int, float], ve
             changes[criterion.key] = (rating.value, value)
             rating.value = value
     try:
-        db.session.flush()  # the version counter makes a concurrent save fail here
-    except StaleDataError:
+        # The version counter makes a concurrent update fail here, and the unique key a
+        # concurrent first rating of the same cell; either way nothing is overwritten.
+        db.session.flush()
+    except (StaleDataError, IntegrityError):
         raise ReviewError("conflict", criterion="") from None
     if finalized and changes:
         write_snapshot(themed_session, planner, reason=correction_reason)
@@ -101,6 +116,7 @@ def save_ratings(proposal: Proposal, planner: User, values: dict[int, float], ve
 
 def record_votes(themed_session: ThemedSession, votes: dict[int, int]) -> dict:
     """Set participants' votes per proposal id; returns {receipt: (before, after)}."""
+    lock_session(themed_session)
     if themed_session.status not in RATING_STATUSES:
         raise ReviewError("closed")
     proposals = db.session.scalars(select(Proposal).where(
@@ -119,6 +135,7 @@ def decide(proposal: Proposal, actor: User, outcome: Outcome, reason: str, *,
            correction_reason: str | None = None) -> tuple[dict | None, dict]:
     """Record (or change) the decision on a proposal with its current rank; returns (before, after)."""
     themed_session = proposal.themed_session
+    lock_session(themed_session)
     finalized = themed_session.status is SessionStatus.FINALIZED
     if themed_session.status not in DECISION_STATUSES and not finalized:
         raise ReviewError("not_in_review")
@@ -161,11 +178,12 @@ def finalize(themed_session: ThemedSession, actor: User, exclusions: dict[int, s
     One transaction: the session row is locked (FOR UPDATE on PostgreSQL; SQLite already holds the
     write lock from BEGIN IMMEDIATE), so of two concurrent finalisations exactly one succeeds.
     """
-    db.session.scalars(lock_for_update(select(ThemedSession).where(ThemedSession.id == themed_session.id))).one()
-    db.session.refresh(themed_session)
+    lock_session(themed_session)
     if themed_session.status is not SessionStatus.REVIEW:
         raise ReviewError("not_in_review")
     ranking = build_ranking(themed_session, stability=True)
+    if ranking.problem:
+        raise ReviewError("unrankable", problem=ranking.problem)
     unexplained = [item for item in ranking.incomplete
                    if not (exclusions.get(item.proposal.id) or "").strip()]
     if unexplained:

@@ -273,16 +273,21 @@ def test_a_failure_halfway_through_finalisation_leaves_no_trace(app, client, wor
     from participation.review import services
 
     rate_everything(app, world)
+    written = []
+    real_write_snapshot = services.write_snapshot
 
     def explode(*args, **kwargs):
+        written.append(real_write_snapshot(*args, **kwargs))  # the snapshot is flushed, then the disk fills
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(services, "write_snapshot", explode)
     app.config["PROPAGATE_EXCEPTIONS"] = False
     assert finalize(client, world).status_code == 500
+    assert written and written[0].version == 1
     with app_db(app) as session:
         assert session.get(ThemedSession, world["session"]).status is SessionStatus.REVIEW
         assert session.scalar(select(func.count(RankingSnapshot.id))) == 0
+        assert not session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "session.finalized"))
 
 
 def finalize_in_process(database_url, instance, session_id, email, barrier):
