@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from participation.models import RankingSnapshot, Role, SessionStatus, ThemedSession, User
 from tests.browser.conftest import axe_violations, screenshot
-from tests.conftest import STAFF_PASSWORD, app_db
+from tests.conftest import STAFF_PASSWORD, TEST_PASSWORD, app_db
 from tests.factories import make_business, make_proposal, make_session, rate_all
 
 pytestmark = pytest.mark.browser
@@ -26,10 +26,15 @@ def world(live_app):
                          password_hash=hash_password(STAFF_PASSWORD))
         session.add_all([planner, colleague])
         session.flush()
+        owner = User(email="pemilik@contoh.id", name="Siti Aminah", role=Role.PROPONENT,
+                     password_hash=hash_password(TEST_PASSWORD))
+        session.add(owner)
+        session.flush()
         themed_session = make_session(planner, members=[colleague], title="Musrenbang Tematik IKM",
                                       budget_ceiling=100_000_000)
         for n, cost in enumerate([45_000_000, 30_000_000, 60_000_000]):
-            make_proposal(themed_session, make_business(nib=f"{n + 1:013d}", name=f"Usaha Contoh {n}"),
+            make_proposal(themed_session, make_business(owner if n == 0 else None, nib=f"{n + 1:013d}",
+                                                        name=f"Usaha Contoh {n}"),
                           title=f"Usulan contoh nomor {n}", estimated_cost=cost, beneficiaries=10 * (n + 2))
         rate_all(themed_session, [colleague], value=lambda p, c, u: 2 + (p.id + c.id) % 3)
         themed_session.status = SessionStatus.REVIEW
@@ -73,10 +78,20 @@ def test_planner_review_journey(live_app, page, world):
     assert page.get_by_text("Pratinjau dengan bobot yang belum disimpan.").is_visible()
     first_row = page.locator("table.ranked-list tbody tr").first
     assert "Rp30.000.000" in first_row.inner_text()
+    assert axe_violations(page) == []  # arrows and the save-these-weights form
     screenshot(page, "planner-what-if")
     page.get_by_role("link", name="Kembali ke bobot tersimpan").click()
 
-    # AHP: urgency moderately more important than everything else; apply.
+    # AHP: first an inconsistent judgement (a circle of preferences), which is flagged.
+    page.goto(base + f"/sesi/{sid}/ahp")
+    comparisons = page.locator("select[id^=p]").all()
+    comparisons[0].select_option("9")
+    comparisons[1].select_option("1/9")
+    comparisons[6].select_option("9")
+    page.get_by_role("button", name="Hitung bobot").click()
+    assert page.get_by_text("Perbandingan tidak konsisten").is_visible()
+    assert axe_violations(page) == []
+    # Then urgency moderately more important than everything else; apply.
     page.goto(base + f"/sesi/{sid}/ahp")
     for comparison in page.locator("select[id^=p]").all()[:6]:
         comparison.select_option("3")
@@ -112,6 +127,18 @@ def test_planner_review_journey(live_app, page, world):
     page.goto(base + f"/hasil/{sid}")
     assert axe_violations(page) == []
     screenshot(page, "public-result")
+
+    # The owner sees the decision and the score breakdown of their proposal.
+    page.context.clear_cookies()
+    page.goto(base + "/masuk")
+    page.get_by_label("Email").fill("pemilik@contoh.id")
+    page.get_by_label("Kata sandi").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Masuk", exact=True).click()
+    page.goto(base + "/usulan/")
+    page.get_by_role("link", name="Usulan contoh nomor 0").click()
+    assert page.get_by_text("Keputusan").first.is_visible()
+    assert axe_violations(page) == []
+    screenshot(page, "owner-final-result")
     with app_db(live_app) as session:
         themed_session = session.get(ThemedSession, sid)
         assert themed_session.status is SessionStatus.FINALIZED and themed_session.weights_origin == "ahp"
