@@ -190,7 +190,9 @@ def test_topsis_and_optimal_sessions_rank_too(app, client, world):
     np.testing.assert_allclose([p["score"] for p in payload["proposals"]], scores, atol=1e-12)
     chosen = select_within_budget(scores, [p["estimated_cost"] for p in payload["proposals"]], 150_000_000, "optimal")
     assert [p["selected"] for p in payload["proposals"]] == chosen.tolist()
-    assert client.get(f"/sesi/{world['session']}/peringkat").status_code == 200
+    page = client.get(f"/sesi/{world['session']}/peringkat")
+    assert page.status_code == 200
+    assert "Skor TOPSIS adalah kedekatan dengan solusi ideal, bukan penjumlahan" in page.get_data(as_text=True)
 
 
 def count_queries(app, client, url) -> int:

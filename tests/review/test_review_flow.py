@@ -149,6 +149,26 @@ def test_ahp_shows_weights_and_cr_warns_names_the_worst_pair_and_saves(app, clie
     inconsistent[f"p{ids[1]}_{ids[3]}"] = "1/9"
     body = client.post(f"/sesi/{world['session']}/ahp", data=inconsistent | {"action": "compute"}).get_data(as_text=True)
     assert "Perbandingan tidak konsisten" in body and "Periksa lebih dulu:" in body
+    # The comparison named is the one that disagrees most with the weights, worked out here
+    # independently: principal eigenvector by numpy, disagreement |ln(a_ij · w_j / w_i)|.
+    import numpy as np
+    from fractions import Fraction
+
+    n = len(ids)
+    a = np.ones((n, n))
+    for i in range(n):
+        for j in range(i + 1, n):
+            a[i, j] = float(Fraction(inconsistent[f"p{ids[i]}_{ids[j]}"]))
+            a[j, i] = 1 / a[i, j]
+    values, vectors = np.linalg.eig(a)
+    w = np.abs(vectors[:, np.argmax(values.real)].real)
+    w /= w.sum()
+    disagreement = {(i, j): abs(np.log(a[i, j] * w[j] / w[i])) for i in range(n) for j in range(i + 1, n)}
+    worst = max(disagreement, key=disagreement.get)
+    assert worst in {(1, 2), (2, 3), (1, 3)}  # one of the circle of preferences
+    with app_db(app) as session:
+        names = [c.name for c in session.get(ThemedSession, world["session"]).criteria]
+    assert f"Periksa lebih dulu: {names[worst[0]]} dibandingkan dengan {names[worst[1]]}" in body
     with app_db(app) as session:
         assert session.get(ThemedSession, world["session"]).weights_origin == "manual"  # computing saves nothing
     response = client.post(f"/sesi/{world['session']}/ahp", data=consistent | {"action": "save"})
