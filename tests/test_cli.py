@@ -58,33 +58,57 @@ def _demo_snapshot(app):
         users = [(u.role.value, u.name, u.email) for u in session.scalars(select(User).order_by(User.id))]
         businesses = [(b.name, b.nib, b.kbli_codes, b.scale.value, b.kecamatan, b.kelurahan, b.phone)
                       for b in session.scalars(select(Business).order_by(Business.id))]
-        hashes = [u.password_hash for u in session.scalars(select(User).order_by(User.id))]
         proposals = [(p.receipt_number, p.title, p.estimated_cost, p.status.value, p.source.value,
                       p.category.name, p.business.name) for p in session.scalars(select(Proposal).order_by(Proposal.id))]
-    return users, businesses + proposals, hashes
+    return users, businesses + proposals
+
+
+def _printed_accounts(output: str) -> list[tuple[str, str, str]]:
+    """(role, email, password) for every account in seed-demo's table."""
+    lines = output.splitlines()
+    start = lines.index("-" * 80) + 1
+    rows = []
+    for line in lines[start:]:
+        if not line.strip():
+            break
+        role, email, password = line.split()
+        rows.append((role, email, password))
+    return rows
 
 
 def test_seed_demo_is_deterministic_except_passwords(app_config, tmp_path, monkeypatch):
     from participation import create_app
+    from participation.auth.passwords import verify_password
 
-    snapshots, outputs = [], []
+    snapshots, printed, saved = [], [], []
     for attempt in range(2):
         app = create_app(dict(app_config))
         if attempt == 1:
             _wipe(app)
         result = run(app, "seed-demo")
         assert result.exit_code == 0, result.output
-        outputs.append(result.output)
+        printed.append(_printed_accounts(result.output))
+        saved.append((tmp_path / "instance" / "demo-accounts.txt").read_text())
         snapshots.append(_demo_snapshot(app))
-    (users_a, businesses_a, hashes_a), (users_b, businesses_b, hashes_b) = snapshots
-    assert users_a == users_b and businesses_a == businesses_b
-    assert set(hashes_a).isdisjoint(hashes_b)  # fresh random passwords every time
-    roles = [role for role, _, _ in users_a]
+        with app_db(app) as session:  # the printed passwords are the stored ones
+            hashes = {u.email: u.password_hash for u in session.scalars(select(User))}
+            with app.test_request_context():
+                assert all(verify_password(hashes[email], password) for _, email, password in printed[-1])
+    assert snapshots[0] == snapshots[1]  # everything else is identical
+    accounts_a, accounts_b = printed
+    assert len(accounts_a) == len(accounts_b) == 50
+    assert [row[:2] for row in accounts_a] == [row[:2] for row in accounts_b]
+    # Fresh random passwords every time: no account gets the same password twice, and none is reused.
+    assert all(a[2] != b[2] for a, b in zip(accounts_a, accounts_b))
+    assert len({row[2] for row in accounts_a + accounts_b}) == 100
+    for accounts, text in zip(printed, saved):
+        assert [tuple(line.split()) for line in text.splitlines()[2:]] == accounts
+    users = snapshots[0][0]
+    roles = [role for role, _, _ in users]
     assert roles.count("admin") == 1 and roles.count("planner") == 3 and roles.count("facilitator") == 1
     assert roles.count("proponent") == 45
     # The printed passwords work.
-    line = next(line for line in outputs[1].splitlines() if line.startswith("planner"))
-    _, email, password = line.split()
+    _, email, password = next(row for row in accounts_b if row[0] == "planner")
     assert login(app.test_client(), email, password).status_code == 303
 
 

@@ -5,6 +5,7 @@ import re
 import time
 
 import pytest
+from flask import request
 from sqlalchemy import func, select
 
 from participation.models import User
@@ -121,6 +122,7 @@ def test_server_error_page_rolls_back_and_hides_internals(app_config, make_user,
     from participation.extensions import db
 
     crashing = create_app({**app_config, "PROPAGATE_EXCEPTIONS": False})
+    seen_after_handler = []
 
     @crashing.route("/boom")
     def boom():
@@ -128,11 +130,22 @@ def test_server_error_page_rolls_back_and_hides_internals(app_config, make_user,
         db.session.flush()
         raise RuntimeError("secret internal detail /etc/passwd")
 
+    # after_request hooks run on the 500 response after the error handler and before the
+    # teardown that would roll back anyway: the flushed row must already be gone by then.
+    @crashing.after_request
+    def look_for_the_half_done_row(response):
+        if request.path == "/boom":
+            seen_after_handler.append(
+                db.session.scalar(select(func.count(User.id)).where(User.email == "half@contoh.id"))
+            )
+        return response
+
     response = crashing.test_client().get("/boom")
     body = response.get_data(as_text=True)
     assert response.status_code == 500
     assert "Terjadi kesalahan" in body
     assert "secret internal detail" not in body and "Traceback" not in body
+    assert seen_after_handler == [0]
     with app_db(app) as session:
         assert session.scalar(select(func.count(User.id)).where(User.email == "half@contoh.id")) == 0
 

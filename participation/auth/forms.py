@@ -27,12 +27,18 @@ def parse_kbli(value: str | None) -> list[str]:
 
 
 def normalize_phone(value: str | None) -> str | None:
-    """Phone numbers as +62…; accepts 08… and +62… with spaces, dashes, dots or brackets."""
+    """Phone numbers as +62…; 08… and 62… (spaces, dashes, dots or brackets allowed) become +62….
+
+    Any other start (a landline area code such as 0274, a foreign number) is not converted, so
+    the phone validators refuse it: the rule is 08… or +62….
+    """
     if not value:
         return value
     compact = re.sub(r"[\s().-]", "", value)
-    if compact.startswith("0"):
+    if compact.startswith("08"):
         compact = "+62" + compact[1:]
+    elif compact.startswith("62"):
+        compact = "+" + compact
     return compact
 
 

@@ -56,6 +56,17 @@ def login():
     status = 200
     if form.validate_on_submit():
         result = check_credentials(form.email.data, form.password.data, client_ip())
+        if result.user is not None:
+            user = result.user
+            record_audit("login.success", actor=user, obj=user, ip=client_ip())
+            db.session.commit()
+            begin_session(user)
+            flash(_("Welcome, %(name)s.", name=user.name), "success")
+            return redirect(safe_next(form.next.data) or home_for(user), code=303)
+        # Every failed check is audited, with the account when it exists.
+        record_audit("login.failure", ip=client_ip(), object_type="User", object_id=result.user_id,
+                     after={"reason": result.failure_reason, "email": result.account_key})
+        db.session.commit()
         if result.throttled:
             minutes = max(1, round(result.retry_after.total_seconds() / 60))
             form.form_errors.append(
@@ -66,19 +77,9 @@ def login():
         elif result.inactive:
             form.form_errors.append(_("This account has been deactivated. Contact the administrator."))
             status = 403
-        elif result.user is None:
-            record_audit("login.failure", ip=client_ip(), object_type="User",
-                         after={"reason": "bad_credentials"})
-            db.session.commit()
+        else:
             form.form_errors.append(_("The email or password is wrong."))
             status = 401
-        else:
-            user = result.user
-            record_audit("login.success", actor=user, obj=user, ip=client_ip())
-            db.session.commit()
-            begin_session(user)
-            flash(_("Welcome, %(name)s.", name=user.name), "success")
-            return redirect(safe_next(form.next.data) or home_for(user), code=303)
     elif request.method == "POST":
         status = 400
     return render_template("auth/login.html", form=form), status

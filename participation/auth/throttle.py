@@ -2,8 +2,8 @@
 
 At most LOGIN_MAX_FAILURES failed checks per account within LOGIN_FAILURE_WINDOW, counted across
 every worker. Each check is reserved as a failure *before* the password is verified (a short
-transaction under a per-account lock) and the reservation is removed when the password turns out
-right, so concurrent workers can never run more checks than allowed, and the slow argon2
+transaction under a per-account lock) and only that reservation is removed when the password turns
+out right, so concurrent workers can never run more checks than allowed, and the slow argon2
 verification runs outside any database lock. The window slides: there is no permanent lockout.
 
 Unlike the other services this module commits, because the reservation must be visible to other
@@ -23,18 +23,33 @@ from participation.database import advisory_lock
 from participation.extensions import db
 from participation.models import LoginFailure, User, utcnow
 
+ACCOUNT_KEY_LENGTH = 254  # the longest valid email address
+
 
 @dataclass(frozen=True)
 class CheckResult:
     """The outcome of one sign-in attempt."""
 
-    user: User | None = None
+    account_key: str  # the attempted email, normalised and truncated
+    user: User | None = None  # set only when the sign-in succeeds
+    user_id: int | None = None  # the account tried, when it exists
     inactive: bool = False
     retry_after: timedelta | None = None
 
     @property
     def throttled(self) -> bool:
         return self.retry_after is not None
+
+    @property
+    def failure_reason(self) -> str | None:
+        """Why the attempt failed, for the audit log; None when it succeeded."""
+        if self.throttled:
+            return "throttled"
+        if self.inactive:
+            return "inactive"
+        if self.user is None:
+            return "bad_password" if self.user_id is not None else "unknown_account"
+        return None
 
 
 def _lock_key(account_key: str) -> int:
@@ -68,26 +83,29 @@ def _reserve(account_key: str, ip: str | None, now: datetime) -> tuple[int | Non
 
 def check_credentials(email: str, password: str, ip: str | None) -> CheckResult:
     """Verify a sign-in attempt under the throttle; the caller commits what follows."""
-    account_key = User.normalize_email(email)[:254]
+    account_key = User.normalize_email(email)[:ACCOUNT_KEY_LENGTH]
     reservation_id, retry_after = _reserve(account_key, ip, utcnow())
-    if retry_after is not None:
-        return CheckResult(retry_after=retry_after)
-
     user = db.session.scalar(select(User).where(User.email == account_key))
+    user_id = user.id if user is not None else None
+    if retry_after is not None:
+        return CheckResult(account_key, user_id=user_id, retry_after=retry_after)
+
     stored_hash = user.password_hash if user is not None else None
     db.session.commit()  # release the SQLite write lock before the slow hash
     if stored_hash is None:
         burn_verification(password)
-        return CheckResult()
+        return CheckResult(account_key)
     if not verify_password(stored_hash, password):
-        return CheckResult()
+        return CheckResult(account_key, user_id=user_id)
 
-    # The password was right: this check was not a failure after all.
-    db.session.execute(delete(LoginFailure).where(LoginFailure.account_key == account_key))
-    user = db.session.get(User, user.id)
+    # The password was right: this check was not a failure after all. Only this request's own
+    # reservation goes; earlier failures keep counting, or alternating guesses with a known
+    # password would reset the limit.
+    db.session.execute(delete(LoginFailure).where(LoginFailure.id == reservation_id))
+    user = db.session.get(User, user_id)
     if not user.active:
-        return CheckResult(inactive=True)
+        return CheckResult(account_key, user_id=user_id, inactive=True)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
-    return CheckResult(user=user)
+    return CheckResult(account_key, user=user, user_id=user_id)

@@ -226,12 +226,26 @@ def test_throttle_counts_in_the_database_across_app_instances(app_config, make_u
     assert login(clients[0], user.email).status_code == 429
 
 
-def test_successful_login_clears_earlier_failures(app, client, make_user):
+def test_successful_login_removes_only_its_own_reservation(app, client, make_user):
     user = _user(app, make_user())
     for _ in range(3):
         login(client, user.email, "Salah-Sandi-9999")
     assert login(client, user.email).status_code == 303
-    assert _failures(app, user.email) == 0
+    assert _failures(app, user.email) == 3
+
+
+def test_successes_in_between_do_not_reset_the_throttle(app, make_user):
+    """Someone who knows the password cannot buy more guesses by signing in between them."""
+    user = _user(app, make_user())
+    for failures in (5, 4):
+        for _ in range(failures):
+            assert login(app.test_client(), user.email, "Salah-Sandi-9999").status_code == 401
+        assert login(app.test_client(), user.email).status_code == 303
+    assert login(app.test_client(), user.email, "Salah-Sandi-9999").status_code == 401
+    # Ten failed checks within the window: the eleventh is refused without checking.
+    response = login(app.test_client(), user.email, "Salah-Sandi-9999")
+    assert response.status_code == 429
+    assert _failures(app, user.email) == 10
 
 
 def test_login_rehashes_when_parameters_change(app_config, make_user, app):
@@ -251,10 +265,52 @@ def test_passwords_are_stored_as_argon2id(app, make_user):
     assert _user(app, make_user()).password_hash.startswith("$argon2id$")
 
 
+def _audit(app):
+    with app_db(app) as session:
+        return [(e.action, e.actor_id, e.object_type, e.object_id, e.after)
+                for e in session.scalars(select(AuditEvent).order_by(AuditEvent.id))]
+
+
 def test_login_success_and_failure_are_audited(app, client, make_user):
     user = _user(app, make_user())
     login(client, user.email, "Salah-Sandi-9999")
     login(client, user.email)
-    with app_db(app) as session:
-        actions = [(e.action, e.actor_id) for e in session.scalars(select(AuditEvent).order_by(AuditEvent.id))]
-    assert actions == [("login.failure", None), ("login.success", user.id)]
+    assert _audit(app) == [
+        ("login.failure", None, "User", str(user.id), {"reason": "bad_password", "email": user.email}),
+        ("login.success", user.id, "User", str(user.id), None),
+    ]
+
+
+def test_unknown_account_failure_is_audited_with_the_normalised_email(app, client):
+    assert login(client, "  Tidak.Ada@Contoh.ID ", "Salah-Sandi-9999").status_code == 401
+    assert _audit(app) == [
+        ("login.failure", None, "User", None, {"reason": "unknown_account", "email": "tidak.ada@contoh.id"}),
+    ]
+
+
+def test_throttled_attempts_are_audited(app, client, make_user):
+    user = _user(app, make_user())
+    for _ in range(10):
+        login(client, user.email, "Salah-Sandi-9999")
+    assert login(client, user.email).status_code == 429
+    events = _audit(app)
+    assert len(events) == 11
+    assert events[-1] == ("login.failure", None, "User", str(user.id),
+                          {"reason": "throttled", "email": user.email})
+
+
+def test_deactivated_account_attempts_are_audited(app, client, make_user):
+    user = _user(app, make_user(active=False))
+    assert login(client, user.email).status_code == 403
+    assert _audit(app) == [
+        ("login.failure", None, "User", str(user.id), {"reason": "inactive", "email": user.email}),
+    ]
+
+
+def test_the_audited_email_is_truncated(app):
+    from participation.auth.throttle import ACCOUNT_KEY_LENGTH, check_credentials
+
+    with app.test_request_context():
+        result = check_credentials("  " + "A" * 5000 + "@contoh.id", "Salah-Sandi-9999", "127.0.0.1")
+    assert result.failure_reason == "unknown_account"
+    assert result.account_key == "a" * ACCOUNT_KEY_LENGTH

@@ -64,13 +64,37 @@ def test_registration_creates_owner_and_business_and_signs_in(app, client):
 @pytest.mark.parametrize("phone,stored", [
     ("081234567890", "+6281234567890"),
     ("+62 812 3456 7890", "+6281234567890"),
-    ("(0274) 512-345", "+62274512345"),
+    ("62 812-3456-7890", "+6281234567890"),
     ("0812.3456.789", "+628123456789"),
 ])
 def test_phone_numbers_are_normalised(app, client, phone, stored):
     assert register(client, phone=phone).status_code == 303
     with app_db(app) as session:
         assert session.scalar(select(Business.phone)) == stored
+
+
+@pytest.mark.parametrize("phone", ["(0274) 512-345", "021-555-1234", "0274512345", "+1 202 555 0100"])
+def test_phones_not_starting_with_08_or_62_are_refused(app, client, phone):
+    """The rule is 08… or +62…: a landline area code is not turned into +62."""
+    response = register(client, phone=phone)
+    assert response.status_code == 400
+    assert "Isi nomor telepon yang diawali 08 atau +62" in response.get_data(as_text=True)
+    assert counts(app) == (0, 0)
+
+
+@pytest.mark.parametrize("typed,normalised", [
+    ("0812-3456-7890", "+6281234567890"),
+    ("6281234567890", "+6281234567890"),
+    ("+62 (812) 3456 7890", "+6281234567890"),
+    ("(0274) 512-345", "0274512345"),
+    ("021 555 1234", "0215551234"),
+    ("", ""),
+    (None, None),
+])
+def test_normalize_phone_converts_only_08_and_62(typed, normalised):
+    from participation.auth.forms import normalize_phone
+
+    assert normalize_phone(typed) == normalised
 
 
 @pytest.mark.parametrize("field,value,message", [
@@ -109,7 +133,6 @@ def test_invalid_fields_re_render_with_an_indonesian_message_and_save_nothing(ap
     ("Musrenbang2027!", "“musrenbang”"),
     ("bappeda-kota-2027", "“bappeda”"),
     ("HarapanJaya#2027", "“harapan”"),
-    ("siti.aminah.2027", "“aminah”"),
     ("aaaaaaaaaaaa", "terlalu sedikit"),
     ("x" * 129, "paling banyak 128 karakter"),
 ])
@@ -117,6 +140,22 @@ def test_password_policy_rejects_common_and_context_passwords(app, client, passw
     response = register(client, password=password, password_confirm=password)
     assert response.status_code == 400
     assert problem in response.get_data(as_text=True)
+    assert counts(app) == (0, 0)
+
+
+@pytest.mark.parametrize("email,name,word", [
+    ("dapur.rahayu@contoh.id", VALID["name"], "rahayu"),  # the email's local part, not the name
+    ("lain@contoh.id", "Ratna Rahayu", "rahayu"),  # the name, not the email
+])
+def test_password_may_not_contain_the_users_own_words(app, client, email, name, word):
+    password = "Gethuk-Rahayu-Lindri-77"
+    from participation.auth.passwords import password_problems
+
+    with app.test_request_context():  # nothing else about this password is wrong
+        assert password_problems(password, role=Role.PROPONENT, email="lain@contoh.id", name=VALID["name"]) == []
+    response = register(client, email=email, name=name, password=password, password_confirm=password)
+    assert response.status_code == 400
+    assert f"Kata sandi tidak boleh memuat “{word}”" in response.get_data(as_text=True)
     assert counts(app) == (0, 0)
 
 
