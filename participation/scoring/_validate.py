@@ -25,6 +25,7 @@ def first_bad_cell(array: np.ndarray) -> tuple:
 
 
 def describe(value: float) -> str:
+    """'NaN', 'infinite' or the number's repr, for messages."""
     return "NaN" if np.isnan(value) else ("infinite" if np.isinf(value) else repr(float(value)))
 
 
@@ -34,13 +35,33 @@ def raise_bad_cell(array: np.ndarray, name: str = "matrix") -> None:
     raise ValueError(f"{name} cell (row {row}, column {column}) is {describe(float(array[row, column]))}")
 
 
+def entries(m: int) -> str:
+    """'1 entry' or 'm entries', for messages."""
+    return "1 entry" if m == 1 else f"{m} entries"
+
+
+def _per_column(values, name: str, entry: str, k: int, dtype=None) -> np.ndarray:
+    """A 1-D array with one entry per matrix column; a length mismatch names the unmatched column."""
+    try:
+        array = np.asarray(values, dtype=dtype)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{name} must be numbers: {error}") from None
+    if array.ndim > 1:
+        raise ValueError(f"{name} must be 1-D (one entry per column), got {array.ndim}-D")
+    array = array.reshape(-1)
+    m = array.shape[0]
+    if m < k:
+        missing = f"column {m} has" if m == k - 1 else f"columns {m} to {k - 1} have"
+        raise ValueError(f"{name} has {entries(m)} but the matrix has {k} columns ({missing} no {entry})")
+    if m > k:
+        extra = f"{name}[{k}] has" if m == k + 1 else f"{name}[{k}] to {name}[{m - 1}] have"
+        raise ValueError(f"{name} has {entries(m)} but the matrix has {k} columns ({extra} no column)")
+    return array
+
+
 def check_weights(weights, k: int) -> np.ndarray:
     """Non-negative finite weights, one per criterion, normalised to sum to 1."""
-    array = np.asarray(weights, dtype=np.float64).reshape(-1) if np.ndim(weights) <= 1 else None
-    if array is None:
-        raise ValueError(f"weights must be 1-D, got {np.ndim(weights)}-D")
-    if array.shape[0] != k:
-        raise ValueError(f"weights has {array.shape[0]} entries but the matrix has {k} columns")
+    array = _per_column(weights, "weights", "weight", k, np.float64)
     for column, value in enumerate(array.tolist()):
         if not np.isfinite(value):
             raise ValueError(f"weights[{column}] (column {column}) is {describe(value)}")
@@ -48,33 +69,28 @@ def check_weights(weights, k: int) -> np.ndarray:
             raise ValueError(f"weights[{column}] (column {column}) is negative: {value!r}")
     total = array.sum()
     if total <= 0:
-        raise ValueError("weights are all zero; at least one criterion needs a positive weight")
+        columns = "column 0" if k == 1 else f"columns 0 to {k - 1}"
+        raise ValueError(f"weights are all zero ({columns}); at least one criterion needs a positive weight")
     return array / total
 
 
 def check_directions(directions, k: int) -> np.ndarray:
     """Directions as float64 ±1, one per criterion."""
-    array = np.asarray(directions).reshape(-1) if np.ndim(directions) <= 1 else None
-    if array is None:
-        raise ValueError(f"directions must be 1-D, got {np.ndim(directions)}-D")
-    if array.shape[0] != k:
-        raise ValueError(f"directions has {array.shape[0]} entries but the matrix has {k} columns")
+    array = _per_column(directions, "directions", "direction", k)
     for column, value in enumerate(array.tolist()):
         if value not in (1, -1):
             raise ValueError(f"directions[{column}] (column {column}) is {value!r}; use 1 (benefit) or -1 (cost)")
     return array.astype(np.float64)
 
 
-def check_vector(values, name: str, n: int | None = None) -> np.ndarray:
-    """A finite float64 vector (of length n, when given)."""
+def check_vector(values, name: str) -> np.ndarray:
+    """A finite 1-D float64 vector; a bad entry is named by its row."""
     try:
         array = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError) as error:
         raise ValueError(f"{name} must be numbers: {error}") from None
     if array.ndim != 1:
         raise ValueError(f"{name} must be 1-D, got {array.ndim}-D")
-    if n is not None and array.shape[0] != n:
-        raise ValueError(f"{name} has {array.shape[0]} entries, expected {n}")
     bad = ~np.isfinite(array)
     if bad.any():
         index = int(np.argmax(bad))

@@ -29,6 +29,7 @@ class AhpResult:
 
 
 def _check(pairwise) -> np.ndarray:
+    """A positive, reciprocal, square float64 matrix of at most 10 criteria."""
     try:
         a = np.asarray(pairwise, dtype=np.float64)
     except (TypeError, ValueError) as error:
@@ -71,10 +72,9 @@ def ahp_weights(pairwise) -> AhpResult:
 
 
 def _most_inconsistent(a: np.ndarray, weights: np.ndarray) -> tuple[int, int] | None:
-    """The comparison (i, j), i < j, that disagrees most with the weights: max |ln(a_ij · w_j / w_i)|.
-
-    Ties go to the first pair in row-major order. None for n < 3, where every matrix is consistent.
-    """
+    """The comparison (i, j), i < j, that disagrees most with the weights; None for n < 3."""
+    # Disagreement is |ln(a_ij · w_j / w_i)|; ties go to the first pair in row-major order. Below
+    # three criteria every reciprocal matrix is consistent.
     n = a.shape[0]
     if n < 3:
         return None

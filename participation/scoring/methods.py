@@ -1,9 +1,11 @@
 """SAW (min–max or max normalisation), TOPSIS (vector normalisation) and per-criterion contributions.
 
-Speed: one pass over the matrix for the column statistics (min, max and, for TOPSIS, the sum of
-squares), which also reveals NaN or infinite cells without a separate check; then SAW is a single
-matrix–vector product because min–max normalisation is affine per column, and TOPSIS works in
-row blocks small enough to stay in the CPU cache, so no temporary the size of the matrix exists.
+Speed: the column statistics are separate reductions, each one read of the matrix: a min and a
+max (NaN and ±inf propagate into them, so they also reveal bad cells without a separate check)
+and, for TOPSIS, a sum of squares. The scores are then computed in row blocks small enough to stay
+in the CPU cache, so no temporary the size of the matrix exists: SAW (min–max) subtracts each
+column's origin into one reused buffer and takes a matrix–vector product per block; TOPSIS takes
+the squared distances to the ideal and anti-ideal the same way.
 """
 from __future__ import annotations
 
@@ -16,11 +18,9 @@ NORMALIZATIONS = ("minmax", "max")
 
 
 def column_extrema(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-column min and max of a C-contiguous (n, k) array.
-
-    A plain reduction over axis 0 runs its inner loop over only k values; folding f consecutive
-    rows into one (a free reshape) gives it f·k values and makes it several times faster.
-    """
+    """Per-column min and max of a C-contiguous (n, k) array: two reductions over a folded view."""
+    # A plain reduction over axis 0 runs its inner loop over only k values; folding f consecutive
+    # rows into one (a free reshape) gives it f·k values and makes it several times faster.
     n, k = x.shape
     fold = max(1, min(32, 384 // k, n))
     rows = (n // fold) * fold
@@ -34,6 +34,7 @@ def column_extrema(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _prepare(matrix, weights, directions):
+    """The checked matrix, weights and directions, and the column minima and maxima."""
     x = as_matrix(matrix)
     k = x.shape[1]
     w = check_weights(weights, k)
@@ -44,15 +45,29 @@ def _prepare(matrix, weights, directions):
     return x, w, d, lo, hi
 
 
-def _minmax_affine(w, d, lo, hi):
-    """Per-column (scale, offset) such that weighted normalised value = x * scale + offset."""
+def _minmax_terms(w, d, lo, hi):
+    """Per-column (origin, factor, constant) with weighted normalised value = (x - origin) * factor."""
+    # Benefit (x − min)/(max − min) has origin min; cost (max − x)/(max − min) has origin max and a
+    # negative factor. Subtracting before scaling keeps full precision for large values with a tiny
+    # range, where x·scale + offset cancels (1e6 + 0.0013 in [1e6 + 0.001, 1e6 + 0.002] came out
+    # 0.29999995 instead of 0.29999998). A constant column normalises to 1.0: its weight.
     span = hi - lo
     constant = span == 0
-    safe = np.where(constant, 1.0, span)
-    scale = np.where(constant, 0.0, d * w / safe)
-    # benefit: (x - lo) / span → offset -lo/span; cost: (hi - x) / span → offset hi/span
-    offset = np.where(constant, w, np.where(d > 0, -lo, hi) * w / safe)
-    return scale, offset
+    origin = np.where(d > 0, lo, hi)
+    factor = np.where(constant, 0.0, d * w / np.where(constant, 1.0, span))
+    return origin, factor, constant
+
+
+def _shifted_products(x, origin, factor) -> np.ndarray:
+    """(x - origin) @ factor, computed in row blocks through one reused buffer."""
+    n = x.shape[0]
+    out = np.empty(n)
+    buffer = np.empty((min(n, BLOCK_ROWS), x.shape[1]))
+    for start in range(0, n, BLOCK_ROWS):
+        block = x[start:start + BLOCK_ROWS]
+        shifted = np.subtract(block, origin, out=buffer[:block.shape[0]])
+        np.matmul(shifted, factor, out=out[start:start + BLOCK_ROWS])
+    return out
 
 
 def _check_max(x, d, lo, hi):
@@ -73,15 +88,16 @@ def saw(matrix, weights, directions, normalization="minmax") -> np.ndarray:
         raise ValueError(f"normalization must be one of {NORMALIZATIONS}, not {normalization!r}")
     x, w, d, lo, hi = _prepare(matrix, weights, directions)
     if normalization == "minmax":
-        scale, offset = _minmax_affine(w, d, lo, hi)
-        scores = x @ scale
-        scores += offset.sum()
+        origin, factor, constant = _minmax_terms(w, d, lo, hi)
+        scores = _shifted_products(x, origin, factor)
+        scores += w[constant].sum()
     else:
         scores = _saw_max(x, w, d, lo, hi)
     return np.clip(scores, 0.0, 1.0, out=scores)
 
 
 def _saw_max(x, w, d, lo, hi):
+    """SAW scores under `max` normalisation (benefit x/max, cost min/x)."""
     _check_max(x, d, lo, hi)
     benefit = d > 0
     # benefit x/max (a column of zeros is constant: 1.0); cost min/x.
@@ -104,9 +120,10 @@ def contributions(matrix, weights, directions, normalization="minmax") -> np.nda
         raise ValueError(f"normalization must be one of {NORMALIZATIONS}, not {normalization!r}")
     x, w, d, lo, hi = _prepare(matrix, weights, directions)
     if normalization == "minmax":
-        scale, offset = _minmax_affine(w, d, lo, hi)
-        out = x * scale
-        out += offset
+        origin, factor, constant = _minmax_terms(w, d, lo, hi)
+        out = np.subtract(x, origin)
+        out *= factor
+        out[:, constant] = w[constant]
     else:
         _check_max(x, d, lo, hi)
         out = np.empty_like(x)

@@ -24,7 +24,7 @@ from itertools import accumulate
 
 import numpy as np
 
-from participation.scoring._validate import check_vector, describe
+from participation.scoring._validate import check_vector, describe, entries
 from participation.scoring.ranking import _order
 
 DP_CELLS = 40_000_000
@@ -32,23 +32,34 @@ METHODS = ("greedy", "optimal")
 
 
 def _check_costs(costs, n: int) -> np.ndarray:
+    """Costs as int64 whole Rupiah, one per score; a bad entry is named by its row."""
     try:
         array = np.asarray(costs, dtype=np.float64)
     except (TypeError, ValueError) as error:
         raise ValueError(f"costs must be numbers: {error}") from None
-    if array.ndim != 1 or array.shape[0] != n:
-        raise ValueError(f"costs must have one entry per score ({n}), got shape {array.shape}")
+    if array.ndim != 1:
+        raise ValueError(f"costs must be 1-D (one entry per score), got {array.ndim}-D")
+    m = array.shape[0]
+    if m < n:
+        missing = f"row {m} has" if m == n - 1 else f"rows {m} to {n - 1} have"
+        raise ValueError(f"costs has {entries(m)} but there are {n} scores ({missing} no cost)")
+    if m > n:
+        extra = f"costs[{n}] has" if m == n + 1 else f"costs[{n}] to costs[{m - 1}] have"
+        raise ValueError(f"costs has {entries(m)} but there are {n} scores ({extra} no score)")
     for index, value in enumerate(array.tolist()):
         if not np.isfinite(value):
             raise ValueError(f"costs[{index}] (row {index}) is {describe(value)}")
         if value < 0:
             raise ValueError(f"costs[{index}] (row {index}) is negative: {value!r}")
-        if value != math.floor(value) or value > 2**62:
+        if value != math.floor(value):
             raise ValueError(f"costs[{index}] (row {index}) is {value!r}; costs are whole Rupiah")
+        if value > 2**62:
+            raise ValueError(f"costs[{index}] (row {index}) is {value!r}, above the largest supported cost 2**62")
     return np.asarray(costs, dtype=np.float64).astype(np.int64)
 
 
 def _check_budget(budget) -> int:
+    """The budget as a non-negative whole number of Rupiah."""
     try:
         value = float(budget)
     except (TypeError, ValueError):
@@ -59,11 +70,7 @@ def _check_budget(budget) -> int:
 
 
 def select_within_budget(scores, costs, budget, method="greedy") -> np.ndarray:
-    """Boolean mask of the selected alternatives; their total cost never exceeds `budget`.
-
-    greedy: best first (in `rank` order, ties included), take each that still fits.
-    optimal: the set of largest total score whose cost fits (exact; see the module notes).
-    """
+    """Mask of the alternatives chosen within `budget`: greedy in `rank` order, or the exact optimum."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, not {method!r}")
     values = check_vector(scores, "scores")
@@ -76,6 +83,7 @@ def select_within_budget(scores, costs, budget, method="greedy") -> np.ndarray:
 
 
 def _greedy(order: np.ndarray, cost: np.ndarray, capacity: int) -> np.ndarray:
+    """Take each alternative in `order` that still fits."""
     selected = np.zeros(cost.shape[0], dtype=bool)
     remaining = capacity
     cost_list = cost.tolist()
@@ -103,11 +111,9 @@ def _optimal(values, cost, capacity, order, known=None) -> np.ndarray:
 
 
 def _knapsack(v: np.ndarray, c: np.ndarray, capacity: int, hint=None) -> np.ndarray:
-    """Exact 0/1 knapsack; returns the chosen positions (items arrive in preference order).
-
-    `hint` is a feasible set (mask) whose value serves as the first lower bound: it lets the
-    reduction fix more items and the branch and bound prune sooner. It never changes the answer.
-    """
+    """Exact 0/1 knapsack over items in preference order; returns the chosen positions."""
+    # `hint`, a feasible set (mask), gives the first lower bound: it lets the reduction fix more
+    # items and the branch and bound prune sooner, and never changes the answer.
     if int(c.sum()) <= capacity:
         return np.arange(v.shape[0])
     if _dp_cells(c, capacity) <= DP_CELLS:
@@ -131,6 +137,7 @@ def _knapsack(v: np.ndarray, c: np.ndarray, capacity: int, hint=None) -> np.ndar
 
 
 def _dp_cells(c: np.ndarray, capacity: int) -> int:
+    """Size of the dynamic-programming table in units of the costs' greatest common divisor."""
     if c.size == 0:
         return 0
     divisor = reduce(math.gcd, c.tolist())
@@ -211,11 +218,9 @@ def _greedy_value(v, c, capacity) -> float:
 
 
 def _branch_and_bound(v, c, capacity, start=None) -> np.ndarray:
-    """Depth-first branch and bound (include first) with the Dantzig bound; exact.
-
-    Runs on plain Python numbers with `bisect`: each node's bound is one binary search in the
-    prefix costs, and numpy's per-call overhead would dominate at this scale.
-    """
+    """Exact depth-first branch and bound (include first) with the Dantzig bound."""
+    # Plain Python numbers with `bisect`: each node's bound is one binary search in the prefix
+    # costs, and numpy's per-call overhead would dominate at this scale.
     order = _efficiency_order(v, c)
     sv, sc = v[order].tolist(), c[order].tolist()
     m = len(sv)
@@ -223,6 +228,7 @@ def _branch_and_bound(v, c, capacity, start=None) -> np.ndarray:
     prefix_v = [0.0] + list(accumulate(sv))
 
     def bound(position, room, value):
+        """Dantzig bound: `value` plus the LP relaxation of the items from `position` on."""
         limit = prefix_c[position] + room
         b = bisect_right(prefix_c, limit) - 1
         total = value + prefix_v[b] - prefix_v[position]

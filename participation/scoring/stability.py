@@ -4,21 +4,20 @@ from __future__ import annotations
 import numpy as np
 
 from participation.scoring._validate import TIE_TOLERANCE, as_matrix, check_directions, check_weights, raise_bad_cell
-from participation.scoring.methods import NORMALIZATIONS, _check_max, _minmax_affine, column_extrema
+from participation.scoring.methods import NORMALIZATIONS, _check_max, _minmax_terms, column_extrema
 from participation.scoring.ranking import _order
 from participation.scoring.selection import _check_budget, _check_costs, _optimal, select_within_budget
 
 METHODS = ("saw", "topsis")
+SELECTIONS = ("greedy", "optimal")
 
 
 def rank_stability(matrix, weights, directions, top, method="saw", spread=0.1, draws=1000, seed=0,
                    *, normalization="minmax") -> np.ndarray:
-    """Share of weight perturbations in which each alternative stays in the top `top`.
-
-    Each draw multiplies every weight by an independent factor uniform in [1 - spread, 1 + spread]
-    (numpy's default_rng(seed)) and renormalises; the scores are recomputed with `method` and the
-    top `top` are taken in `rank` order (ties within 1e-9 by position). Same seed, same answer.
-    """
+    """Share of seeded weight perturbations in which each alternative stays in the top `top` (`rank` order)."""
+    # Each draw multiplies every weight by an independent factor uniform in [1 - spread, 1 + spread]
+    # (numpy's default_rng(seed)) and renormalises, so the same seed gives the same answer; the top
+    # `top` follow `rank`'s tie rule (ties within 1e-9 by position), so the count is always `top`.
     if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 0:
         raise ValueError(f"top must be a non-negative whole number, not {top!r}")
     x, scores = _perturbed_scores(matrix, weights, directions, method, spread, draws, seed, normalization)
@@ -32,11 +31,11 @@ def rank_stability(matrix, weights, directions, top, method="saw", spread=0.1, d
 
 def selection_stability(matrix, weights, directions, costs, budget, method="saw", selection="greedy",
                         spread=0.1, draws=1000, seed=0, *, normalization="minmax") -> np.ndarray:
-    """Share of weight perturbations in which each alternative stays in the set selected within `budget`.
-
-    The perturbations are those of `rank_stability`; in each draw the set is chosen as
-    `select_within_budget(scores, costs, budget, selection)` would (greedy follows `rank`'s tie rule).
-    """
+    """Share of `rank_stability`'s perturbations in which each alternative stays selected within `budget`."""
+    # In each draw the set is chosen as select_within_budget(scores, costs, budget, selection)
+    # would; greedy follows `rank`'s tie rule.
+    if selection not in SELECTIONS:
+        raise ValueError(f"selection must be 'greedy' or 'optimal', not {selection!r}")
     x, scores = _perturbed_scores(matrix, weights, directions, method, spread, draws, seed, normalization)
     cost = _check_costs(costs, x.shape[0])
     capacity = _check_budget(budget)
@@ -50,8 +49,6 @@ def selection_stability(matrix, weights, directions, costs, budget, method="saw"
             column = np.ascontiguousarray(scores[:, draw])
             chosen += _optimal(column, cost, capacity, _order(column, []), known=base)
         return chosen / draws
-    if selection != "greedy":
-        raise ValueError(f"selection must be 'greedy' or 'optimal', not {selection!r}")
     # Greedy in every draw at once: walk the rank positions, one vector step per position.
     orders = _orders_per_draw(scores)
     remaining = np.full(draws, capacity, dtype=np.int64)
@@ -74,11 +71,9 @@ def _base_scores(x, weights, directions, method, normalization) -> np.ndarray:
 
 
 def _orders_per_draw(scores: np.ndarray) -> np.ndarray:
-    """Best-first order of the alternatives in each draw (draws, n), by `rank`'s tie rule.
-
-    A stable sort of all draws at once is the rule already wherever no two scores are within
-    1e-9 without being equal; only draws with such near-ties go through `rank`'s own ordering.
-    """
+    """Best-first order of the alternatives in each draw, (draws, n), by `rank`'s tie rule."""
+    # A stable sort of all draws at once is the rule already wherever no two scores are within
+    # 1e-9 without being equal; only draws with such near-ties go through `rank`'s own ordering.
     by_draw = np.ascontiguousarray(scores.T)  # (draws, n): each draw's scores contiguous to sort
     orders = np.argsort(-by_draw, axis=1, kind="stable")
     ordered = np.take_along_axis(by_draw, orders, axis=1)
@@ -117,9 +112,11 @@ def _scores_per_draw(x, d, lo, hi, perturbed, method, normalization) -> np.ndarr
     """Scores of every alternative under every weight vector, (n, draws)."""
     if method == "saw":
         if normalization == "minmax":
-            ones = np.ones(x.shape[1])
-            scale, offset = _minmax_affine(ones, d, lo, hi)  # unit weights: the normalised matrix
-            normalised = x * scale + offset
+            # Unit weights give the normalised matrix itself.
+            origin, factor, constant = _minmax_terms(np.ones(x.shape[1]), d, lo, hi)
+            normalised = np.subtract(x, origin)
+            normalised *= factor
+            normalised[:, constant] = 1.0
         else:
             _check_max(x, d, lo, hi)
             normalised = np.where(d > 0, x / np.where(hi == 0, 1.0, hi), lo / np.where(x == 0, 1.0, x))

@@ -4,12 +4,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from participation.scoring import ahp_weights, contributions, rank, saw, topsis
+from participation.scoring import ahp_weights, contributions, rank, rank_stability, saw, topsis
 
 DATA = Path(__file__).parent / "data" / "mcda_reference.json"
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "reference" / "mcda_reference.json"
@@ -52,6 +53,38 @@ def test_contributions_rows_sum_to_the_reference_scores(case, normalization):
     key = {"minmax": "WSM_minmax", "max": "WSM_linear_SAW_id"}[normalization]
     parts = contributions(case["matrix"], case["weights"], case["types"], normalization)
     np.testing.assert_allclose(parts.sum(axis=1), case["pymcdm"][key]["pref"], rtol=0, atol=1e-12)
+
+
+def exact_minmax_contributions(matrix, weights, directions) -> np.ndarray:
+    """Weighted min–max values and their row sums in exact rational arithmetic, each rounded once."""
+    columns = [[Fraction(float(v)) for v in column] for column in np.asarray(matrix, dtype=float).T]
+    total = sum(Fraction(float(w)) for w in weights)
+    out = []
+    for column, weight, direction in zip(columns, weights, directions):
+        lo, hi = min(column), max(column)
+        share = Fraction(float(weight)) / total
+        if hi == lo:
+            out.append([share] * len(column))
+        else:
+            out.append([share * ((v - lo) if direction > 0 else (hi - v)) / (hi - lo) for v in column])
+    return np.array([[float(v) for v in row] for row in zip(*out)]), [float(sum(row)) for row in zip(*out)]
+
+
+def test_minmax_keeps_precision_for_large_values_with_a_tiny_range():
+    # x·scale + offset cancels catastrophically here (0.29999995); (x − min)·(w / range) does not.
+    tiny = [1e6 + 0.001, 1e6 + 0.0013, 1e6 + 0.002]
+    assert saw(np.array(tiny)[:, None], [1.0], [1])[1] == pytest.approx(0.299999976716934, abs=1e-12)
+    matrix = np.array([tiny, tiny[::-1], [1.0, 2.0, 4.0], [7.0, 7.0, 7.0]]).T
+    weights, directions = [0.4, 0.3, 0.2, 0.1], [1, -1, 1, -1]
+    expected_parts, expected_scores = exact_minmax_contributions(matrix, weights, directions)
+    np.testing.assert_allclose(contributions(matrix, weights, directions), expected_parts, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(saw(matrix, weights, directions), expected_scores, rtol=0, atol=1e-12)
+    # Many rows go through the blocked path; each row is the same problem.
+    many = np.tile(matrix, (10_000, 1))
+    np.testing.assert_allclose(saw(many, weights, directions), np.tile(expected_scores, 10_000), rtol=0, atol=1e-12)
+    # rank_stability normalises the same way: with no spread it keeps the exact order.
+    top = rank_stability(matrix, weights, directions, 1, spread=0.0, draws=2)
+    assert top.tolist() == [1.0 if i == int(np.argmax(expected_scores)) else 0.0 for i in range(3)]
 
 
 @pytest.mark.parametrize("example", REFERENCE["ahp"]["examples"], ids=lambda e: e["name"])
