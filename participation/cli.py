@@ -128,8 +128,9 @@ def import_businesses_command(file: Path) -> None:
                                                        "via": "cli"})
         return result
 
-    result = _run_import(file, "Importing businesses", run)
-    click.echo(f"{result.rows} rows: {result.created} new businesses, {result.merged} merged into existing ones.")
+    result = _run_import(file, _("Importing businesses"), run)
+    click.echo(_("%(rows)d rows imported: %(created)d new businesses, %(merged)d merged into existing ones.",
+                 rows=result.rows, created=result.created, merged=result.merged))
 
 
 @click.command("import-proposals")
@@ -154,8 +155,9 @@ def import_proposals_command(session_id: int, file: Path) -> None:
                                 "flagged": result.flagged, "via": "cli"})
         return result
 
-    result = _run_import(file, "Importing proposals", run)
-    click.echo(f"{result.created} proposals imported and submitted; {result.flagged} flagged as near-duplicates.")
+    result = _run_import(file, _("Importing proposals"), run)
+    click.echo(_("%(n)d proposals imported and submitted; %(flagged)d look like near-duplicates.",
+                 n=result.created, flagged=result.flagged))
 
 
 @click.command("export-ranking")

@@ -103,7 +103,7 @@ ACCESS = {
     ("proposals.submit", "POST"): only(["proponent"], 303),
     ("proposals.withdraw", "POST"): only(["proponent"], 303),
     ("proposals.delete_draft", "POST"): only(["proponent"], 303),
-    ("proposals.attachment", "GET"): signed_in(200, anonymous=404),
+    ("proposals.attachment", "GET"): {**signed_in(200, anonymous=404), "admin": 404},
     # Review: the ranked list, ratings, votes, AHP, decisions, finalisation, exports.
     ("review.ranking", "GET"): only(STAFF, 200),
     ("review.save_weights", "POST"): only(MANAGERS, 303),

@@ -80,3 +80,38 @@ def test_orm_refuses_to_change_audit_events(app):
         db.session.delete(db.session.get(AuditEvent, event.id))
         with pytest.raises(AppendOnlyError):
             db.session.commit()
+
+
+@pytest.mark.parametrize("engine_name", BACKENDS)
+def test_business_name_keys_are_recomputed_for_dotted_prefixes(engine_name, tmp_path):
+    """0005: keys stored under the old rule ("c v maju jaya") match new entries again, and back."""
+    from sqlalchemy import create_engine
+
+    from participation.config import normalize_database_url
+
+    with empty_database(engine_name, tmp_path) as url:
+        assert flask("db", "upgrade", "68e0720c5b5c", database_url=url, instance=str(tmp_path)).returncode == 0
+        engine = create_engine(normalize_database_url(url))
+        insert = text("INSERT INTO businesses (nib, name, name_key, owner_name, kbli_codes, scale, kelurahan, "
+                      "kecamatan, created_at, updated_at) VALUES (:nib, :name, :key, 'Pemilik', '10794', "
+                      "'mikro', 'Kauman', 'Karanganyar', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
+        rows = [("3201010100001", "C.V. Maju Jaya", "c v maju jaya"), ("3201010100002", "U.D. Sumber Rejeki",
+                                                                       "u d sumber rejeki"),
+                ("3201010100003", "CV Batik Sekar", "batik sekar"), ("3201010100004", "P Tarigan Kopi", "p tarigan kopi")]
+        with engine.begin() as connection:
+            for nib, name, key in rows:
+                connection.execute(insert, {"nib": nib, "name": name, "key": key})
+
+        def keys():
+            with engine.connect() as connection:
+                return dict(connection.execute(text("SELECT nib, name_key FROM businesses")).all())
+
+        assert flask("db", "upgrade", database_url=url, instance=str(tmp_path)).returncode == 0
+        assert keys() == {"3201010100001": "maju jaya", "3201010100002": "sumber rejeki",
+                          "3201010100003": "batik sekar", "3201010100004": "p tarigan kopi"}
+        from participation.models import normalize_business_name
+
+        assert all(normalize_business_name(name) == keys()[nib] for nib, name, _key in rows)
+        assert flask("db", "downgrade", "68e0720c5b5c", database_url=url, instance=str(tmp_path)).returncode == 0
+        assert keys() == {nib: key for nib, _name, key in rows}
+        engine.dispose()

@@ -46,6 +46,8 @@ BUSINESS_COLUMNS = {
     "modal": False, "omzet": False, "tenaga_kerja_laki": False, "tenaga_kerja_perempuan": False,
     "sertifikat": False,
 }
+# A roster may also be a plain list of businesses already registered: NIB and name only.
+ROSTER_COLUMNS = {"nib": True, "nama_usaha": True}
 PROPOSAL_COLUMNS = {
     "nib": True, "nama_usaha": True, "judul": True, "masalah": True, "deskripsi": True, "kategori": True,
     "perkiraan_biaya": True, "penerima_manfaat": True, "tenaga_kerja_baru": True, "kelurahan": False,
@@ -80,6 +82,22 @@ class ImportResult:
 
 class ImportFileError(Exception):
     """The file as a whole cannot be read (wrong type, no header, too large)."""
+
+
+class ImportRefused(ImportFileError):
+    """The import is refused whatever the file holds, e.g. the session takes no proposals now."""
+
+
+def accepts_proposal_imports(themed_session: ThemedSession) -> bool:
+    """Imported proposals, like paper ones, arrive while the session is open or under review."""
+    from participation.intake.services import PAPER_STATUSES
+
+    return themed_session.status in PAPER_STATUSES
+
+
+def proposal_imports_closed_message() -> str:
+    """Why a session refuses imported proposals, for the page and the command line."""
+    return _("Proposals can be imported only while the session is open or under review.")
 
 
 def header_key(text) -> str:
@@ -387,6 +405,44 @@ def _merged_update(business: Business, record: dict, now) -> dict | None:
     return {"id": business.id, "updated_at": now, **changes}
 
 
+def import_roster(filename: str, data: bytes, progress=None) -> ImportResult:
+    """The businesses of a roster file, all or nothing; `ids` are the businesses to invite.
+
+    A file with only `nib` and `nama_usaha` names businesses that must already be stored: each
+    row is matched by NIB and normalised name, and a row that matches none is reported. Any
+    other file is a business file, imported (created or merged) as `import_businesses` does.
+    """
+    header, rows = read_table(filename, data)
+    if not set(header) <= set(ROSTER_COLUMNS):
+        return import_businesses(filename, data, progress=progress)
+    result = ImportResult(errors=check_header(header, ROSTER_COLUMNS))
+    if result.errors:
+        return result
+
+    def parse(reader: RowReader) -> int | None:
+        nib = normalize_nib(reader.text("nib", required=True, max_length=30))
+        name = reader.text("nama_usaha", required=True)
+        if nib and not NIB_PATTERN.fullmatch(nib):
+            reader.error("nib", _("The NIB must be exactly 13 digits."))
+        elif nib and name:
+            business = find_business(nib, name)
+            if business is None:
+                reader.error("nib", _("No business with this NIB and name; import the businesses first."))
+                return None
+            return business.id
+        return None
+
+    parsed, result.errors = _rows(header, rows, ROSTER_COLUMNS, parse, progress)
+    result.rows = len(parsed)
+    if not parsed and not result.errors:
+        result.errors.append(RowError(2, "-", _("The file has no data rows.")))
+    if result.errors:
+        return result
+    result.ids = list(dict.fromkeys(business_id for _number, business_id in parsed))
+    result.merged = len(parsed)
+    return result
+
+
 def find_business(nib: str, name: str) -> Business | None:
     """The stored business with this NIB and (normalised) name."""
     return db.session.scalar(select(Business).where(Business.nib == nib,
@@ -396,9 +452,14 @@ def find_business(nib: str, name: str) -> Business | None:
 
 def import_proposals(themed_session: ThemedSession, filename: str, data: bytes, actor,
                      progress=None) -> ImportResult:
-    """Validate every row, then create submitted proposals with receipt numbers, all or nothing."""
+    """Validate every row, then create submitted proposals with receipt numbers, all or nothing.
+
+    Raises ImportRefused, before reading the file, when the session takes no proposals.
+    """
     from participation.proposals import services as proposal_services
 
+    if not accepts_proposal_imports(themed_session):
+        raise ImportRefused(proposal_imports_closed_message())
     header, rows = read_table(filename, data)
     result = ImportResult(errors=check_header(header, PROPOSAL_COLUMNS))
     if result.errors:
@@ -408,6 +469,13 @@ def import_proposals(themed_session: ThemedSession, filename: str, data: bytes, 
         Proposal.session_id == themed_session.id, Proposal.paper_form_number.is_not(None))))
 
     def parse(reader: RowReader) -> dict:
+        def place(column: str) -> str:
+            # Optional (the business's own place is used when blank), but letters as on the form.
+            value = normalize_place(reader.text(column, max_length=100)) or ""
+            if value and not PLACE_PATTERN.fullmatch(value):
+                reader.error(column, _("Use letters for the place name."))
+            return value
+
         nib = normalize_nib(reader.text("nib", required=True, max_length=30))
         name = reader.text("nama_usaha", required=True)
         business = None
@@ -440,8 +508,7 @@ def import_proposals(themed_session: ThemedSession, filename: str, data: bytes, 
             "category_id": category_id, "estimated_cost": cost,
             "beneficiaries": reader.number("penerima_manfaat", required=True, maximum=10_000_000),
             "jobs_created": reader.number("tenaga_kerja_baru", required=True, maximum=1_000_000),
-            "kelurahan": normalize_place(reader.text("kelurahan", max_length=100)) or "",
-            "kecamatan": normalize_place(reader.text("kecamatan", max_length=100)) or "",
+            **{column: place(column) for column in ("kelurahan", "kecamatan")},
             "paper_form_number": form_number,
         }
 

@@ -115,6 +115,10 @@ def run_import(form: ImportForm, importer) -> tuple[str | None, imports.ImportRe
         return None, None
     try:
         result = importer(*upload)
+    except imports.ImportRefused as error:
+        db.session.rollback()
+        form.form_errors.append(str(error))
+        return upload[0], None
     except imports.ImportFileError as error:
         form.file.errors.append(str(error))
         return upload[0], None
@@ -127,10 +131,10 @@ def run_import(form: ImportForm, importer) -> tuple[str | None, imports.ImportRe
 @role_required(*STAFF)
 @rerender_on_csrf_error
 def import_roster(session_id: int):
-    """Import a business file and put every business in it on the roster."""
+    """Import a roster file and put every business in it on the roster."""
     themed_session = load_session(session_id)
     form = ImportForm()
-    _filename, result = run_import(form, imports.import_businesses)
+    _filename, result = run_import(form, imports.import_roster)
     if result is not None and result.ok:
         added = services.invite(themed_session, result.ids, current_user)
         _audit("roster.imported", themed_session,
@@ -241,6 +245,13 @@ def import_businesses():
 def import_proposals(session_id: int):
     themed_session = load_session(session_id, manage=True)
     form = ImportForm()
+    if not imports.accepts_proposal_imports(themed_session):
+        # Say so before anyone picks a file; a POST (a page left open while the session moved on)
+        # is refused without reading the upload.
+        status = 400 if request.method == "POST" else 200
+        return render_template("intake/import.html", form=form, result=None, kind="usulan",
+                               columns=imports.PROPOSAL_COLUMNS, themed_session=themed_session,
+                               closed=imports.proposal_imports_closed_message()), status
     filename, result = run_import(
         form, lambda name, data: imports.import_proposals(themed_session, name, data, current_user))
     if result is not None and result.ok:

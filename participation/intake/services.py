@@ -1,7 +1,8 @@
 """The invitation roster and paper intake."""
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from participation.extensions import db
 from participation.forms import clean_text
@@ -108,10 +109,20 @@ def record_paper_proposal(themed_session: ThemedSession, business_data: dict, pr
 
 
 def allocate_paper_forms(themed_session: ThemedSession, count: int) -> list[str]:
-    """Reserve the next `count` paper form numbers for printing."""
-    start = themed_session.paper_forms_printed + 1
-    themed_session.paper_forms_printed += count
-    return [paper_form_number(themed_session, n) for n in range(start, start + count)]
+    """Reserve the next `count` paper form numbers for printing.
+
+    The counter is raised by one UPDATE ... RETURNING, so the database does the arithmetic under
+    the row's lock: two facilitators printing at once get separate ranges. Reading the count and
+    writing count + n back would let both read the same value on PostgreSQL.
+    """
+    end = db.session.execute(
+        update(ThemedSession).where(ThemedSession.id == themed_session.id)
+        .values(paper_forms_printed=ThemedSession.paper_forms_printed + count)
+        .returning(ThemedSession.paper_forms_printed)
+        .execution_options(synchronize_session=False)
+    ).scalar_one()
+    set_committed_value(themed_session, "paper_forms_printed", end)
+    return [paper_form_number(themed_session, n) for n in range(end - count + 1, end + 1)]
 
 
 def paper_form_number(themed_session: ThemedSession, n: int) -> str:

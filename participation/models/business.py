@@ -39,7 +39,8 @@ class LegalForm(LabelledEnum):
 CAPITAL_LIMITS = ((1_000_000_000, Scale.MIKRO), (5_000_000_000, Scale.KECIL), (10_000_000_000, Scale.MENENGAH))
 TURNOVER_LIMITS = ((2_000_000_000, Scale.MIKRO), (15_000_000_000, Scale.KECIL), (50_000_000_000, Scale.MENENGAH))
 
-_LEGAL_PREFIX = re.compile(r"^(?:pt|cv|ud|pd|koperasi|kop)\b\.?\s*")
+# Matched after punctuation became spaces, so "P.T.", "C.V." and "U D" arrive as "p t", "c v", "u d".
+_LEGAL_PREFIX = re.compile(r"^(?:p ?t|c ?v|u ?d|p ?d|koperasi|kop)\b\s*")
 
 
 def derive_scale(capital: int | None, turnover: int | None) -> Scale | None:
@@ -55,7 +56,11 @@ def derive_scale(capital: int | None, turnover: int | None) -> Scale | None:
 
 
 def normalize_business_name(name: str) -> str:
-    """Key used to match duplicates: case, accents, punctuation and CV/UD/PT prefixes ignored."""
+    """Key used to match duplicates: case, accents, punctuation and CV/UD/PT prefixes ignored.
+
+    The prefix may be dotted or spaced: "C.V. Maju Jaya", "CV Maju Jaya" and "c v maju jaya"
+    share the key "maju jaya".
+    """
     text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
     text = re.sub(r"[^\w\s]", " ", text)
     text = re.sub(r"\s+", " ", text).strip()

@@ -114,8 +114,16 @@ class Proposal(db.Model):
         return self.can_edit(user) and self.status is ProposalStatus.SUBMITTED
 
     def can_download_attachment(self, user) -> bool:
-        """Only the owner and the session's staff; anyone else gets 404."""
-        return self.attachment_key is not None and self.can_view(user)
+        """Only the owner and the session's own planners and facilitators; anyone else gets 404.
+
+        Narrower than `can_view`: an admin who is not on the session's team reads the proposal
+        but not the documents a business attached to it.
+        """
+        if self.attachment_key is None or not user.is_authenticated:
+            return False
+        if self.is_owned_by(user):
+            return True
+        return user.role in (Role.PLANNER, Role.FACILITATOR) and self.themed_session.is_member(user)
 
 
 class ProposalStatusChange(db.Model):

@@ -37,6 +37,8 @@ ERRORS = {
     "wrong_status": lambda: _("The session is not in a state that allows this."),
     "unknown_action": lambda: _("Unknown action."),
     "finalized": lambda: _("A finalized session can no longer be changed."),
+    "locked": lambda: _("Categories, criteria and weights are locked once the session is finalized."),
+    "window_required": lambda: _("The submission window cannot be cleared while the session is open."),
     "not_staff": lambda: _("Only active planners and facilitators can join a session's team."),
     "last_planner": lambda: _("A session needs at least one planner."),
 }
@@ -142,6 +144,16 @@ def _back(themed_session, anchor=""):
     return redirect(url_for("sessions.detail", session_id=themed_session.id) + anchor, code=303)
 
 
+def _refuse_if_locked(themed_session, anchor="#kriteria"):
+    """A redirect with the reason when the session's criteria and weights are locked, else None."""
+    try:
+        services.check_structure_editable(themed_session)
+    except services.SessionError as error:
+        flash(error_message(error), "warning")
+        return _back(themed_session, anchor)
+    return None
+
+
 @bp.route("/<int:session_id>/kategori", methods=["POST"])
 @role_required(*MANAGERS)
 def add_category(session_id: int):
@@ -197,7 +209,14 @@ def _step() -> int:
 def move_category(session_id: int, category_id: int):
     themed_session = load_session(session_id, manage=True)
     category = _load_child(Category, themed_session, category_id)
-    services.move(themed_session.categories, category, _step())
+    try:
+        before, after = services.move_category(themed_session, category, _step())
+    except services.SessionError as error:
+        flash(error_message(error), "danger")
+        return _back(themed_session, "#kategori")
+    if before != after:
+        audit("session.category_moved", themed_session, before={"category": category.name, "position": before},
+              after={"category": category.name, "position": after})
     db.session.commit()
     return _back(themed_session, "#kategori")
 
@@ -230,6 +249,8 @@ def add_criterion(session_id: int):
 def edit_criterion(session_id: int, criterion_id: int):
     themed_session = load_session(session_id, manage=True)
     criterion = _load_child(Criterion, themed_session, criterion_id)
+    if (refused := _refuse_if_locked(themed_session)) is not None:
+        return refused
     form = CriterionForm(obj=criterion)
     if request.method == "GET":
         form.direction.data = str(criterion.direction)
@@ -273,7 +294,14 @@ def delete_criterion(session_id: int, criterion_id: int):
 def move_criterion(session_id: int, criterion_id: int):
     themed_session = load_session(session_id, manage=True)
     criterion = _load_child(Criterion, themed_session, criterion_id)
-    services.move(themed_session.criteria, criterion, _step())
+    try:
+        before, after = services.move_criterion(themed_session, criterion, _step())
+    except services.SessionError as error:
+        flash(error_message(error), "danger")
+        return _back(themed_session, "#kriteria")
+    if before != after:
+        audit("session.criterion_moved", themed_session, before={"key": criterion.key, "position": before},
+              after={"key": criterion.key, "position": after})
     db.session.commit()
     return _back(themed_session, "#kriteria")
 
@@ -283,6 +311,8 @@ def move_criterion(session_id: int, criterion_id: int):
 @rerender_on_csrf_error
 def weights(session_id: int):
     themed_session = load_session(session_id, manage=True)
+    if (refused := _refuse_if_locked(themed_session)) is not None:
+        return refused
     form = make_weights_form(themed_session)()
     if form.validate_on_submit():
         weight_values, directions = form.values()

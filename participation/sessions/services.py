@@ -52,6 +52,16 @@ class SessionError(Exception):
     """A rule refused the change; the message is shown to the planner."""
 
 
+def check_structure_editable(themed_session: ThemedSession) -> None:
+    """Categories, criteria and weights are locked once the session is finalized or archived.
+
+    The final ranking was computed from them; changing them afterwards would make the published
+    snapshot disagree with the session it belongs to.
+    """
+    if not themed_session.is_editable:
+        raise SessionError("locked")
+
+
 def slugify(text: str) -> str:
     """A criterion key from its name: lower-case ASCII words joined by underscores."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
@@ -79,6 +89,10 @@ def update_session(themed_session: ThemedSession, data: dict) -> dict:
     """Apply edited details; returns {field: (before, after)} for what changed."""
     if not themed_session.is_editable:
         raise SessionError("finalized")
+    window = ("submission_opens_at", "submission_closes_at")
+    if themed_session.status is SessionStatus.OPEN and any(key in data and data[key] is None for key in window):
+        # Owners are submitting: without a window `accepts_submissions` would quietly turn false.
+        raise SessionError("window_required")
     changes = {}
     for key in SESSION_FIELDS:
         if key in data and getattr(themed_session, key) != data[key]:
@@ -89,6 +103,7 @@ def update_session(themed_session: ThemedSession, data: dict) -> dict:
 
 def add_category(themed_session: ThemedSession, name: str) -> Category:
     """Append a category; names are unique within the session (case-insensitive)."""
+    check_structure_editable(themed_session)
     if any(category.name.lower() == name.lower() for category in themed_session.categories):
         raise SessionError("duplicate")
     category = Category(name=name, position=len(themed_session.categories))
@@ -99,6 +114,7 @@ def add_category(themed_session: ThemedSession, name: str) -> Category:
 
 def remove_category(themed_session: ThemedSession, category: Category) -> None:
     """Remove a category that no proposal uses."""
+    check_structure_editable(themed_session)
     used = db.session.scalar(select(func.count(Proposal.id)).where(Proposal.category_id == category.id))
     if used:
         raise SessionError("in_use")
@@ -106,18 +122,33 @@ def remove_category(themed_session: ThemedSession, category: Category) -> None:
     _renumber(themed_session.categories)
 
 
-def move(items: list, item, step: int) -> None:
+def move(items: list, item, step: int) -> tuple[int, int]:
     """Move `item` one place up (step -1) or down (+1) and renumber positions.
 
+    Returns the item's (before, after) index; they are equal at either end of the list.
     Only the positions change: swapping entries of a delete-orphan relationship list in place
     would orphan, and so delete, the item being replaced.
     """
     order = list(items)
     index = order.index(item)
     target = index + step
-    if 0 <= target < len(order):
-        order[index], order[target] = order[target], order[index]
+    if not 0 <= target < len(order):
+        target = index
+    order[index], order[target] = order[target], order[index]
     _renumber(order)
+    return index, target
+
+
+def move_category(themed_session: ThemedSession, category: Category, step: int) -> tuple[int, int]:
+    """Move a category one place; returns its (before, after) index."""
+    check_structure_editable(themed_session)
+    return move(themed_session.categories, category, step)
+
+
+def move_criterion(themed_session: ThemedSession, criterion: Criterion, step: int) -> tuple[int, int]:
+    """Move a criterion one place; returns its (before, after) index."""
+    check_structure_editable(themed_session)
+    return move(themed_session.criteria, criterion, step)
 
 
 def _renumber(items) -> None:
@@ -143,6 +174,7 @@ def add_criterion(themed_session: ThemedSession, *, name: str, source: Criterion
 def update_criterion(criterion: Criterion, data: dict) -> dict:
     """Change a criterion; its source is fixed once the session has opened."""
     themed_session = criterion.themed_session
+    check_structure_editable(themed_session)
     if "source" in data and data["source"] != criterion.source and themed_session.status is not SessionStatus.DRAFT:
         raise SessionError("source_locked")
     changes = {}
@@ -163,6 +195,7 @@ def remove_criterion(themed_session: ThemedSession, criterion: Criterion) -> Non
 
 def set_weights(themed_session: ThemedSession, weights: dict[int, float], directions: dict[int, int]) -> dict:
     """Set every criterion's weight and direction at once; returns the changes by key."""
+    check_structure_editable(themed_session)
     if sum(weights.values()) <= 0:
         raise SessionError("zero_weights")
     changes = {}

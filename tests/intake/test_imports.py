@@ -7,7 +7,16 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from participation.models import Business, Proposal, ProposalSource, ProposalStatus, ThemedSession, User
+from participation.models import (
+    Business,
+    Proposal,
+    ProposalSource,
+    ProposalStatus,
+    SessionStatus,
+    ThemedSession,
+    User,
+    normalize_business_name,
+)
 from tests.conftest import app_db, csrf_token
 from tests.factories import make_business, make_session
 from tests.hostile import HOSTILE
@@ -79,6 +88,39 @@ def test_import_merges_into_businesses_already_stored(app, client, planner):
     assert len(rows) == 2 and rows[0][:3] == ("3201010000002", "Batik Sekar Jagad", "10794,13134")
 
 
+@pytest.mark.parametrize("written", ["CV Maju Jaya", "C.V. Maju Jaya", "c.v maju jaya", "C V Maju Jaya",
+                                     "CV. MAJU JAYA", "Maju Jaya"])
+def test_dotted_and_spaced_legal_prefixes_are_ignored(written):
+    assert normalize_business_name(written) == "maju jaya"
+
+
+@pytest.mark.parametrize("written,key", [("U.D. Berkah", "berkah"), ("P.T. Sinar", "sinar"), ("P T Sinar", "sinar"),
+                                         ("P.D. Pasar Jaya", "pasar jaya"), ("Kop. Tani Makmur", "tani makmur"),
+                                         # Words that merely start with the letters keep them.
+                                         ("P Tarigan", "p tarigan"), ("Udang Segar", "udang segar"),
+                                         ("Cvita Batik", "cvita batik")])
+def test_only_a_whole_legal_prefix_is_dropped(written, key):
+    assert normalize_business_name(written) == key
+
+
+def test_dotted_prefixes_merge_within_a_file_and_with_stored_businesses(app, client, planner):
+    with app_db(app) as session:
+        make_business(nib="3201010000005", name="UD Berkah Abadi")
+        session.commit()
+    rows = ["3201010000004,C.V. Maju Jaya,Ani,10794,mikro,Sukamaju,Sukamaju,,",
+            "3201010000004,CV Maju Jaya,Ani,10392,mikro,Sukamaju,Sukamaju,,",
+            "3201010000006,P.T. Sinar Terang,Budi,13134,kecil,Kauman,Karanganyar,,",
+            "3201010000006,P T Sinar Terang,Budi,13134,kecil,Kauman,Karanganyar,,halal",
+            "3201010000005,U.D. Berkah Abadi,Citra,13134,mikro,Kauman,Karanganyar,,"]
+    response = upload(client, "/impor/usaha", csv_bytes(*rows), "usaha.csv")
+    assert response.status_code == 303
+    assert businesses(app) == [
+        ("3201010000005", "UD Berkah Abadi", "10794,13134", False, False),
+        ("3201010000004", "C.V. Maju Jaya", "10392,10794", False, False),
+        ("3201010000006", "P.T. Sinar Terang", "13134", True, False),
+    ]
+
+
 def test_semicolon_csv_and_xlsx_with_numeric_nib(app, client, planner):
     assert upload(client, "/impor/usaha", csv_bytes(ROWS[0], delimiter=";"), "usaha.csv").status_code == 303
     workbook = xlsx_bytes(HEADER.split(","), [[3201010000009, "Mebel Jati", "Joko", 31001, "kecil", "Bener",
@@ -102,6 +144,16 @@ def test_row_errors_name_row_and_column_and_nothing_is_saved(app, client, planne
                                  (4, "telepon", "diawali 08 atau +62"), (4, "sertifikat", "Gunakan halal, pirt, atau sni.")):
         assert f"<td>{row}</td><td><code>{column}</code></td><td>" in body and message in body
     assert businesses(app) == []
+
+
+def test_imported_phones_must_start_with_08_or_62(app, client, planner):
+    row = "3201010000005,Bengkel Las Maju,Ani,25111,mikro,Sukamaju,Sukamaju,{phone},"
+    response = upload(client, "/impor/usaha", csv_bytes(row.format(phone="(0274) 512-345")), "usaha.csv")
+    assert response.status_code == 400 and "diawali 08 atau +62" in response.get_data(as_text=True)
+    response = upload(client, "/impor/usaha", csv_bytes(row.format(phone="62 812-3456-7890")), "usaha.csv")
+    assert response.status_code == 303
+    with app_db(app) as session:
+        assert session.scalar(select(Business.phone)) == "+6281234567890"
 
 
 def test_headers_are_validated(app, client, planner):
@@ -208,6 +260,59 @@ def test_paper_form_numbers_in_an_import_are_used_once(app, client, import_sessi
         assert session.scalar(select(func.count(Proposal.id))) == 1
 
 
+def test_proposal_import_checks_place_names_like_the_form(app, client, import_session):
+    header = PROPOSAL_HEADER + ",kelurahan,kecamatan"
+    data = csv_bytes(proposal_row() + ",Sukamaju,<b>Kota</b>", header=header)
+    response = upload(client, f"/sesi/{import_session}/impor-usulan", data, "usulan.csv")
+    assert response.status_code == 400
+    assert "<td>2</td><td><code>kecamatan</code></td>" in response.get_data(as_text=True)
+    with app_db(app) as session:
+        assert session.scalar(select(func.count(Proposal.id))) == 0
+
+
+@pytest.mark.parametrize("status", [SessionStatus.DRAFT, SessionStatus.FINALIZED, SessionStatus.ARCHIVED])
+def test_proposal_import_is_refused_unless_the_session_takes_proposals(app, client, tmp_path, import_session,
+                                                                        status):
+    with app_db(app) as session:
+        session.get(ThemedSession, import_session).status = status
+        session.commit()
+    url = f"/sesi/{import_session}/impor-usulan"
+    page = client.get(url)
+    assert page.status_code == 200
+    assert "Usulan hanya dapat diimpor selama musrenbang dibuka atau dalam penilaian." in page.get_data(as_text=True)
+    assert 'type="file"' not in page.get_data(as_text=True)  # nothing to upload into
+    data = csv_bytes(proposal_row(), header=PROPOSAL_HEADER)
+    token = csrf_token(client, f"/sesi/{import_session}/undangan")
+    response = client.post(url, data={"csrf_token": token, "file": (io.BytesIO(data), "usulan.csv")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 400
+    assert "Usulan hanya dapat diimpor" in response.get_data(as_text=True)
+    path = tmp_path / "usulan.csv"
+    path.write_bytes(data)
+    result = app.test_cli_runner().invoke(args=["import-proposals", str(import_session), str(path)])
+    assert result.exit_code != 0
+    assert "Usulan hanya dapat diimpor selama musrenbang dibuka atau dalam penilaian." in result.output
+    with app.app_context():
+        from participation.extensions import db
+        from participation.intake.imports import ImportRefused, import_proposals
+
+        with pytest.raises(ImportRefused):
+            import_proposals(db.session.get(ThemedSession, import_session), "usulan.csv", data, None)
+    with app_db(app) as session:
+        assert session.scalar(select(func.count(Proposal.id))) == 0
+
+
+def test_proposals_are_imported_while_the_session_is_under_review(app, client, import_session):
+    with app_db(app) as session:
+        session.get(ThemedSession, import_session).status = SessionStatus.REVIEW
+        session.commit()
+    response = upload(client, f"/sesi/{import_session}/impor-usulan", csv_bytes(proposal_row(), header=PROPOSAL_HEADER),
+                      "usulan.csv")
+    assert response.status_code == 303
+    with app_db(app) as session:
+        assert session.scalar(select(func.count(Proposal.id))) == 1
+
+
 def test_proposal_import_respects_the_per_business_limit_atomically(app, client, import_session):
     with app_db(app) as session:
         session.get(ThemedSession, import_session).max_proposals_per_business = 1
@@ -225,8 +330,9 @@ def test_cli_imports_businesses_with_a_progress_bar(app, tmp_path):
     path.write_bytes(csv_bytes(*ROWS))
     result = app.test_cli_runner().invoke(args=["import-businesses", str(path)])
     assert result.exit_code == 0, result.output
-    assert "4 rows: 3 new businesses, 1 merged into existing ones." in result.output
-    assert "Importing businesses" in result.output  # the progress bar (on stderr)
+    assert "4 baris diimpor: 3 usaha baru, 1 digabung" in result.output
+    assert "Mengimpor usaha" in result.output  # the progress bar's label (on stderr), in Indonesian
+    assert "Importing" not in result.output
     assert len(businesses(app)) == 3
 
 
@@ -248,7 +354,8 @@ def test_cli_imports_proposals_into_a_session(app, tmp_path, import_session):
     path.write_bytes(xlsx_bytes(header, rows))
     result = app.test_cli_runner().invoke(args=["import-proposals", str(import_session), str(path)])
     assert result.exit_code == 0, result.output
-    assert "1 proposals imported" in result.output
+    assert "Mengimpor usulan" in result.output
+    assert "1 usulan diimpor dan dikirim; 0 tampak mirip usulan lain." in result.output
     bad = app.test_cli_runner().invoke(args=["import-proposals", "999", str(path)])
     assert bad.exit_code != 0 and "no session" in bad.output
 

@@ -8,8 +8,9 @@ from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from participation.models import Business, Invitation, Proposal, ProposalSource, ThemedSession, User
-from tests.conftest import app_db, post_form
+from tests.conftest import app_db, csrf_token, post_form
 from tests.factories import make_business, make_session
+from tests.intake.test_imports import HEADER, csv_bytes, xlsx_bytes
 
 PAPER = {
     "paper_form_number": "F1-0001",
@@ -89,6 +90,14 @@ def test_paper_form_matches_the_known_business_by_nib_and_normalised_name(app, c
     assert 'value="F1-0002"' in next_page and "F1-0001" in next_page  # flash names the saved form
 
 
+@pytest.mark.parametrize("written", ["C.V. Batik Sekar Jagad", "CV Batik Sekar Jagad", "c v batik sekar jagad"])
+def test_paper_form_matches_a_dotted_legal_prefix(app, client, world, written):
+    assert paper(client, world, business_name=written).status_code == 303
+    with app_db(app) as session:
+        assert session.scalar(select(Proposal.business_id)) == world["known"]
+        assert session.scalar(select(func.count(Business.id))) == 1
+
+
 def test_paper_form_creates_an_unknown_business_without_an_account(app, client, world):
     assert paper(client, world, nib="3201019999999", business_name="Tenun Ikat Ina").status_code == 303
     with app_db(app) as session:
@@ -111,6 +120,7 @@ def test_a_paper_form_is_entered_only_once(app, client, world):
     ("owner_name", "", "Isi nama pemilik."),
     ("estimated_cost", "", "Wajib diisi sebelum mengirim."),
     ("phone", "12345", "Isi nomor telepon yang diawali 08 atau +62"),
+    ("phone", "(0274) 512-345", "Isi nomor telepon yang diawali 08 atau +62"),
 ])
 def test_paper_form_errors_keep_the_typed_data(app, client, world, field, value, message):
     response = paper(client, world, **{field: value})
@@ -167,3 +177,77 @@ def test_pdf_rendering_never_fetches_remote_urls(app):
              base_url="file:///__document__/", url_fetcher=fetcher).write_pdf()
     assert fetcher.refused == ["https://cdn.example/x.css", "http://127.0.0.1:9/steal.png",
                                "file:///etc/passwd", "file:///app.py"]
+
+
+def roster_file(fmt: str, header: list[str], rows: list[list]) -> tuple[bytes, str]:
+    if fmt == "csv":
+        return csv_bytes(*[",".join(row) for row in rows], header=",".join(header)), "undangan.csv"
+    return xlsx_bytes(header, rows), "undangan.xlsx"
+
+
+def import_roster(client, world, data: bytes, filename: str):
+    url = f"/sesi/{world['session']}/undangan"
+    return client.post(url + "/impor", data={"csrf_token": csrf_token(client, url),
+                                             "file": (io.BytesIO(data), filename)},
+                       content_type="multipart/form-data")
+
+
+def invited(app, world) -> set[int]:
+    with app_db(app) as session:
+        return set(session.scalars(select(Invitation.business_id).where(Invitation.session_id == world["session"])))
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_roster_import_invites_registered_businesses_and_reports_unknown_rows(app, client, world, fmt):
+    with app_db(app) as session:
+        other = make_business(nib="1111111111111", name="UD Mebel Jati Makmur").id
+        session.commit()
+    header = ["NIB", "Nama Usaha"]
+    rows = [["3201010123456", "C.V. Batik Sekar Jagad"],  # the known business, written another way
+            ["1111 1111 1111 1", "Mebel Jati Makmur"],
+            ["3201019999999", "Usaha Tak Dikenal"],  # not registered
+            ["32010", "Usaha NIB Pendek"]]
+    response = import_roster(client, world, *roster_file(fmt, header, rows))
+    body = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "Ditemukan 2 masalah; tidak ada yang diimpor." in body
+    assert "<td>4</td><td><code>nib</code></td><td>Tidak ada usaha dengan NIB dan nama ini" in body
+    assert "<td>5</td><td><code>nib</code></td><td>NIB harus tepat 13 digit angka.</td>" in body
+    assert invited(app, world) == set()  # all or nothing
+
+    response = import_roster(client, world, *roster_file(fmt, header, rows[:2] + rows[:1]))
+    assert response.status_code == 303
+    assert invited(app, world) == {world["known"], other}
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "3 baris dibaca, 0 usaha baru, 2 ditambahkan ke daftar undangan." in page
+    with app_db(app) as session:
+        assert session.scalar(select(func.count(Business.id))) == 2  # nothing created
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_roster_import_from_a_business_file_creates_and_invites_all_or_nothing(app, client, world, fmt):
+    header = HEADER.split(",")
+    good = [["3201010123456", "CV. Batik Sekar Jagad", "Sri Handayani", "13134", "kecil", "Kauman", "Karanganyar",
+             "", ""],
+            ["3201010000001", "Keripik Tempe Bu Siti", "Siti Aminah", "10794", "mikro", "Sukamaju", "Sukamaju",
+             "0812-1111-0001", "halal"]]
+    bad = good + [["3201010000002", "Usaha Skala Aneh", "Ani", "10794", "raksasa", "Sukamaju", "Sukamaju", "", ""]]
+    response = import_roster(client, world, *roster_file(fmt, header, bad))
+    assert response.status_code == 400
+    assert "<td>4</td><td><code>skala</code></td>" in response.get_data(as_text=True)
+    assert invited(app, world) == set()
+    with app_db(app) as session:
+        assert session.scalar(select(func.count(Business.id))) == 1
+
+    assert import_roster(client, world, *roster_file(fmt, header, good)).status_code == 303
+    with app_db(app) as session:
+        keripik = session.scalar(select(Business.id).where(Business.nib == "3201010000001"))
+        assert session.scalar(select(func.count(Business.id))) == 2  # the known one matched
+    assert invited(app, world) == {world["known"], keripik}
+
+
+def test_roster_import_refuses_a_file_without_the_name_column(app, client, world):
+    response = import_roster(client, world, csv_bytes("3201010123456", header="nib"), "undangan.csv")
+    assert response.status_code == 400
+    body = response.get_data(as_text=True)
+    assert "<td>1</td><td><code>nama_usaha</code></td><td>Kolom wajib tidak ada.</td>" in body

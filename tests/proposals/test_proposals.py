@@ -8,7 +8,16 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from participation.models import AuditEvent, Proposal, ProposalStatus, SessionStatus, ThemedSession, User, utcnow
+from participation.models import (
+    AuditEvent,
+    Proposal,
+    ProposalStatus,
+    Role,
+    SessionStatus,
+    ThemedSession,
+    User,
+    utcnow,
+)
 from tests.conftest import app_db, csrf_token, post_form
 from tests.factories import PDF_BYTES, PNG_BYTES, make_session
 
@@ -243,6 +252,20 @@ def test_attachment_download_is_limited_to_the_owner_and_the_session_staff(app, 
         assert client.get(url).status_code == status, user_id
     post_form(client, "/keluar", {}, token_from="/")
     assert client.get(url).status_code == 404
+
+
+def test_an_admin_outside_the_session_team_cannot_download_attachments(app, client, world, make_user, login_as):
+    upload(client, world, PDF_BYTES, "penawaran.pdf")
+    [proposal] = proposals(app)
+    post_form(client, "/keluar", {}, token_from="/")
+    login_as(make_user("admin"))
+    assert client.get(f"/usulan/{proposal.id}/lampiran").status_code == 404
+    page = client.get(f"/usulan/{proposal.id}").get_data(as_text=True)  # the proposal itself stays readable
+    assert "penawaran.pdf" in page and f"/usulan/{proposal.id}/lampiran" not in page
+    with app_db(app) as session:  # the same answer from the model, for any role outside the team
+        stored = session.get(Proposal, proposal.id)
+        admin = session.scalar(select(User).where(User.role == Role.ADMIN))
+        assert stored.can_view(admin) and not stored.can_download_attachment(admin)
 
 
 def test_another_owners_proposal_answers_404_everywhere(app, client, world, make_user, login_as):

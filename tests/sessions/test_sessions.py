@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from participation.models import AuditEvent, CriterionSource, SessionStatus, ThemedSession, User
-from tests.conftest import app_db, post_form
+from tests.conftest import app_db, csrf_token, post_form
 from tests.factories import make_business, make_proposal, make_session
 
 NEW_SESSION = {
@@ -271,3 +271,112 @@ def test_team_members_are_added_and_the_last_planner_stays(app, client, planner,
     post_form(client, f"/sesi/{sid}/tim/{planner}/hapus", {}, token_from=f"/sesi/{sid}")
     assert {m.id for m in _session(app, sid).members} == {planner, facilitator}
     assert post_form(client, f"/sesi/{sid}/tim", {"user_id": "99999999999999"}, token_from=f"/sesi/{sid}").status_code == 400
+
+
+def test_the_submission_window_cannot_be_cleared_while_open(app, client, planner):
+    post_form(client, "/sesi/baru", NEW_SESSION)
+    sid = _session(app).id
+    post_form(client, f"/sesi/{sid}/status", {"action": "open"}, token_from=f"/sesi/{sid}")
+    window = (_session(app, sid).submission_opens_at, _session(app, sid).submission_closes_at)
+    for cleared in ({"submission_opens_at": ""}, {"submission_closes_at": ""},
+                    {"submission_opens_at": "", "submission_closes_at": ""}):
+        response = post_form(client, f"/sesi/{sid}/ubah", {**NEW_SESSION, **cleared, "venue": "Gedung Baru"})
+        assert response.status_code == 400
+        body = response.get_data(as_text=True)
+        assert "Jadwal pengajuan usulan tidak dapat dikosongkan selama musrenbang dibuka." in body
+        themed_session = _session(app, sid)
+        assert (themed_session.submission_opens_at, themed_session.submission_closes_at) == window
+        assert themed_session.venue == "Aula Bappeda"  # nothing of the refused edit was kept
+    # Moving the window is fine, and a draft may clear it.
+    moved = post_form(client, f"/sesi/{sid}/ubah", {**NEW_SESSION, "submission_closes_at": "2027-02-05T16:00"})
+    assert moved.status_code == 303
+    response = post_form(client, "/sesi/baru", {**NEW_SESSION, "title": "Musrenbang Draf"})
+    draft = _session(app, int(response.headers["Location"].rsplit("/", 1)[1]))
+    response = post_form(client, f"/sesi/{draft.id}/ubah", {**NEW_SESSION, "submission_opens_at": "",
+                                                             "submission_closes_at": ""})
+    assert response.status_code == 303 and _session(app, draft.id).submission_opens_at is None
+
+
+def _finalized(app, planner_id, status):
+    with app_db(app) as session:
+        themed_session = make_session(session.get(User, planner_id), status=status)
+        sid = themed_session.id
+        ids = {"session": sid, "category": themed_session.categories[1].id,
+               "criterion": themed_session.criteria[1].id, "criteria": [c.id for c in themed_session.criteria]}
+        session.commit()
+    return ids
+
+
+def _shape(app, sid):
+    themed_session = _session(app, sid)
+    return ([(c.id, c.name, c.position) for c in themed_session.categories],
+            [(c.id, c.name, c.weight, c.direction, c.source, c.position) for c in themed_session.criteria])
+
+
+@pytest.mark.parametrize("status", [SessionStatus.FINALIZED, SessionStatus.ARCHIVED])
+def test_categories_criteria_and_weights_are_locked_once_finalized(app, client, planner, status):
+    ids = _finalized(app, planner, status)
+    sid = ids["session"]
+    before = _shape(app, sid)
+    criterion = {"name": "Urgensi baru", "source": "rating", "direction": "-1", "weight": "9", "scale_min": "1",
+                 "scale_max": "5"}
+    weights = {f"weight_{i}": "1" for i in ids["criteria"]} | {f"direction_{i}": "-1" for i in ids["criteria"]}
+    token = csrf_token(client, f"/sesi/{sid}")
+    for url, data in ((f"/sesi/{sid}/kategori", {"name": "Kategori terlambat"}),
+                      (f"/sesi/{sid}/kategori/{ids['category']}/hapus", {}),
+                      (f"/sesi/{sid}/kategori/{ids['category']}/pindah", {"arah": "naik"}),
+                      (f"/sesi/{sid}/kriteria/{ids['criterion']}", criterion),
+                      (f"/sesi/{sid}/kriteria/{ids['criterion']}/pindah", {"arah": "turun"}),
+                      (f"/sesi/{sid}/bobot", weights)):
+        response = client.post(url, data={**data, "csrf_token": token})
+        assert response.status_code == 303, url
+        assert _shape(app, sid) == before, url
+        page = client.get(response.headers["Location"]).get_data(as_text=True)
+        assert "Kategori, kriteria, dan bobot dikunci setelah musrenbang difinalkan." in page, url
+    for url in (f"/sesi/{sid}/kriteria/{ids['criterion']}", f"/sesi/{sid}/bobot"):
+        assert client.get(url).status_code == 303, url
+    page = client.get(f"/sesi/{sid}").get_data(as_text=True)
+    assert "/pindah" not in page and "/bobot" not in page and f"/sesi/{sid}/kategori" not in page
+    with app_db(app) as session:
+        actions = set(session.scalars(select(AuditEvent.action)))
+    assert not {"session.category_added", "session.category_removed", "session.category_moved",
+                "session.criterion_updated", "session.criterion_moved", "session.weights_set"} & actions
+
+
+def test_the_services_refuse_changes_to_a_finalized_session(app, planner):
+    from participation.sessions import services
+
+    ids = _finalized(app, planner, SessionStatus.FINALIZED)
+    with app_db(app) as session:
+        themed_session = session.get(ThemedSession, ids["session"])
+        category, criterion = themed_session.categories[1], themed_session.criteria[1]
+        for call in (lambda: services.add_category(themed_session, "Kategori terlambat"),
+                     lambda: services.remove_category(themed_session, category),
+                     lambda: services.move_category(themed_session, category, -1),
+                     lambda: services.move_criterion(themed_session, criterion, 1),
+                     lambda: services.update_criterion(criterion, {"weight": 9.0}),
+                     lambda: services.set_weights(themed_session, {c.id: 1.0 for c in themed_session.criteria},
+                                                  {c.id: 1 for c in themed_session.criteria})):
+            with pytest.raises(services.SessionError, match="locked"):
+                call()
+        assert criterion.weight != 9.0 and [c.position for c in themed_session.categories] == list(range(8))
+
+
+def test_moving_categories_and_criteria_is_audited(app, client, planner):
+    post_form(client, "/sesi/baru", NEW_SESSION)
+    themed_session = _session(app)
+    sid, category, criterion = themed_session.id, themed_session.categories[2], themed_session.criteria[0]
+    post_form(client, f"/sesi/{sid}/kategori/{category.id}/pindah", {"arah": "naik"}, token_from=f"/sesi/{sid}")
+    post_form(client, f"/sesi/{sid}/kriteria/{criterion.id}/pindah", {"arah": "turun"}, token_from=f"/sesi/{sid}")
+    post_form(client, f"/sesi/{sid}/kriteria/{criterion.id}/pindah", {"arah": "naik"}, token_from=f"/sesi/{sid}")
+    post_form(client, f"/sesi/{sid}/kriteria/{criterion.id}/pindah", {"arah": "naik"}, token_from=f"/sesi/{sid}")
+    with app_db(app) as session:
+        events = session.scalars(select(AuditEvent).where(AuditEvent.action.like("session.%_moved"))
+                                 .order_by(AuditEvent.id)).all()
+        moves = [(e.action, e.before, e.after, e.object_id) for e in events]
+    assert moves == [
+        ("session.category_moved", {"category": category.name, "position": 2},
+         {"category": category.name, "position": 1}, str(sid)),
+        ("session.criterion_moved", {"key": "urgensi", "position": 0}, {"key": "urgensi", "position": 1}, str(sid)),
+        ("session.criterion_moved", {"key": "urgensi", "position": 1}, {"key": "urgensi", "position": 0}, str(sid)),
+    ]  # the last move, already at the top, changed nothing and recorded nothing

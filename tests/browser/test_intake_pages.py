@@ -1,0 +1,112 @@
+"""axe on the intake pages in the states the journeys do not reach: errors, warnings, badges."""
+from __future__ import annotations
+
+import pytest
+
+from participation.models import Proposal, Role, SessionStatus, User
+from tests.browser.conftest import axe_violations, screenshot
+from tests.browser.test_proposal_journey import sign_in
+from tests.conftest import STAFF_PASSWORD, TEST_PASSWORD, app_db
+from tests.factories import PDF_BYTES, make_business, make_proposal, make_session
+
+pytestmark = pytest.mark.browser
+
+BAD_BUSINESSES = ("nib,nama_usaha,nama_pemilik,kbli,skala,kelurahan,kecamatan\n"
+                  "32010,Usaha NIB Pendek,Ani,1079,raksasa,Sukamaju,Sukamaju\n").encode()
+BAD_PROPOSALS = ("nib,nama_usaha,judul,masalah,deskripsi,kategori,perkiraan_biaya,penerima_manfaat,tenaga_kerja_baru\n"
+                 "3201019999999,Usaha Tak Dikenal,Mesin,Masalah,Uraian,Lain-lain,gratis,25,3\n").encode()
+UNKNOWN_ROSTER = "nib,nama_usaha\n3201019999999,Usaha Tak Dikenal\n".encode()
+
+
+@pytest.fixture
+def world(live_app):
+    from participation.auth.passwords import hash_password
+
+    with app_db(live_app) as session:
+        users = {}
+        for role, email in (("planner", "perencana@contoh.id"), ("proponent", "pemilik@contoh.id")):
+            users[role] = User(email=email, name=email.split("@")[0].title(), role=Role(role),
+                               password_hash=hash_password(STAFF_PASSWORD if role != "proponent" else TEST_PASSWORD))
+            session.add(users[role])
+        session.flush()
+        themed_session = make_session(users["planner"], title="Musrenbang Tematik IKM")
+        draft = make_session(users["planner"], title="Musrenbang Tematik Draf", status=SessionStatus.DRAFT)
+        business = make_business(users["proponent"], name="Keripik Tempe Bu Siti")
+        first = make_proposal(themed_session, business, title="Mesin pengemas vakum untuk keripik",
+                              attachment=PDF_BYTES)
+        second = make_proposal(themed_session, business, title="Mesin pengemas vakum untuk keripik tempe")
+        session.commit()
+        assert second.near_duplicate_of_id == first.id
+        return {"session": themed_session.id, "draft": draft.id, "criterion": themed_session.criteria[0].id,
+                "first": first.id, "second": second.id}
+
+
+def upload(page, data: bytes, filename: str, button: str):
+    page.locator("input[type=file]").set_input_files({"name": filename, "mimeType": "text/csv", "buffer": data})
+    page.get_by_role("button", name=button, exact=True).click()
+    page.wait_for_load_state()
+
+
+def test_planner_pages_with_warnings_badges_and_error_tables(live_app, page, world):
+    base = live_app.config["LIVE_URL"]
+    sid = world["session"]
+    sign_in(page, base, "perencana@contoh.id", STAFF_PASSWORD)
+
+    # The proposals list with a near-duplicate badge, and the flagged proposal's page.
+    page.goto(base + f"/sesi/{sid}/usulan")
+    assert page.get_by_text("Mirip dengan MT-2027-0001").is_visible()
+    assert axe_violations(page) == []
+    page.goto(base + f"/usulan/{world['second']}")
+    assert page.locator(".alert-warning").is_visible()  # the near-duplicate warning
+    assert page.get_by_text("MT-2027-0002").first.is_visible()  # the receipt
+    assert axe_violations(page) == []
+    screenshot(page, "proposal-detail-staff")
+    page.goto(base + f"/usulan/{world['first']}")  # with its attachment link
+    assert page.get_by_role("link", name="penawaran.pdf").is_visible()
+    assert axe_violations(page) == []
+
+    # The criterion form, new (draft sessions only) and edit, also with errors.
+    for path in (f"/sesi/{world['draft']}/kriteria/baru", f"/sesi/{sid}/kriteria/{world['criterion']}"):
+        assert page.goto(base + path).status == 200, path
+        assert axe_violations(page) == [], path
+        page.get_by_label("Bobot").fill("-1")
+        page.get_by_role("button", name="Simpan", exact=True).click()
+        page.wait_for_load_state()
+        assert page.locator("[data-error-summary]").is_visible(), path
+        assert axe_violations(page) == [], path
+
+    # Each import page with its row-level error table.
+    page.goto(base + "/impor/usaha")
+    upload(page, BAD_BUSINESSES, "usaha.csv", "Impor")
+    assert page.locator(".import-errors table").is_visible()
+    assert axe_violations(page) == []
+    screenshot(page, "import-businesses-errors")
+    page.goto(base + f"/sesi/{sid}/impor-usulan")
+    upload(page, BAD_PROPOSALS, "usulan.csv", "Impor")
+    assert page.locator(".import-errors table").is_visible()
+    assert axe_violations(page) == []
+
+    # The roster after a refused import: the file's unknown business is reported by row.
+    page.goto(base + f"/sesi/{sid}/undangan")
+    upload(page, UNKNOWN_ROSTER, "undangan.csv", "Impor dan undang")
+    assert page.locator(".import-errors table").is_visible()
+    assert axe_violations(page) == []
+    screenshot(page, "roster-import-errors")
+
+    # An import page of a session that takes no imported proposals.
+    page.goto(base + f"/sesi/{world['draft']}/impor-usulan")
+    assert page.locator(".alert-warning").is_visible()
+    assert axe_violations(page) == []
+    assert page.console_errors == []
+
+
+def test_owner_proposal_page_with_receipt_and_history(live_app, page, world):
+    base = live_app.config["LIVE_URL"]
+    sign_in(page, base, "pemilik@contoh.id", TEST_PASSWORD)
+    page.goto(base + f"/usulan/{world['first']}")
+    assert page.locator(".alert-success strong").inner_text() == "MT-2027-0001"
+    assert page.get_by_role("heading", name="Riwayat status").is_visible()
+    assert axe_violations(page) == []
+    with app_db(live_app) as session:
+        assert session.get(Proposal, world["first"]).attachment_name == "penawaran.pdf"
+    assert page.console_errors == []
