@@ -8,7 +8,21 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from participation.models import AuditEvent, Business, Category, Criterion, Proposal, ThemedSession, User
+from participation.models import (
+    AgendaItem,
+    AuditEvent,
+    Business,
+    Category,
+    Criterion,
+    Decision,
+    Invitation,
+    Letterhead,
+    Proposal,
+    RankingSnapshot,
+    Rating,
+    ThemedSession,
+    User,
+)
 from tests.conftest import app_db, csrf_token
 from tests.factories import make_session
 from tests.hostile import HOSTILE, is_server_error
@@ -19,7 +33,8 @@ from tests.sessions.test_sessions import NEW_SESSION
 def counts(app):
     with app_db(app) as session:
         return tuple(session.scalar(select(func.count()).select_from(model))
-                     for model in (ThemedSession, Category, Criterion, Proposal, Business))
+                     for model in (ThemedSession, Category, Criterion, Proposal, Business, Rating, Decision,
+                                   RankingSnapshot, AgendaItem, Invitation, Letterhead))
 
 
 @pytest.fixture
@@ -138,6 +153,20 @@ def test_review_forms(app, client, world, login_as):
     hammer(app, client, f"/sesi/{sid}/finalisasi", {"confirm": "FINAL"}, ["confirm", f"exclude_{pid}"])
     ahp = {f"p{a}_{b}": "1" for i, a in enumerate(criterion_ids) for b in criterion_ids[i + 1:]}
     hammer(app, client, f"/sesi/{sid}/ahp", ahp | {"action": "compute"}, [next(iter(ahp)), "action"])
+    weights = {f"w{cid}": "1" for cid in criterion_ids}
+    with app_db(app) as session:
+        saved = [c.weight for c in session.get(ThemedSession, sid).criteria]
+    for label, payload in HOSTILE.items():
+        response = client.post(f"/sesi/{sid}/peringkat/bobot", data=weights | {
+            f"w{criterion_ids[0]}": payload, "csrf_token": csrf_token(client, f"/sesi/{sid}/peringkat")})
+        assert response.status_code == 303, label
+        with app_db(app) as session:
+            stored = [c.weight for c in session.get(ThemedSession, sid).criteria]
+        assert stored == saved, f"{label} was saved as a weight"
+        page = client.get(response.headers["Location"])
+        body = page.get_data(as_text=True)
+        assert page.status_code == 200 and "<script>alert" not in body, label
+        assert "Bobot tidak dapat disimpan" in body and "is-invalid" in body, label  # kept and marked
     for label, payload in HOSTILE.items():
         response = client.get(f"/sesi/{sid}/peringkat", query_string={f"w{criterion_ids[0]}": payload,
                                                                        "kategori": payload, "kecamatan": payload,

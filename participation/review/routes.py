@@ -134,7 +134,9 @@ def save_weights(session_id: int):
     form = make_whatif_form(themed_session)(request.form)
     if not form.validate() or not themed_session.is_editable:
         flash(_("The weights could not be saved; check them and try again."), "danger")
-        return redirect(url_for("review.ranking", session_id=session_id), code=303)
+        # Back to the what-if view with what was typed, where each bad weight is marked.
+        typed = {f"w{c.id}": (request.form.get(f"w{c.id}") or "")[:50] for c in themed_session.criteria}
+        return redirect(url_for("review.ranking", session_id=session_id, **typed), code=303)
     before = {c.key: c.weight for c in themed_session.criteria}
     for criterion, weight in zip(themed_session.criteria, form.weights(), strict=True):
         criterion.weight = weight
