@@ -420,17 +420,8 @@ def import_roster(filename: str, data: bytes, progress=None) -> ImportResult:
         return result
 
     def parse(reader: RowReader) -> int | None:
-        nib = normalize_nib(reader.text("nib", required=True, max_length=30))
-        name = reader.text("nama_usaha", required=True)
-        if nib and not NIB_PATTERN.fullmatch(nib):
-            reader.error("nib", _("The NIB must be exactly 13 digits."))
-        elif nib and name:
-            business = find_business(nib, name)
-            if business is None:
-                reader.error("nib", _("No business with this NIB and name; import the businesses first."))
-                return None
-            return business.id
-        return None
+        business = registered_business(reader)
+        return business.id if business else None
 
     parsed, result.errors = _rows(header, rows, ROSTER_COLUMNS, parse, progress)
     result.rows = len(parsed)
@@ -441,6 +432,20 @@ def import_roster(filename: str, data: bytes, progress=None) -> ImportResult:
     result.ids = list(dict.fromkeys(business_id for _number, business_id in parsed))
     result.merged = len(parsed)
     return result
+
+
+def registered_business(reader: RowReader) -> Business | None:
+    """The stored business a row names by `nib` and `nama_usaha`; an error on the row if none."""
+    nib = normalize_nib(reader.text("nib", required=True, max_length=30))
+    name = reader.text("nama_usaha", required=True)
+    if nib and not NIB_PATTERN.fullmatch(nib):
+        reader.error("nib", _("The NIB must be exactly 13 digits."))
+    elif nib and name:
+        business = find_business(nib, name)
+        if business is None:
+            reader.error("nib", _("No business with this NIB and name; import the businesses first."))
+        return business
+    return None
 
 
 def find_business(nib: str, name: str) -> Business | None:
@@ -476,15 +481,7 @@ def import_proposals(themed_session: ThemedSession, filename: str, data: bytes, 
                 reader.error(column, _("Use letters for the place name."))
             return value
 
-        nib = normalize_nib(reader.text("nib", required=True, max_length=30))
-        name = reader.text("nama_usaha", required=True)
-        business = None
-        if nib and not NIB_PATTERN.fullmatch(nib):
-            reader.error("nib", _("The NIB must be exactly 13 digits."))
-        elif nib and name:
-            business = find_business(nib, name)
-            if business is None:
-                reader.error("nib", _("No business with this NIB and name; import the businesses first."))
+        business = registered_business(reader)
         category_name = reader.text("kategori", required=True, max_length=120)
         category_id = categories.get(category_name.lower())
         if category_name and category_id is None:
