@@ -99,6 +99,10 @@ def register_template_helpers(app) -> None:
     register_formatters(app)
     app.jinja_env.globals["outcome_label"] = lambda value: Outcome(value).label if value else "–"
     app.jinja_env.globals["source_label"] = lambda value: CriterionSource(value).label
+    from participation.documents.services import letterhead, logo_url
+
+    app.jinja_env.globals["current_letterhead"] = letterhead
+    app.jinja_env.globals["letterhead_logo_url"] = logo_url
 
 
 def register_commands(app) -> None:

@@ -1,8 +1,9 @@
 """PDF rendering with WeasyPrint: A4, embedded fonts, and nothing fetched from outside.
 
-The URL fetcher serves only files from the app's own static folder (and data: URLs). Any other
-URL (http, https, a file outside static/) is refused, so text that smuggles in
-`<img src="http://...">` cannot make the server reach the network while rendering.
+The URL fetcher serves only files from the app's own static folder, the letterhead's logo (from
+the database) and data: URLs. Any other URL (http, https, a file outside static/) is refused, so
+text that smuggles in `<img src="http://...">` cannot make the server reach the network while
+rendering.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from urllib.parse import unquote, urlsplit
 from flask import current_app, render_template
 
 STATIC_PREFIX = "/static/"
+LOGO_PATH = "/kop/logo"  # the letterhead's logo, served from the database (documents.logo)
 # Documents resolve relative links against this; `/static/...` becomes file:///static/...
 BASE_URL = "file:///__document__/"
 
@@ -36,6 +38,12 @@ def _fetcher_class():
             parts = urlsplit(url)
             if parts.scheme == "data":
                 return super().fetch(url, headers)
+            if parts.scheme == "file" and not parts.netloc and parts.path == LOGO_PATH:
+                from participation.documents.services import letterhead
+
+                head = letterhead()
+                if head.logo:
+                    return URLFetcherResponse(url, head.logo, {"Content-Type": head.logo_type})
             if parts.scheme == "file" and not parts.netloc and parts.path.startswith(STATIC_PREFIX):
                 candidate = (self.static_root / unquote(parts.path[len(STATIC_PREFIX):])).resolve()
                 if candidate.is_relative_to(self.static_root) and candidate.is_file():

@@ -133,6 +133,7 @@ ACCESS = {
     ("documents.checkin", "GET"): only(STAFF, 200),
     ("documents.checkin", "POST"): only(STAFF, 400),
     ("documents.mark", "POST"): only(STAFF, 303),
+    ("documents.logo", "GET"): only(STAFF, 200),
     ("documents.letterhead", "GET"): only(["facilitator", "admin"], 200),
     ("documents.letterhead", "POST"): only(["facilitator", "admin"], 400),
     # Public results of finalised sessions.
@@ -195,7 +196,8 @@ def test_every_route_is_declared(app):
 def build_world(app) -> dict:
     """The objects every access case acts on; returns their ids by name."""
     from participation.auth.passwords import hash_password
-    from participation.documents.services import build_agenda
+    from participation.demo import demo_logo
+    from participation.documents.services import build_agenda, save_letterhead
     from participation.intake.services import invite
     from participation.models import Invitation, Role, User
     from participation.review.ranking import build_ranking
@@ -228,6 +230,8 @@ def build_world(app) -> dict:
             session.query(Invitation).filter_by(business_id=third_business.id).statement)
         finalized = make_finalized_session(accounts["planner"], spare_business)
         agenda = build_agenda(themed_session, build_ranking(themed_session, stability=False))
+        save_letterhead({"institution_name": "Bappeda", "address": "", "contact": ""}, (demo_logo(), "image/png"),
+                        False)
         session.commit()
         return {
             "session": themed_session.id, "spare_category": spare_category.id,

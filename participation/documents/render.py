@@ -23,9 +23,7 @@ BLANK_ATTENDANCE_ROWS = 15
 
 def context(themed_session: ThemedSession, slug: str) -> dict:
     """What the document named by `slug` shows."""
-    head = services.letterhead()
-    common = {"themed_session": themed_session, "letterhead": head, "logo": services.logo_data_uri(head),
-              "printed_at": utcnow()}
+    common = {"themed_session": themed_session, "printed_at": utcnow()}
     if slug == "undangan":
         invitations = db.session.scalars(
             select(Invitation).where(Invitation.session_id == themed_session.id, Invitation.walk_in.is_(False))

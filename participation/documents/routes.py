@@ -241,7 +241,10 @@ def letterhead():
             elif kind is None or kind[0] not in ("image/png", "image/jpeg"):
                 form.logo.errors.append(_("The logo must be a PNG or JPEG image (checked by its content)."))
             else:
-                logo = (data, kind[0])
+                try:
+                    logo = services.prepare_logo(data)
+                except services.LogoRefused:
+                    form.logo.errors.append(_("The logo could not be read as an image."))
         if not form.logo.errors:
             saved = services.save_letterhead({"institution_name": form.institution_name.data,
                                               "address": form.address.data or "", "contact": form.contact.data or ""},
@@ -252,5 +255,14 @@ def letterhead():
             flash(_("The letterhead has been saved."), "success")
             return redirect(url_for("documents.letterhead"), code=303)
     status = 400 if request.method == "POST" else 200
-    return render_template("documents/letterhead.html", form=form, letterhead=head,
-                           logo=services.logo_data_uri(head)), status
+    return render_template("documents/letterhead.html", form=form, logo=services.logo_url(head)), status
+
+
+@bp.route("/kop/logo")
+@role_required(*STAFF)
+def logo():
+    """The letterhead's logo, for the print views (PDFs read the same address from the database)."""
+    head = services.letterhead()
+    if not head.logo:
+        abort(404)
+    return Response(head.logo, mimetype=head.logo_type)

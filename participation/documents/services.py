@@ -1,11 +1,10 @@
 """The meeting's documents: agenda, check-in, attendance figures, letterhead, and what each PDF shows."""
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from flask import current_app
+from flask import current_app, g, url_for
 from flask_babel import to_user_timezone
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -189,11 +188,54 @@ def register_walk_in(themed_session: ThemedSession, data: dict, actor: User) -> 
 
 
 def letterhead() -> Letterhead:
-    """The stored letterhead, or one made from the configuration (not saved)."""
-    stored = db.session.scalar(select(Letterhead).order_by(Letterhead.id).limit(1))
-    if stored is not None:
-        return stored
-    return Letterhead(institution_name=current_app.config["INSTITUTION_NAME"], address="", contact="")
+    """The stored letterhead, or one made from the configuration (not saved); read once per request."""
+    if "letterhead" not in g:
+        stored = db.session.scalar(select(Letterhead).order_by(Letterhead.id).limit(1))
+        g.letterhead = stored or Letterhead(institution_name=current_app.config["INSTITUTION_NAME"],
+                                            address="", contact="")
+    return g.letterhead
+
+
+def logo_url(head: Letterhead) -> str | None:
+    """Where documents load the logo from: one address, so a 45-letter PDF holds it once."""
+    if not head.logo:
+        return None
+    return url_for("documents.logo", v=int(head.updated_at.timestamp()) if head.updated_at else 0)
+
+
+class LogoRefused(ValueError):
+    """The upload is not a usable PNG or JPEG image."""
+
+
+LOGO_MAX_PIXELS = 40_000_000  # a larger picture is refused before it is decoded
+LOGO_SIZE = (480, 480)  # enough for 48 pt at print resolution
+
+
+def prepare_logo(data: bytes) -> tuple[bytes, str]:
+    """Decode an uploaded PNG or JPEG, shrink it to letterhead size and store it as PNG."""
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        # WeasyPrint sets PIL's LOAD_TRUNCATED_IMAGES for the whole process; verify() still reads
+        # every chunk, so a cut-off upload is refused rather than stored half grey.
+        with Image.open(io.BytesIO(data)) as image:
+            image.verify()
+        with Image.open(io.BytesIO(data)) as image:
+            if image.format not in ("PNG", "JPEG"):
+                raise LogoRefused("format")
+            if image.width * image.height > LOGO_MAX_PIXELS:
+                raise LogoRefused("size")
+            image.thumbnail(LOGO_SIZE)
+            buffer = io.BytesIO()
+            image.convert("RGBA" if image.mode in ("RGBA", "LA", "P") else "RGB").save(buffer, format="PNG",
+                                                                                      optimize=True)
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError, ValueError) as error:
+        if isinstance(error, LogoRefused):
+            raise
+        raise LogoRefused("decode") from None
+    return buffer.getvalue(), "image/png"
 
 
 def save_letterhead(data: dict, logo: tuple[bytes, str] | None, remove_logo: bool) -> Letterhead:
@@ -209,10 +251,3 @@ def save_letterhead(data: dict, logo: tuple[bytes, str] | None, remove_logo: boo
         stored.logo, stored.logo_type = None, None
     db.session.flush()
     return stored
-
-
-def logo_data_uri(head: Letterhead) -> str | None:
-    """The logo as a data: URI, so that PDF rendering never fetches a file or a URL for it."""
-    if not head.logo:
-        return None
-    return f"data:{head.logo_type};base64,{base64.b64encode(head.logo).decode()}"

@@ -133,9 +133,11 @@ def make_ahp_form(criteria):
                 matrix[index[b.id]][index[a.id]] = 1.0 / value
             return matrix
 
+    # gettext, not lazy_gettext, wherever a label carries the planner's text: Jinja and WTForms
+    # treat a lazy string as safe HTML (it has __html__), so a criterion name would go out unescaped.
     for a, b in combinations(criteria, 2):
         setattr(AhpForm, f"p{a.id}_{b.id}", SelectField(
-            _l("%(a)s compared with %(b)s", a=a.name, b=b.name), choices=select_choices(saaty_choices(a.name, b.name)),
+            _("%(a)s compared with %(b)s", a=a.name, b=b.name), choices=select_choices(saaty_choices(a.name, b.name)),
             default="1"))
     return AhpForm
 
@@ -169,6 +171,6 @@ def make_finalize_form(incomplete_items):
 
     for item in incomplete_items:
         setattr(FinalizeForm, f"exclude_{item.proposal.id}", StringField(
-            _l("Reason to exclude %(receipt)s", receipt=item.proposal.receipt_number),
+            _("Reason to exclude %(receipt)s", receipt=item.proposal.receipt_number),
             validators=[Optional(), Length(max=500, message=_l("At most 500 characters."))]))
     return FinalizeForm

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from itertools import chain
 
 import numpy as np
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext
 from sqlalchemy import select
 
 from participation import scoring
@@ -217,14 +217,14 @@ def build_ranking(themed_session: ThemedSession, *, weights=None, stability: boo
         items.append(RankedProposal(proposal=proposal, values=values,
                                     missing=[c for c, value in zip(criteria, row, strict=True) if value != value]))
     index = np.flatnonzero(complete)
-    problem = unrankable(themed_session, criteria, matrix[index], [items[i] for i in index]) if index.size else None
-    if index.size and problem is None:
+    problem = None
+    if index.size:
         try:
             _score(themed_session, criteria, weight_vector, directions, matrix[index],
                    [items[i] for i in index], stability)
-        except ValueError:  # anything else the library refuses: say so rather than fail the page
-            problem = _l("These values cannot be ranked with the session's method. Check the criteria and "
-                         "their directions.")
+        except scoring.CellError as error:  # a value the session's method cannot take (SAW max)
+            problem = refused_cell_message(criteria[error.column], items[index[error.row]],
+                                           float(matrix[index[error.row], error.column]))
             for item in items:
                 item.score = item.rank = item.selected = None
     ranked = sorted((item for item in items if item.rank is not None), key=lambda item: item.rank)
@@ -234,30 +234,22 @@ def build_ranking(themed_session: ThemedSession, *, weights=None, stability: boo
                    generated_at=datetime.now(timezone.utc), problem=problem)
 
 
-def unrankable(themed_session: ThemedSession, criteria, matrix: np.ndarray, items) -> str | None:
-    """Why the values cannot be ranked with the session's settings, or None.
+def refused_cell_message(criterion: Criterion, item: RankedProposal, value: float) -> str:
+    """Why the library refused a value, for the planner: SAW with `max` normalisation.
 
-    SAW with `max` normalisation divides by each value of a cost column (min/x) and by the
-    largest value of a benefit column: a zero or negative cost value, or a negative benefit
-    value, has no meaning there (DESIGN §5), and a count such as new jobs can well be 0.
+    It divides by each value of a cost column (min/x) and by the largest value of a benefit
+    column, so a cost needs a value above 0 (a count such as new jobs can well be 0).
     """
-    if themed_session.scoring_method.value != "saw" or themed_session.normalization.value != "max":
-        return None
-    for j, criterion in enumerate(criteria):
-        column = matrix[:, j]
-        cost = criterion.direction == -1
-        bad = np.flatnonzero(column <= 0 if cost else column < 0)
-        if not bad.size:
-            continue
-        receipt = items[bad[0]].proposal.receipt_number or "-"
-        if cost:
-            return _l("The 'max' normalisation cannot rank %(criterion)s as a cost criterion: %(receipt)s has "
-                      "the value %(value)s there, and a cost needs a value above 0. Use min–max normalisation, "
-                      "or change the criterion's direction.",
-                      criterion=criterion.name, receipt=receipt, value=f"{column[bad[0]]:g}")
-        return _l("The 'max' normalisation cannot rank %(criterion)s: %(receipt)s has a negative value there. "
-                  "Use min–max normalisation.", criterion=criterion.name, receipt=receipt)
-    return None
+    # gettext, not lazy_gettext: a lazy string is treated as safe HTML by Jinja, and the
+    # criterion's name is the planner's text.
+    receipt = item.proposal.receipt_number or "-"
+    if criterion.direction == -1:
+        return gettext("The 'max' normalisation cannot rank %(criterion)s as a cost criterion: %(receipt)s has "
+                       "the value %(value)s there, and a cost needs a value above 0. Use min–max normalisation, "
+                       "or change the criterion's direction.", criterion=criterion.name, receipt=receipt,
+                       value=f"{value:g}")
+    return gettext("The 'max' normalisation cannot rank %(criterion)s: %(receipt)s has a negative value there. "
+                   "Use min–max normalisation.", criterion=criterion.name, receipt=receipt)
 
 
 def _score(themed_session, criteria, weights, directions, matrix, items, stability) -> None:

@@ -7,6 +7,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from participation import scoring
+from participation.scoring.ahp import RANDOM_INDEX
 from participation.extensions import db
 from participation.i18n import number
 from participation.models import Outcome, Proposal, ProposalStatus, Role, SessionStatus
@@ -28,7 +29,7 @@ bp = Blueprint("review", __name__, url_prefix="/sesi/<int:session_id>")
 STAFF = (Role.PLANNER, Role.FACILITATOR, Role.ADMIN)
 MANAGERS = (Role.PLANNER, Role.ADMIN)
 PAGE_SIZE = 50
-AHP_MAX_CRITERIA = 10  # Saaty's random index (DESIGN §5) is tabulated up to n = 10
+AHP_MAX_CRITERIA = max(RANDOM_INDEX)  # Saaty's random index (DESIGN §5) is tabulated up to n = 10
 
 ERRORS = {
     "closed": lambda d: _("Ratings and votes can be changed while the session is open or under review."),

@@ -197,6 +197,8 @@ def write_snapshot(themed_session: ThemedSession, actor: User, *, ranking=None, 
                    reason: str = "") -> RankingSnapshot:
     """Append the next immutable snapshot version of the session's ranking."""
     ranking = ranking or build_ranking(themed_session, stability=True)
+    if ranking.problem:  # a correction must not publish a ranking with nothing ranked
+        raise ReviewError("unrankable", problem=ranking.problem)
     previous = latest_snapshot(themed_session)
     if exclusions is None and previous is not None:
         exclusions = {int(k): v for k, v in previous.payload.get("excluded", {}).items()}

@@ -5,7 +5,8 @@ higher is better) or -1 (cost, lower is better); weights are non-negative and ar
 sum to 1. Everything is computed in float64.
 
 Errors: bad input raises ValueError whose message names the offending cell as
-"(row i, column j)", 0-based, e.g. "matrix cell (row 3, column 1) is NaN".
+"(row i, column j)", 0-based, e.g. "matrix cell (row 3, column 1) is NaN"; for a refused matrix
+cell it is a CellError (a ValueError) that also carries `row` and `column`.
 
 Edge policies:
 - a constant column normalises to 1.0 under SAW (both normalisations) and, under TOPSIS, puts
@@ -16,6 +17,7 @@ Edge policies:
   benefit columns (x/max); a zero or negative cost is refused, naming the cell;
 - under TOPSIS a column of zeros has no length to normalise by and contributes nothing.
 """
+from participation.scoring._validate import CellError
 from participation.scoring.aggregate import aggregate_ratings
 from participation.scoring.ahp import AhpResult, ahp_weights
 from participation.scoring.methods import contributions, saw, topsis
@@ -25,6 +27,7 @@ from participation.scoring.stability import rank_stability, selection_stability
 
 __all__ = [
     "AhpResult",
+    "CellError",
     "aggregate_ratings",
     "ahp_weights",
     "contributions",

@@ -6,6 +6,14 @@ import numpy as np
 TIE_TOLERANCE = 1e-9
 
 
+class CellError(ValueError):
+    """A refused matrix cell; `row` and `column` (0-based) say which, as the message does."""
+
+    def __init__(self, message: str, row: int, column: int):
+        super().__init__(message)
+        self.row, self.column = row, column
+
+
 def as_matrix(matrix, name: str = "matrix") -> np.ndarray:
     """A C-contiguous float64 (n, k) array with at least one row and one column (no copy if it is one)."""
     try:
@@ -32,7 +40,7 @@ def describe(value: float) -> str:
 def raise_bad_cell(array: np.ndarray, name: str = "matrix") -> None:
     """Raise for the first non-finite cell of `array`, naming its row and column."""
     row, column = first_bad_cell(array)[:2]
-    raise ValueError(f"{name} cell (row {row}, column {column}) is {describe(float(array[row, column]))}")
+    raise CellError(f"{name} cell (row {row}, column {column}) is {describe(float(array[row, column]))}", row, column)
 
 
 def entries(m: int) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from participation.scoring._validate import as_matrix, check_directions, check_weights, raise_bad_cell
+from participation.scoring._validate import CellError, as_matrix, check_directions, check_weights, raise_bad_cell
 
 BLOCK_ROWS = 8192
 NORMALIZATIONS = ("minmax", "max")
@@ -74,12 +74,12 @@ def _check_max(x, d, lo, hi):
     """`max` normalisation divides by the column maximum (benefit) or by each value (cost)."""
     for column in np.flatnonzero((d < 0) & (lo <= 0)).tolist():
         row = int(np.argmax(x[:, column] <= 0))
-        raise ValueError(f"matrix cell (row {row}, column {column}) is {float(x[row, column])!r} in cost column "
-                         f"{column}; max normalisation needs positive costs (min/x)")
+        raise CellError(f"matrix cell (row {row}, column {column}) is {float(x[row, column])!r} in cost column "
+                        f"{column}; max normalisation needs positive costs (min/x)", row, column)
     for column in np.flatnonzero((d > 0) & (lo < 0)).tolist():
         row = int(np.argmax(x[:, column] < 0))
-        raise ValueError(f"matrix cell (row {row}, column {column}) is {float(x[row, column])!r} in benefit column "
-                         f"{column}; max normalisation (x/max) needs non-negative values")
+        raise CellError(f"matrix cell (row {row}, column {column}) is {float(x[row, column])!r} in benefit column "
+                        f"{column}; max normalisation (x/max) needs non-negative values", row, column)
 
 
 def saw(matrix, weights, directions, normalization="minmax") -> np.ndarray:

@@ -167,7 +167,7 @@ def make_weights_form(themed_session):
         setattr(WeightsForm, f"weight_{criterion.id}", DecimalTextField(
             criterion.name, validators=[InputRequired(_l("Enter a weight."))], default=criterion.weight))
         setattr(WeightsForm, f"direction_{criterion.id}", SelectField(
-            _l("Direction of %(name)s", name=criterion.name), choices=select_choices(DIRECTION_CHOICES),
+            _("Direction of %(name)s", name=criterion.name), choices=select_choices(DIRECTION_CHOICES),
             default=str(criterion.direction)))
     return WeightsForm
 

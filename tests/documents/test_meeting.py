@@ -291,6 +291,40 @@ def png_logo() -> bytes:
     return demo_logo()
 
 
+def image_size(data: bytes) -> tuple[int, int]:
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as image:
+        return image.size
+
+
+def test_a_large_logo_is_shrunk_and_printed_once_for_all_letters(app, client, meeting):
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.radial_gradient("L").resize((1600, 1200)).convert("RGB").save(buffer, format="JPEG", quality=90)
+    assert len(buffer.getvalue()) < 1024 * 1024
+    response = post_form(client, "/kop", {"institution_name": "Bappeda", "logo": (io.BytesIO(buffer.getvalue()), "foto.jpg")},
+                         content_type="multipart/form-data")
+    assert response.status_code == 303
+    with app_db(app) as session:
+        head = session.scalar(select(Letterhead))
+        assert max(image_size(head.logo)) == 480 and head.logo_type == "image/png"
+    sid = meeting["session"]
+    html = client.get(f"/sesi/{sid}/dokumen/undangan").get_data(as_text=True)
+    assert html.count('src="/kop/logo?v=') == 12 and "data:image" not in html  # an address, not a copy
+    from tests.documents.conftest import pdf_reader
+
+    reader = pdf_reader(client.get(f"/sesi/{sid}/dokumen/undangan.pdf"))
+    logos = {page["/Resources"]["/XObject"].raw_get(name).idnum for page in reader.pages
+             for name in page["/Resources"].get("/XObject", {})}
+    assert len(reader.pages) == 12 and len(logos) == 1  # one image object, shared by every letter
+    # The blank paper forms carry the same letterhead.
+    blank = client.post(f"/sesi/{sid}/formulir-kosong", data={"count": "1", "csrf_token": csrf_token(
+        client, f"/sesi/{sid}/formulir-kosong")})
+    assert len(pdf_reader(blank).pages[0].images) == 1
+
+
 def test_letterhead_with_a_logo_checked_by_content(app, client, meeting):
     form = {"institution_name": "Bappeda Kota Harapan Jaya", "address": "Jl. Pahlawan No. 1", "contact": "(0271) 642020"}
     response = post_form(client, "/kop", {**form, "logo": (io.BytesIO(png_logo()), "lambang.png")},
@@ -298,7 +332,9 @@ def test_letterhead_with_a_logo_checked_by_content(app, client, meeting):
     assert response.status_code == 303
     with app_db(app) as session:
         head = session.scalar(select(Letterhead))
-        assert head.logo_type == "image/png" and head.logo == png_logo()
+        assert head.logo_type == "image/png" and image_size(head.logo) == (160, 180)
+        stored = head.logo
+    assert client.get("/kop/logo").data == stored
     from tests.documents.conftest import pdf_reader
 
     reader = pdf_reader(client.get(f"/sesi/{meeting['session']}/dokumen/acara.pdf"))
@@ -307,16 +343,17 @@ def test_letterhead_with_a_logo_checked_by_content(app, client, meeting):
     assert "BAPPEDA KOTA HARAPAN JAYA" in reader.pages[0].extract_text()  # the kop is set in capitals
     # A PDF named .png, a script and an oversized image are all refused; the stored logo stays.
     for content, name in ((PDF_BYTES, "lambang.png"), (b"<script>alert(1)</script>", "lambang.jpg"),
-                          (b"\x89PNG\r\n\x1a\n" + b"\x00" * (1024 * 1024 + 10), "besar.png")):
+                          (b"\x89PNG\r\n\x1a\n" + b"\x00" * (1024 * 1024 + 10), "besar.png"),
+                          (b"\x89PNG\r\n\x1a\n" + b"\x00" * 200, "rusak.png"), (png_logo()[:300], "terpotong.png")):
         response = post_form(client, "/kop", {**form, "institution_name": "Nama Baru",
                                               "logo": (io.BytesIO(content), name)},
                              content_type="multipart/form-data")
         assert response.status_code == 400, name
         page = response.get_data(as_text=True)
-        assert 'value="Nama Baru"' in page and ("PNG atau JPEG" in page or "1 MB" in page)
+        assert 'value="Nama Baru"' in page and ("PNG atau JPEG" in page or "1 MB" in page or "tidak dapat dibaca" in page)
     with app_db(app) as session:
         head = session.scalar(select(Letterhead))
-        assert head.institution_name == "Bappeda Kota Harapan Jaya" and head.logo == png_logo()
+        assert head.institution_name == "Bappeda Kota Harapan Jaya" and head.logo == stored
     # Removing the logo.
     assert post_form(client, "/kop", {**form, "remove_logo": "y"}).status_code == 303
     with app_db(app) as session:

@@ -1,6 +1,7 @@
 """Settings the values cannot satisfy, and saves that race with each other or with finalisation."""
 from __future__ import annotations
 
+import html
 import json
 import threading
 import time
@@ -46,12 +47,12 @@ def test_max_normalisation_with_a_zero_cost_value_explains_instead_of_failing(ap
         session.commit()
     page = client.get(f"/sesi/{sid}/peringkat")
     assert page.status_code == 200
-    body = page.get_data(as_text=True)
+    body = html.unescape(page.get_data(as_text=True))
     assert f"Normalisasi 'max' tidak dapat memeringkat {name} sebagai kriteria biaya" in body and receipt in body
     exported = json.loads(client.get(f"/sesi/{sid}/peringkat.json").data)
     assert all(p["rank"] is None and p["score"] is None and p["selected"] is None for p in exported["proposals"])
     response = finalize(client, world)
-    assert response.status_code == 400 and name in response.get_data(as_text=True)
+    assert response.status_code == 400 and name in html.unescape(response.get_data(as_text=True))
     assert client.get(f"/sesi/{sid}/dokumen/berita-acara.pdf").status_code == 200
     with app_db(app) as session:
         assert session.get(ThemedSession, sid).status is SessionStatus.REVIEW
@@ -183,3 +184,39 @@ def test_why_not_selected_under_optimal_selection_names_the_amount(app, client, 
     with app.test_request_context():
         amount = rupiah(remaining)
     assert f"menyisakan {amount} dari pagu" in body
+
+
+def test_a_correction_cannot_publish_an_unrankable_snapshot(app, client, world):
+    rate_everything(app, world)
+    assert finalize(client, world).status_code == 303
+    with app_db(app) as session:  # values the method cannot take appear after finalisation
+        themed_session = session.get(ThemedSession, world["session"])
+        themed_session.normalization = Normalization.MAX
+        next(c for c in themed_session.criteria if c.source is CriterionSource.JOBS_CREATED).direction = -1
+        session.get(Proposal, world["others"][0]).jobs_created = 0
+        session.commit()
+    response = post_form(client, f"/sesi/{world['session']}/keputusan/{world['mine']}",
+                         {"outcome": "deferred", "reason": "Menunggu data.", "correction_reason": "Rapat lanjutan."})
+    assert response.status_code == 400
+    assert "Normalisasi 'max' tidak dapat memeringkat" in html.unescape(response.get_data(as_text=True))
+    with app_db(app) as session:
+        assert session.scalar(select(func.count(RankingSnapshot.id))) == 1
+        assert session.get(Proposal, world["mine"]).decision is None
+
+
+def test_a_hostile_criterion_name_is_escaped_in_labels_and_messages(app, client, world):
+    """Lazy translated strings count as safe HTML in Jinja: labels carrying names must not be lazy."""
+    rate_everything(app, world)
+    sid = world["session"]
+    hostile = "<script>alert('kriteria')</script>"
+    with app_db(app) as session:
+        themed_session = session.get(ThemedSession, sid)
+        jobs = next(c for c in themed_session.criteria if c.source is CriterionSource.JOBS_CREATED)
+        jobs.name, jobs.direction = hostile, -1
+        themed_session.normalization = Normalization.MAX
+        session.get(Proposal, world["others"][0]).jobs_created = 0
+        session.commit()
+    for path in (f"/sesi/{sid}/ahp", f"/sesi/{sid}/bobot", f"/sesi/{sid}/peringkat", f"/sesi/{sid}/finalisasi"):
+        body = client.get(path).get_data(as_text=True)
+        assert "<script>alert(" not in body, path
+        assert "&lt;script&gt;alert(" in body or path.endswith("finalisasi"), path
