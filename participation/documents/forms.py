@@ -86,11 +86,10 @@ class WalkInForm(BaseForm):
     validate_phone = PaperProposalForm.validate_phone
 
     def business_data(self) -> dict:
-        from participation.models import Scale
-
+        # Unknown at the door (scale None, no places): a new business starts as mikro, and the
+        # paper form that follows fills in what it says.
         return {"nib": self.nib.data, "name": self.business_name.data, "owner_name": self.owner_name.data,
-                "phone": self.phone.data or None, "kbli": [], "scale": Scale.MIKRO,
-                "kelurahan": "", "kecamatan": ""}
+                "phone": self.phone.data or None, "kbli": [], "scale": None, "kelurahan": "", "kecamatan": ""}
 
 
 class LetterheadForm(BaseForm):

@@ -133,8 +133,9 @@ def add_agenda_item(session_id: int):
     new_form = AgendaItemForm()
     if not new_form.validate_on_submit():
         return render_builder(themed_session, new_form=new_form, status=400)
-    item = services.add_agenda_item(themed_session, build_ranking(themed_session, stability=False),
-                                    new_form.title.data, new_form.duration_minutes.data,
+    # The ranking is needed only to lay the template out first, when there is no agenda yet.
+    ranking = None if themed_session.agenda else build_ranking(themed_session, stability=False)
+    item = services.add_agenda_item(themed_session, ranking, new_form.title.data, new_form.duration_minutes.data,
                                     new_form.description.data or "")
     audit("agenda.item_added", themed_session, after={"title": item.title, "minutes": item.duration_minutes})
     db.session.commit()

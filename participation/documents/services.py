@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from participation.extensions import db
-from participation.intake.services import find_or_create_business
+from participation.intake.services import find_or_create_business, invite
 from participation.models import (
     AgendaItem,
     AgendaKind,
@@ -115,7 +115,7 @@ def schedule(themed_session: ThemedSession, ranking) -> list[ScheduledItem]:
 
 def add_agenda_item(themed_session: ThemedSession, ranking, title: str, minutes: int,
                     description: str = "") -> AgendaItem:
-    """Add an item of kind `other` before the closing (laying out the template first if needed)."""
+    """Add an item of kind `other` before the closing; with no agenda yet, lay out the template (`ranking`) first."""
     if not themed_session.agenda:
         build_agenda(themed_session, ranking)
     items = themed_session.agenda
@@ -175,13 +175,10 @@ def register_walk_in(themed_session: ThemedSession, data: dict, actor: User) -> 
     """A business that came without an invitation: matched by NIB and name, or created; present."""
     if themed_session.status in (SessionStatus.FINALIZED, SessionStatus.ARCHIVED):
         raise DocumentsError("finalized")
-    business, _created = find_or_create_business(data)
+    business, _created = find_or_create_business(data)  # holds the NIB's lock until commit
+    invite(themed_session, [business.id], actor, walk_in=True)
     invitation = db.session.scalar(select(Invitation).where(Invitation.session_id == themed_session.id,
                                                             Invitation.business_id == business.id))
-    if invitation is None:
-        invitation = Invitation(session_id=themed_session.id, business_id=business.id, walk_in=True,
-                                invited_by_id=actor.id)
-        db.session.add(invitation)
     invitation.attended, invitation.checked_in_at = True, utcnow()
     db.session.flush()
     return invitation

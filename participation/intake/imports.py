@@ -419,39 +419,51 @@ def import_roster(filename: str, data: bytes, progress=None) -> ImportResult:
     if result.errors:
         return result
 
-    def parse(reader: RowReader) -> int | None:
-        business = registered_business(reader)
-        return business.id if business else None
-
-    parsed, result.errors = _rows(header, rows, ROSTER_COLUMNS, parse, progress)
+    parsed, result.errors = _rows(header, rows, ROSTER_COLUMNS, business_key, progress)
     result.rows = len(parsed)
     if not parsed and not result.errors:
         result.errors.append(RowError(2, "-", _("The file has no data rows.")))
+    matched = _matching_ids({key for _number, key in parsed if key})  # one lookup for the whole file
+    result.errors += [RowError(number, "nib", not_registered_message()) for number, key in parsed
+                      if key and key not in matched]
+    result.errors.sort(key=lambda error: error.row)
     if result.errors:
         return result
-    result.ids = list(dict.fromkeys(business_id for _number, business_id in parsed))
+    result.ids = list(dict.fromkeys(matched[key] for _number, key in parsed))
     result.merged = len(parsed)
     return result
 
 
-def registered_business(reader: RowReader) -> Business | None:
-    """The stored business a row names by `nib` and `nama_usaha`; an error on the row if none."""
+def business_key(reader: RowReader) -> tuple[str, str] | None:
+    """The (NIB, name key) a row names by `nib` and `nama_usaha`, or None with the row's error."""
     nib = normalize_nib(reader.text("nib", required=True, max_length=30))
     name = reader.text("nama_usaha", required=True)
     if nib and not NIB_PATTERN.fullmatch(nib):
         reader.error("nib", _("The NIB must be exactly 13 digits."))
     elif nib and name:
-        business = find_business(nib, name)
-        if business is None:
-            reader.error("nib", _("No business with this NIB and name; import the businesses first."))
-        return business
+        return nib, normalize_business_name(name)
     return None
 
 
-def find_business(nib: str, name: str) -> Business | None:
-    """The stored business with this NIB and (normalised) name."""
-    return db.session.scalar(select(Business).where(Business.nib == nib,
-                                                    Business.name_key == normalize_business_name(name))
+def not_registered_message() -> str:
+    """Translated when used, in the request's language."""
+    return _("No business with this NIB and name; import the businesses first.")
+
+
+def registered_business(reader: RowReader) -> Business | None:
+    """The stored business a row names by `nib` and `nama_usaha`; an error on the row if none."""
+    key = business_key(reader)
+    if key is None:
+        return None
+    business = find_business(*key)
+    if business is None:
+        reader.error("nib", not_registered_message())
+    return business
+
+
+def find_business(nib: str, name_key: str) -> Business | None:
+    """The stored business with this NIB and name key (the oldest, as in `_matching_ids`)."""
+    return db.session.scalar(select(Business).where(Business.nib == nib, Business.name_key == name_key)
                              .order_by(Business.id))
 
 

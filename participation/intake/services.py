@@ -4,6 +4,7 @@ from __future__ import annotations
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
+from participation.database import advisory_lock
 from participation.extensions import db
 from participation.forms import clean_text
 from participation.models import (
@@ -11,6 +12,7 @@ from participation.models import (
     Invitation,
     Proposal,
     ProposalSource,
+    Scale,
     SessionStatus,
     ThemedSession,
     User,
@@ -19,6 +21,7 @@ from participation.models import (
 from participation.proposals import services as proposal_services
 
 PAPER_STATUSES = (SessionStatus.OPEN, SessionStatus.REVIEW)
+BUSINESS_LOCK_BASE = 10**15  # advisory-lock keys for "this NIB is being matched or created"
 
 
 class IntakeError(Exception):
@@ -72,6 +75,8 @@ def search_businesses(query: str, limit: int = 20) -> list[Business]:
 
 def find_or_create_business(data: dict) -> tuple[Business, bool]:
     """Match a paper form's business by NIB plus normalised name, or create it (no account)."""
+    # Two facilitators registering the same walk-in at once must not both create it.
+    advisory_lock(BUSINESS_LOCK_BASE + int(data["nib"]))  # forms give a 13-digit NIB
     business = db.session.scalar(select(Business).where(
         Business.nib == data["nib"], Business.name_key == normalize_business_name(data["name"])
     ).order_by(Business.id))
@@ -80,8 +85,14 @@ def find_or_create_business(data: dict) -> tuple[Business, bool]:
             business.kbli_list = set(business.kbli_list) | set(data["kbli"])
         if not business.phone and data.get("phone"):
             business.phone = data["phone"]
+        # A check-in at the door records only NIB and names; the paper form completes the rest.
+        for place in ("kelurahan", "kecamatan"):
+            if not getattr(business, place) and data.get(place):
+                setattr(business, place, data[place])
+        if business.user_id is None and data.get("scale") is not None:
+            business.scale = data["scale"]  # no owner keeps this profile: the latest form says
         return business, False
-    business = Business(nib=data["nib"], owner_name=data["owner_name"], scale=data["scale"],
+    business = Business(nib=data["nib"], owner_name=data["owner_name"], scale=data.get("scale") or Scale.MIKRO,
                         phone=data.get("phone"), kelurahan=data.get("kelurahan") or "",
                         kecamatan=data.get("kecamatan") or "")
     business.set_name(data["name"])

@@ -394,3 +394,35 @@ def test_hostile_input_on_every_documents_form(app, client, meeting):
         assert response.status_code == 200, slug
         body = client.get(f"/sesi/{sid}/dokumen/{slug}").get_data(as_text=True)
         assert "<script>alert" not in body and "<img src=x" not in body
+
+
+def test_a_walk_ins_paper_form_completes_the_business_registered_at_the_door(app, client, meeting):
+    from tests.intake.test_roster_and_paper import PAPER
+
+    sid = meeting["session"]
+    post_form(client, f"/sesi/{sid}/hadir", {"nib": "3578010177777", "business_name": "Jamu Mbok Sri",
+                                             "owner_name": "Sri Rahayu"})
+    with app_db(app) as session:
+        category = session.get(ThemedSession, sid).categories[0].id
+    response = post_form(client, f"/sesi/{sid}/usulan-kertas", {
+        **PAPER, "paper_form_number": "F1-0077", "nib": "3578010177777", "business_name": "Jamu Mbok Sri",
+        "owner_name": "Sri Rahayu", "scale": "kecil", "kelurahan": "Jebres", "kecamatan": "Jebres",
+        "category_id": str(category)})
+    assert response.status_code == 303, response.get_data(as_text=True)[:300]
+    with app_db(app) as session:
+        businesses = session.scalars(select(Business).where(Business.nib == "3578010177777")).all()
+        assert len(businesses) == 1
+        business = businesses[0]
+        assert (business.scale.value, business.kelurahan, business.kecamatan) == ("kecil", "Jebres", "Jebres")
+        assert business.kbli_list == ["13134"]
+    # A registered owner's own profile is not overwritten by a facilitator's form.
+    with app_db(app) as session:
+        owned = session.get(Business, meeting["businesses"][0])
+        owned.user_id = session.get(User, meeting["planner"]).id  # any account stands for "owned" here
+        nib, name = owned.nib, owned.name
+        session.commit()
+    post_form(client, f"/sesi/{sid}/usulan-kertas", {
+        **PAPER, "paper_form_number": "F1-0078", "nib": nib, "business_name": name, "owner_name": "X",
+        "scale": "menengah", "category_id": str(category)})
+    with app_db(app) as session:
+        assert session.get(Business, meeting["businesses"][0]).scale.value == "mikro"
