@@ -2,12 +2,10 @@
 from __future__ import annotations
 
 from flask import render_template
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from participation.documents import services
-from participation.extensions import db
-from participation.models import Business, Invitation, SessionStatus, ThemedSession, utcnow
+from participation.intake.services import roster
+from participation.models import SessionStatus, ThemedSession, utcnow
 from participation.pdf import render_pdf
 from participation.review.ranking import build_ranking, export_payload
 
@@ -25,17 +23,14 @@ def context(themed_session: ThemedSession, slug: str) -> dict:
     """What the document named by `slug` shows."""
     common = {"themed_session": themed_session, "printed_at": utcnow()}
     if slug == "undangan":
-        invitations = db.session.scalars(
-            select(Invitation).where(Invitation.session_id == themed_session.id, Invitation.walk_in.is_(False))
-            .options(selectinload(Invitation.business)).join(Invitation.business)
-            .order_by(Business.name, Invitation.id)).all()
+        invitations = roster(themed_session, walk_ins=False)  # walk-ins came uninvited
         notes = themed_session.invitation_notes or services.DEFAULT_INVITATION_NOTES
         return common | {"invitations": invitations, "notes": notes}
     if slug == "acara":
         ranking = build_ranking(themed_session, stability=False)
         return common | {"slots": services.schedule(themed_session, ranking)}
     if slug == "daftar-hadir":
-        return common | {"invitations": services.roster(themed_session), "blank_rows": BLANK_ATTENDANCE_ROWS}
+        return common | {"invitations": roster(themed_session), "blank_rows": BLANK_ATTENDANCE_ROWS}
     if slug == "berita-acara":
         return common | minutes_context(themed_session)
     raise KeyError(slug)

@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from participation.documents import render, services
+from participation.intake.services import roster
 from participation.documents.forms import (
     AgendaItemForm,
     DocumentSettingsForm,
@@ -191,7 +192,7 @@ def checkin(session_id: int):
         query = clean_text(request.args.get("cari", "")[:100]) or ""
     except ValueError:  # control characters: nothing can match them
         query = ""
-    invitations = services.roster(themed_session, query)
+    invitations = roster(themed_session, query)
     walk_in = next((i for i in invitations if i.walk_in and i.id == request.args.get("baru", type=int)), None)
     status = 400 if request.method == "POST" else 200
     return render_template("documents/checkin.html", themed_session=themed_session, form=form, query=query,

@@ -7,14 +7,12 @@ from datetime import datetime, timedelta
 from flask import current_app, g, url_for
 from flask_babel import to_user_timezone
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
 
 from participation.extensions import db
 from participation.intake.services import find_or_create_business, invite
 from participation.models import (
     AgendaItem,
     AgendaKind,
-    Business,
     Invitation,
     Letterhead,
     SessionStatus,
@@ -149,18 +147,6 @@ def attendance_counts(themed_session: ThemedSession) -> dict[str, int]:
             if not walk_in:
                 counts["invited_attended"] += number
     return counts
-
-
-def roster(themed_session: ThemedSession, query: str = "") -> list[Invitation]:
-    """Invitations with their businesses, by business name; filtered by name, owner or NIB."""
-    statement = (select(Invitation).join(Invitation.business).where(Invitation.session_id == themed_session.id)
-                 .options(selectinload(Invitation.business)).order_by(Business.name, Invitation.id))
-    text = query.strip().lower()
-    if text:
-        statement = statement.where(func.lower(Business.name).contains(text, autoescape=True)
-                                    | func.lower(Business.owner_name).contains(text, autoescape=True)
-                                    | Business.nib.startswith(text, autoescape=True))
-    return list(db.session.scalars(statement))
 
 
 def check_in(invitation: Invitation, attended: bool) -> None:

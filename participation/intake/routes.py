@@ -13,7 +13,7 @@ from participation.extensions import db
 from participation.forms import parse_id
 from participation.intake import imports, services
 from participation.intake.forms import MAX_IMPORT_BYTES, BlankFormsForm, ImportForm
-from participation.models import Business, Invitation, Proposal, Role
+from participation.models import Invitation, Proposal, Role
 from participation.pdf import render_pdf
 from participation.proposals import services as proposal_services
 from participation.proposals.forms import PaperProposalForm
@@ -50,10 +50,7 @@ def proposals(session_id: int):
 @role_required(*STAFF)
 def roster(session_id: int):
     themed_session = load_session(session_id)
-    invitations = db.session.scalars(
-        select(Invitation).where(Invitation.session_id == session_id)
-        .options(selectinload(Invitation.business)).join(Invitation.business).order_by(Business.name)
-    ).all()
+    invitations = services.roster(themed_session)
     query = request.args.get("cari", "")[:100]
     invited = {invitation.business_id for invitation in invitations}
     results = [b for b in services.search_businesses(query) if b.id not in invited] if query else []

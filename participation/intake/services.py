@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from participation.database import advisory_lock
@@ -47,6 +48,20 @@ def invite(themed_session: ThemedSession, business_ids, actor: User | None, *, w
                                   invited_by_id=actor.id if actor else None, walk_in=walk_in))
     db.session.flush()
     return len(new)
+
+
+def roster(themed_session: ThemedSession, query: str = "", *, walk_ins: bool = True) -> list[Invitation]:
+    """Invitations with their businesses, by business name; filtered by name, owner or NIB."""
+    statement = (select(Invitation).join(Invitation.business).where(Invitation.session_id == themed_session.id)
+                 .options(selectinload(Invitation.business)).order_by(Business.name, Invitation.id))
+    if not walk_ins:
+        statement = statement.where(Invitation.walk_in.is_(False))
+    text = query.strip().lower()
+    if text:
+        statement = statement.where(func.lower(Business.name).contains(text, autoescape=True)
+                                    | func.lower(Business.owner_name).contains(text, autoescape=True)
+                                    | Business.nib.startswith(text, autoescape=True))
+    return list(db.session.scalars(statement))
 
 
 def uninvite(invitation: Invitation) -> None:
