@@ -34,6 +34,7 @@ def build(database_url: str, instance: Path, n_proposals: int = N_PROPOSALS):
     from participation.auth.passwords import hash_password
     from participation.extensions import db
     from participation.models import Business, Proposal, ProposalStatus, Rating, Role, Scale, SessionStatus, User
+    from participation.events import Actor
     from participation.sessions.services import create_session
 
     app = create_app({"APP_ENV": "test", "SQLALCHEMY_DATABASE_URI": database_url, "WTF_CSRF_ENABLED": False})
@@ -45,7 +46,7 @@ def build(database_url: str, instance: Path, n_proposals: int = N_PROPOSALS):
         db.session.add_all(planners)
         db.session.flush()
         themed_session = create_session({"title": "Benchmark", "fiscal_year": 2027, "budget_ceiling": 1,
-                                         "max_proposals_per_business": 5}, planners[0])
+                                         "max_proposals_per_business": 5}, Actor.cli(planners[0]))
         themed_session.members = planners
         rating_criteria = [c for c in themed_session.criteria if c.source.value == "rating"]
         categories = themed_session.categories

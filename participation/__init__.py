@@ -34,7 +34,20 @@ def create_app(config=None):
     register_request_hooks(app)
     register_template_helpers(app)
     register_commands(app)
+    trust_proxies(app)
     return app
+
+
+def trust_proxies(app) -> None:
+    """Believe the X-Forwarded-* headers of the TRUSTED_PROXIES proxies in front (DESIGN §8)."""
+    hops = app.config["TRUSTED_PROXIES"]
+    if not hops:
+        return
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    # Each header is believed for `hops` entries from the right: the ones our proxies appended.
+    # Anything further left came from the client and stays untrusted.
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)
 
 
 def register_extensions(app) -> None:
@@ -69,13 +82,15 @@ def register_blueprints(app) -> None:
     from participation.admin.routes import bp as admin_bp
     from participation.auth.routes import bp as auth_bp
     from participation.documents.routes import bp as documents_bp
+    from participation.health import bp as health_bp
     from participation.intake.routes import bp as intake_bp
     from participation.proposals.routes import bp as proposals_bp
     from participation.public.routes import bp as public_bp
     from participation.review.routes import bp as review_bp
     from participation.sessions.routes import bp as sessions_bp
 
-    for blueprint in (public_bp, auth_bp, admin_bp, sessions_bp, proposals_bp, intake_bp, review_bp, documents_bp):
+    for blueprint in (public_bp, auth_bp, admin_bp, sessions_bp, proposals_bp, intake_bp, review_bp, documents_bp,
+                      health_bp):
         app.register_blueprint(blueprint)
 
 
@@ -93,16 +108,15 @@ def register_template_helpers(app) -> None:
     """Filters and globals for templates."""
     from participation.i18n import register_formatters
 
-    from participation.models import CriterionSource, Outcome
+    from participation.models import CriterionSource, Normalization, Outcome, ScoringMethod, SelectionMethod
 
     app.jinja_env.add_extension("jinja2.ext.do")
     register_formatters(app)
-    app.jinja_env.globals["outcome_label"] = lambda value: Outcome(value).label if value else "–"
-    app.jinja_env.globals["source_label"] = lambda value: CriterionSource(value).label
-    from participation.documents.services import letterhead, logo_url
-
-    app.jinja_env.globals["current_letterhead"] = letterhead
-    app.jinja_env.globals["letterhead_logo_url"] = logo_url
+    # A snapshot's payload keeps plain codes ("saw", "greedy"); these print them as translated labels.
+    for name, enum_cls in (("outcome_label", Outcome), ("source_label", CriterionSource),
+                           ("method_label", ScoringMethod), ("normalization_label", Normalization),
+                           ("selection_label", SelectionMethod)):
+        app.jinja_env.globals[name] = enum_cls.label_of
 
 
 def register_commands(app) -> None:

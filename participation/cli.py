@@ -15,6 +15,7 @@ from flask_babel import gettext as _, ngettext
 from sqlalchemy import func, select
 
 from participation.auth import services
+from participation.events import Actor
 from participation.extensions import db
 from participation.models import Role, User
 
@@ -43,15 +44,11 @@ def create_user_command(role: str, email: str, name: str) -> None:
     if not password:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        user = services.create_user(email=email, name=name.strip(), role=Role(role), password=password)
+        user = services.create_user(Actor.cli(), email=email, name=name.strip(), role=Role(role), password=password)
     except services.EmailTaken:
         raise click.ClickException(f"an account with email {email!r} already exists") from None
     except services.WeakPassword as error:
         raise click.ClickException("the password was refused: " + " ".join(error.problems)) from None
-    from participation.security import record_audit
-
-    record_audit("user.created", obj=user, after={"email": user.email, "role": user.role.value,
-                                                  "via": "cli"})
     db.session.commit()
     click.echo(f"Created {user.role.value} {user.email} (id {user.id}).")
 
@@ -118,15 +115,9 @@ def _run_import(path: Path, label: str, run) -> None:
 def import_businesses_command(file: Path) -> None:
     """Import businesses from CSV or XLSX; duplicates merge by NIB and normalised name."""
     from participation.intake import imports
-    from participation.security import record_audit
 
     def run(name, data, progress):
-        result = imports.import_businesses(name, data, progress=progress)
-        if result.ok:
-            record_audit("businesses.imported", after={"file": name[:100], "rows": result.rows,
-                                                       "created": result.created, "merged": result.merged,
-                                                       "via": "cli"})
-        return result
+        return imports.import_businesses(name, data, Actor.cli(), progress=progress)
 
     result = _run_import(file, _("Importing businesses"), run)
     click.echo(_("%(rows)d rows imported: %(created)d new businesses, %(merged)d merged into existing ones.",
@@ -141,19 +132,13 @@ def import_proposals_command(session_id: int, file: Path) -> None:
     """Import proposals into a session from CSV or XLSX; all rows or none."""
     from participation.intake import imports
     from participation.models import ThemedSession
-    from participation.security import record_audit
 
     themed_session = db.session.get(ThemedSession, session_id)
     if themed_session is None:
         raise click.ClickException(f"no session with id {session_id}")
 
     def run(name, data, progress):
-        result = imports.import_proposals(themed_session, name, data, None, progress=progress)
-        if result.ok:
-            record_audit("proposals.imported", obj=themed_session, object_type="ThemedSession",
-                         after={"file": name[:100], "rows": result.rows, "created": result.created,
-                                "flagged": result.flagged, "via": "cli"})
-        return result
+        return imports.import_proposals(themed_session, name, data, Actor.cli(), progress=progress)
 
     result = _run_import(file, _("Importing proposals"), run)
     click.echo(_("%(n)d proposals imported and submitted; %(flagged)d look like near-duplicates.",
@@ -192,14 +177,15 @@ def export_ranking_command(session_id: int, fmt: str, output: Path | None) -> No
 def print_documents_command(session_id: int, output: Path) -> None:
     """Write the session's four documents as A4 PDFs, the same the facilitator prints from the web."""
     from participation.documents import render
+    from participation.documents.services import letterhead
     from participation.models import ThemedSession
 
     themed_session = db.session.get(ThemedSession, session_id)
     if themed_session is None:
         raise click.ClickException(f"no session with id {session_id}")
     output.mkdir(parents=True, exist_ok=True)
-    with current_app.test_request_context():  # URLs and the language, as on the web
-        for slug, (name, _template) in render.DOCUMENTS.items():
-            target = output / f"{name}.pdf"
-            target.write_bytes(render.pdf(themed_session, slug))
-            click.echo(f"Wrote {target}")
+    head = letterhead()
+    for slug, (name, _template) in render.DOCUMENTS.items():
+        target = output / f"{name}.pdf"
+        target.write_bytes(render.pdf(themed_session, slug, head))
+        click.echo(f"Wrote {target}")

@@ -35,6 +35,14 @@ def env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _count_or_text(value: str) -> int | str:
+    """`value` as an integer when it is one; otherwise unchanged, for `validate` to refuse by name."""
+    try:
+        return int(value.strip())
+    except ValueError:
+        return value
+
+
 def _development_secret_key() -> str:
     """A random key kept in instance/ so that development sessions survive restarts."""
     path = instance_dir() / "secret_key"
@@ -91,6 +99,9 @@ class Config:
     MAX_CONTENT_LENGTH = 8 * 1024 * 1024
     SEND_FILE_MAX_AGE_DEFAULT = 3600
     SEED_DEMO_ALLOWED = True
+    # How many reverse proxies (load balancer, nginx) stand in front of the app; their
+    # X-Forwarded-* headers are believed for that many hops. 0 believes none of them.
+    TRUSTED_PROXIES = 0
 
     ENVIRON = {
         "FLASK_SECRET_KEY": "SECRET_KEY",
@@ -112,6 +123,8 @@ class Config:
             values["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance_dir() / 'participation.db'}"
         if os.environ.get("SESSION_IDLE_MINUTES"):
             values["SESSION_IDLE_TIMEOUT"] = timedelta(minutes=int(os.environ["SESSION_IDLE_MINUTES"]))
+        if os.environ.get("TRUSTED_PROXIES", "").strip():
+            values["TRUSTED_PROXIES"] = _count_or_text(os.environ["TRUSTED_PROXIES"])
         return values
 
     @classmethod
@@ -121,6 +134,10 @@ class Config:
             raise ConfigError("FLASK_SECRET_KEY is not set")
         if not config.get("SQLALCHEMY_DATABASE_URI"):
             raise ConfigError("no database configured")
+        proxies = config.get("TRUSTED_PROXIES", 0)
+        if isinstance(proxies, bool) or not isinstance(proxies, int) or proxies < 0:
+            raise ConfigError("TRUSTED_PROXIES must be a whole number of proxies in front of the app "
+                              f"(0 for none), not {proxies!r}")
 
 
 class DevelopmentConfig(Config):

@@ -11,16 +11,15 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
-from participation.auth.passwords import hash_password, password_problems
+from participation.auth.passwords import password_problems
+from participation.events import Actor
 from participation.extensions import db
 from participation.models import (
-    Business,
     LegalForm,
     Proposal,
     ProposalStatus,
     Role,
     Scale,
-    SessionStatus,
     ThemedSession,
     User,
     derive_scale,
@@ -173,39 +172,36 @@ def demo_businesses(rng: random.Random) -> list[dict]:
 
 
 def seed_demo() -> list[tuple[str, str, str, str]]:
-    """Fill an empty database with the demo city; returns (role, name, email, password) rows."""
+    """Fill an empty database with the demo city; returns (role, name, email, password) rows.
+
+    Everything goes through the same services as the web pages, so the seeded demo carries the
+    audit history (channel `demo`) that clicking it together would have left.
+    """
+    from participation.auth import services as auth_services
+
     rng = random.Random(SEED)
     accounts, staff, owners = [], [], []
     for role, name, local in STAFF:
         email = f"{local}@{DOMAIN_STAFF}"
         password = fresh_password(email, name, role)
-        user = User(email=email, name=name, role=role, password_hash=hash_password(password))
-        db.session.add(user)
-        staff.append(user)
+        staff.append(auth_services.create_user(Actor.demo(), email=email, name=name, role=role, password=password))
         accounts.append((role.value, name, email, password))
     for profile in demo_businesses(rng):
         password = fresh_password(profile["email"], profile["owner"], Role.PROPONENT)
-        user = User(email=profile["email"], name=profile["owner"], role=Role.PROPONENT,
-                    password_hash=hash_password(password))
-        business = Business(user=user, owner_name=profile["owner"], nib=profile["nib"],
-                            legal_form=profile["legal_form"], scale=profile["scale"],
-                            capital=profile["capital"], workforce_men=profile["workforce_men"],
-                            workforce_women=profile["workforce_women"], address=profile["address"],
-                            kelurahan=profile["kelurahan"], kecamatan=profile["kecamatan"],
-                            phone=profile["phone"], cert_halal=profile["cert_halal"],
-                            cert_pirt=profile["cert_pirt"], cert_sni=profile["cert_sni"])
-        business.set_name(profile["name"])
-        business.kbli_list = profile["kbli"]
-        db.session.add_all([user, business])
-        owners.append(user)
+        owners.append(auth_services.register_owner(
+            Actor.demo(), email=profile["email"], name=profile["owner"], password=password,
+            profile={"name": profile["name"], "kbli": profile["kbli"], "nib": profile["nib"],
+                     "legal_form": profile["legal_form"], "scale": profile["scale"],
+                     "capital": profile["capital"], "annual_turnover": None,
+                     **{key: profile[key] for key in ("workforce_men", "workforce_women", "address", "kelurahan",
+                                                      "kecamatan", "phone", "cert_halal", "cert_pirt", "cert_sni")}}))
         accounts.append((Role.PROPONENT.value, profile["owner"], profile["email"], password))
-    db.session.flush()
     seed_demo_session(rng, staff, owners)
     return accounts
 
 
 def seed_demo_session(rng: random.Random, staff: list[User], owners: list[User]) -> ThemedSession:
-    """The demo session: open, invitation-only, with proposals from the 45 businesses."""
+    """The demo session: opened, invitation-only, proposals from the 45 businesses, now in review."""
     from participation.intake import services as intake_services
     from participation.proposals import services as proposal_services
     from participation.sessions import services as session_services
@@ -213,14 +209,16 @@ def seed_demo_session(rng: random.Random, staff: list[User], owners: list[User])
     now = utcnow().replace(minute=0, second=0, microsecond=0)
     planners = [user for user in staff if user.role is Role.PLANNER]
     facilitator = next(user for user in staff if user.role is Role.FACILITATOR)
+    as_planner, as_facilitator = Actor.demo(planners[0]), Actor.demo(facilitator)
     themed_session = session_services.create_session(
         {**DEMO_SESSION, "fiscal_year": now.year + 1, "budget_ceiling": 1,
          "submission_opens_at": now - timedelta(days=14), "submission_closes_at": now + timedelta(days=30),
          "meeting_start": (now + timedelta(days=37)).replace(hour=2)},  # 09.00 WIB
-        planners[0])
-    themed_session.members = planners + [facilitator]
-    themed_session.status = SessionStatus.OPEN
-    intake_services.invite(themed_session, [owner.business.id for owner in owners], facilitator)
+        as_planner)
+    for member in planners[1:] + [facilitator]:
+        session_services.add_member(themed_session, member, as_planner)
+    session_services.transition(themed_session, "open", as_planner)
+    intake_services.invite(themed_session, [owner.business.id for owner in owners], as_facilitator)
     categories = list(themed_session.categories)
 
     proposals = []
@@ -240,30 +238,31 @@ def seed_demo_session(rng: random.Random, staff: list[User], owners: list[User])
                 "beneficiaries": rng.randint(*people), "jobs_created": rng.randint(*jobs),
             }
             draft = index % 15 == 14 and number == 1
-            proposal = proposal_services.create_proposal(themed_session, owner.business, data, owner,
+            proposal = proposal_services.create_proposal(themed_session, owner.business, data, Actor.demo(owner),
                                                          submit=not draft)
             proposals.append(proposal)
     for proposal in proposals[5::16]:  # a few owners changed their minds
         if proposal.status is ProposalStatus.SUBMITTED:
-            proposal_services.withdraw_proposal(proposal, proposal.submitted_by,
+            proposal_services.withdraw_proposal(proposal, Actor.demo(proposal.submitted_by),
                                                 "Digabung dengan usulan kelompok usaha lain.")
-    seed_paper_proposals(rng, themed_session, facilitator, categories)
+    seed_paper_proposals(rng, themed_session, as_facilitator, categories)
     live = db.session.scalars(select(Proposal.estimated_cost).where(
         Proposal.session_id == themed_session.id, Proposal.status == ProposalStatus.SUBMITTED)).all()
-    # Funds roughly a third of what was asked, rounded to ten million Rupiah.
-    themed_session.budget_ceiling = round(sum(live) / 3 / 10_000_000) * 10_000_000
-    # The meeting has taken place: submissions are closed and the planners are reviewing.
-    themed_session.submission_opens_at = now - timedelta(days=30)
-    themed_session.submission_closes_at = now - timedelta(days=3)
-    themed_session.meeting_start = (now - timedelta(days=1)).replace(hour=2)  # 09.00 WIB
-    themed_session.status = SessionStatus.REVIEW
-    seed_review(rng, themed_session, planners)
-    seed_meeting(rng, themed_session, owners)
+    # Funds roughly a third of what was asked, rounded to ten million Rupiah. The meeting has
+    # taken place: submissions are closed and the planners are reviewing.
+    session_services.update_session(themed_session, {
+        "budget_ceiling": round(sum(live) / 3 / 10_000_000) * 10_000_000,
+        "submission_opens_at": now - timedelta(days=30), "submission_closes_at": now - timedelta(days=3),
+        "meeting_start": (now - timedelta(days=1)).replace(hour=2),  # 09.00 WIB
+    }, as_planner)
+    session_services.transition(themed_session, "close", as_planner)
+    seed_review(rng, themed_session, planners, as_facilitator)
+    seed_meeting(rng, themed_session, owners, as_facilitator)
     db.session.flush()
     return themed_session
 
 
-def seed_meeting(rng: random.Random, themed_session: ThemedSession, owners: list[User]) -> None:
+def seed_meeting(rng: random.Random, themed_session: ThemedSession, owners: list[User], actor: Actor) -> None:
     """The meeting's paperwork: letterhead, signatories, the agenda, and who came."""
     from participation.documents import services as document_services
     from participation.models import Invitation
@@ -272,18 +271,18 @@ def seed_meeting(rng: random.Random, themed_session: ThemedSession, owners: list
     document_services.save_letterhead(
         {"institution_name": current_app.config["INSTITUTION_NAME"],
          "address": f"Jl. Pahlawan No. 1, {current_app.config['CITY_NAME']} 57111",
-         "contact": "Telepon (0271) 642020 · bappeda@pemkot.example"}, (demo_logo(), "image/png"), False)
-    themed_session.chair_name = "Ir. Bambang Sutrisno, M.T."
-    themed_session.secretary_name = "Maya Lestari, S.Sos."
-    themed_session.participant_representative = owners[0].name
-    document_services.build_agenda(themed_session, build_ranking(themed_session, stability=False))
+         "contact": "Telepon (0271) 642020 · bappeda@pemkot.example"}, (demo_logo(), "image/png"), False, actor)
+    document_services.update_settings(themed_session, {
+        "chair_name": "Ir. Bambang Sutrisno, M.T.", "secretary_name": "Maya Lestari, S.Sos.",
+        "participant_representative": owners[0].name}, actor)
+    document_services.build_agenda(themed_session, build_ranking(themed_session, stability=False), actor)
     invitations = db.session.scalars(select(Invitation).where(Invitation.session_id == themed_session.id)
                                      .order_by(Invitation.id)).all()
     for invitation in invitations:
-        # Most invitees came; walk-ins came by definition.
+        # Most invitees came; walk-ins came by definition. Entered afterwards from the signed list.
         if invitation.walk_in or rng.random() < 0.85:
-            invitation.attended = True
-            invitation.checked_in_at = themed_session.meeting_start - timedelta(minutes=rng.randint(0, 40))
+            document_services.check_in(invitation, True, actor,
+                                       at=themed_session.meeting_start - timedelta(minutes=rng.randint(0, 40)))
 
 
 def demo_logo() -> bytes:
@@ -302,24 +301,23 @@ def demo_logo() -> bytes:
     return buffer.getvalue()
 
 
-def seed_review(rng: random.Random, themed_session: ThemedSession, planners: list[User]) -> None:
+def seed_review(rng: random.Random, themed_session: ThemedSession, planners: list[User], facilitator: Actor) -> None:
     """Every planner rates every proposal; votes from the meeting; a few decisions."""
-    from participation.models import Outcome, Rating
+    from participation.models import Outcome
     from participation.review import services as review_services
 
     submitted = db.session.scalars(select(Proposal).where(
         Proposal.session_id == themed_session.id, Proposal.status == ProposalStatus.SUBMITTED)
         .order_by(Proposal.receipt_number)).all()
     rated = review_services.rating_criteria(themed_session)
+    votes = {}
     for proposal in submitted:
         merit = rng.uniform(1.5, 4.8)  # planners broadly agree on a proposal's merit
         for planner in planners:
-            for criterion in rated:
-                value = min(5, max(1, round(merit + rng.uniform(-1.0, 1.0))))
-                db.session.add(Rating(proposal=proposal, criterion=criterion, planner=planner, value=value))
-        proposal.votes = rng.randint(0, 45)
-        proposal.votes_recorded_at = utcnow()
-    db.session.flush()
+            values = {criterion.id: min(5, max(1, round(merit + rng.uniform(-1.0, 1.0)))) for criterion in rated}
+            review_services.save_ratings(proposal, values, {}, Actor.demo(planner))
+        votes[proposal.id] = rng.randint(0, 45)
+    review_services.record_votes(themed_session, votes, facilitator)
     reasons = {
         Outcome.PRIORITIZED: "Mendesak dan sesuai RPJMD; siap dilaksanakan tahun depan.",
         Outcome.DEFERRED: "Baik, tetapi menunggu hasil pendataan ulang penerima manfaat.",
@@ -327,10 +325,10 @@ def seed_review(rng: random.Random, themed_session: ThemedSession, planners: lis
     }
     for proposal, outcome in zip(submitted[:5], [Outcome.PRIORITIZED, Outcome.PRIORITIZED, Outcome.DEFERRED,
                                                  Outcome.REJECTED, Outcome.PRIORITIZED], strict=True):
-        review_services.decide(proposal, planners[0], outcome, reasons[outcome])
+        review_services.decide(proposal, outcome, reasons[outcome], Actor.demo(planners[0]))
 
 
-def seed_paper_proposals(rng, themed_session, facilitator, categories) -> None:
+def seed_paper_proposals(rng, themed_session, actor: Actor, categories) -> None:
     """Walk-ins without a phone: paper forms typed in by the facilitator (two bring a second form)."""
     from participation.intake import services as intake_services
 
@@ -342,7 +340,8 @@ def seed_paper_proposals(rng, themed_session, facilitator, categories) -> None:
                          "phone": None, "kbli": [], "scale": Scale.MIKRO,
                          "kelurahan": rng.choice(PLACES[kecamatan]), "kecamatan": kecamatan})
     forms = walk_ins + walk_ins[:2]
-    for business_data, number in zip(forms, intake_services.allocate_paper_forms(themed_session, len(forms)), strict=True):
+    numbers = intake_services.allocate_paper_forms(themed_session, len(forms), actor)
+    for business_data, number in zip(forms, numbers, strict=True):
         category = rng.choice(categories)
         pattern, cost, people, jobs = rng.choice(PROPOSAL_IDEAS[category.name])
         intake_services.record_paper_proposal(
@@ -353,7 +352,7 @@ def seed_paper_proposals(rng, themed_session, facilitator, categories) -> None:
              "estimated_cost": rng.randint(*cost) * 1_000_000, "beneficiaries": rng.randint(*people),
              "jobs_created": rng.randint(*jobs), "kelurahan": business_data["kelurahan"],
              "kecamatan": business_data["kecamatan"]},
-            number, facilitator)
+            number, actor)
 
 
 def write_accounts_file(accounts, path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Web security: session lifetime, role gates, response headers, audit writing."""
+"""Web security: session lifetime, role gates, response headers, the acting user of a request."""
 from __future__ import annotations
 
 import time
@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
 
 from participation.extensions import db, login_manager
-from participation.models import AuditEvent, Role, User
+from participation.models import Role, User
 
 CSP = "; ".join(
     [
@@ -55,7 +55,8 @@ def start_session(user: User) -> None:
 
 def enforce_session_lifetime():
     """Log out sessions past their idle timeout or absolute lifetime."""
-    if request.endpoint == "static" or not current_user.is_authenticated:
+    # A load balancer's health probe must not touch the session (nor the database through it).
+    if request.endpoint in ("static", "health.healthz") or not current_user.is_authenticated:
         return None
     now = int(time.time())
     config = current_app.config
@@ -95,6 +96,36 @@ def role_required(*roles: Role):
     return decorator
 
 
+# Role groups, defined once: who works on sessions, and who manages them.
+STAFF = (Role.PLANNER, Role.FACILITATOR, Role.ADMIN)
+MANAGERS = (Role.PLANNER, Role.ADMIN)
+
+
+def session_page(*roles: Role, manage: bool = False):
+    """Gate and load a themed-session page: the view gets `themed_session` instead of `session_id`.
+
+    Signed-out visitors are sent to sign in; a wrong role is 403; a session the user does not
+    work on is 404 (it does not exist for them); a read-only member of a page that manages the
+    session (`manage=True`) is 403.
+    """
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, session_id: int, **kwargs):
+            from participation.models import ThemedSession
+
+            themed_session = db.get_or_404(ThemedSession, session_id)
+            if not themed_session.can_facilitate(current_user):
+                abort(404)
+            if manage and not themed_session.can_manage(current_user):
+                abort(403)
+            return view(*args, themed_session=themed_session, **kwargs)
+
+        return role_required(*roles)(wrapped)
+
+    return decorator
+
+
 def rerender_on_csrf_error(view):
     """Mark a form view that can safely re-render itself when its CSRF token has expired.
 
@@ -127,21 +158,10 @@ def client_ip() -> str | None:
     return (request.remote_addr or "")[:45] or None
 
 
-def record_audit(action: str, *, actor: User | None = None, obj=None, object_type: str | None = None,
-                 object_id=None, before: dict | None = None, after: dict | None = None,
-                 ip: str | None = None) -> AuditEvent:
-    """Append an audit event to the current transaction."""
-    if obj is not None:
-        object_type = object_type or type(obj).__name__
-        object_id = object_id if object_id is not None else getattr(obj, "id", None)
-    event = AuditEvent(
-        action=action,
-        actor=actor,
-        object_type=object_type,
-        object_id=None if object_id is None else str(object_id),
-        before=before,
-        after=after,
-        ip=ip,
-    )
-    db.session.add(event)
-    return event
+def web_actor():
+    """The `Actor` of the current request: the signed-in user (if any), the client IP, the web."""
+    from participation.events import Actor, Channel
+
+    user = current_user._get_current_object() if current_user.is_authenticated else None
+    return Actor(user=user, ip=client_ip(), channel=Channel.WEB)
+

@@ -141,10 +141,14 @@ def migrated_database(backend, tmp_path_factory):
 @pytest.fixture
 def database_url(backend, migrated_database, tmp_path) -> str:
     """A clean, migrated database for one test."""
+    return clean_database(backend, migrated_database, tmp_path / "test.db")
+
+
+def clean_database(backend: str, migrated_database, sqlite_path: Path) -> str:
+    """A migrated database with no rows: a copy of the template file, or the PostgreSQL one truncated."""
     if backend == "sqlite":
-        path = tmp_path / "test.db"
-        shutil.copyfile(migrated_database, path)
-        return f"sqlite:///{path}"
+        shutil.copyfile(migrated_database, sqlite_path)
+        return f"sqlite:///{sqlite_path}"
     import psycopg
     from sqlalchemy.engine import make_url
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from participation.events import Actor
 from participation.extensions import db
 from participation.models import (
     Business,
@@ -19,6 +20,11 @@ PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
+def as_actor(user: User | None) -> Actor:
+    """The actor of a test's direct service call: `user`, acting from a script."""
+    return Actor.cli(user)
+
+
 def make_session(planner: User, *, status: SessionStatus = SessionStatus.OPEN, members=(), **overrides) -> ThemedSession:
     """A session from the default template, open with its window running unless told otherwise."""
     from participation.sessions import services
@@ -28,10 +34,10 @@ def make_session(planner: User, *, status: SessionStatus = SessionStatus.OPEN, m
             "submission_opens_at": now - timedelta(days=1), "submission_closes_at": now + timedelta(days=7),
             "max_proposals_per_business": 3}
     data.update({key: value for key, value in overrides.items() if key in services.SESSION_FIELDS})
-    themed_session = services.create_session(data, planner)
+    themed_session = services.create_session(data, as_actor(planner))
     themed_session.status = status
     for member in members:
-        services.add_member(themed_session, member)
+        services.add_member(themed_session, member, as_actor(planner))
     db.session.flush()
     return themed_session
 
@@ -63,8 +69,8 @@ def make_proposal(themed_session: ThemedSession, business: Business, *, submit: 
     from participation.proposals import services
 
     data = {**PROPOSAL_DATA, "category_id": themed_session.categories[0].id, **overrides}
-    proposal = services.create_proposal(themed_session, business, data, business.user, submit=submit,
-                                        check_window=False)
+    proposal = services.new_proposal(themed_session, business, data, as_actor(business.user), submit=submit,
+                                     check_window=False)
     if attachment is not None:
         from flask import current_app
 

@@ -139,6 +139,8 @@ ACCESS = {
     # Public results of finalised sessions.
     ("public.results", "GET"): everyone(200),
     ("public.result", "GET"): everyone(200),
+    # The load balancer's probe: no login, whoever asks.
+    ("health.healthz", "GET"): everyone(200),
 }
 
 # How to call routes that need URL values or form data; "@name" refers to an object of the world.
@@ -202,7 +204,7 @@ def build_world(app) -> dict:
     from participation.models import Invitation, Role, User
     from participation.review.ranking import build_ranking
     from participation.sessions import services as session_services
-    from tests.factories import PDF_BYTES, make_business, make_finalized_session, make_proposal, make_session
+    from tests.factories import PDF_BYTES, as_actor, make_business, make_finalized_session, make_proposal, make_session
 
     def user(role, email):
         role = Role(role)
@@ -219,19 +221,20 @@ def build_world(app) -> dict:
         spare_facilitator = user("facilitator", "fasilitator2@contoh.id")
         spare_member = user("facilitator", "fasilitator3@contoh.id")
         themed_session = make_session(accounts["planner"], members=[accounts["facilitator"], spare_member])
-        spare_category = session_services.add_category(themed_session, "Kategori cadangan")
+        spare_category = session_services.add_category(themed_session, "Kategori cadangan", as_actor(accounts["planner"]))
         business = make_business(accounts["proponent"])
         spare_business = make_business(nib="9999999999999", name="Usaha Lain")
         third_business = make_business(nib="8888888888888", name="Usaha Ketiga")
-        invite(themed_session, [business.id, third_business.id], accounts["facilitator"])
+        invite(themed_session, [business.id, third_business.id], as_actor(accounts["facilitator"]))
         proposal = make_proposal(themed_session, business, attachment=PDF_BYTES)
         draft = make_proposal(themed_session, business, submit=False, title="Draf usulan pelatihan")
         spare_invitation = session.scalar(
             session.query(Invitation).filter_by(business_id=third_business.id).statement)
         finalized = make_finalized_session(accounts["planner"], spare_business)
-        agenda = build_agenda(themed_session, build_ranking(themed_session, stability=False))
+        agenda = build_agenda(themed_session, build_ranking(themed_session, stability=False),
+                              as_actor(accounts["facilitator"]))
         save_letterhead({"institution_name": "Bappeda", "address": "", "contact": ""}, (demo_logo(), "image/png"),
-                        False)
+                        False, as_actor(accounts["admin"]))
         session.commit()
         return {
             "session": themed_session.id, "spare_category": spare_category.id,

@@ -11,7 +11,7 @@ from participation.admin.forms import StaffUserForm
 from participation.auth import services
 from participation.extensions import db
 from participation.models import AuditEvent, Role, User
-from participation.security import client_ip, record_audit, rerender_on_csrf_error, role_required
+from participation.security import rerender_on_csrf_error, role_required, web_actor
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -50,15 +50,13 @@ def new_user():
     form = StaffUserForm()
     if form.validate_on_submit():
         try:
-            user = services.create_user(email=form.email.data, name=form.name.data,
+            user = services.create_user(web_actor(), email=form.email.data, name=form.name.data,
                                         role=Role(form.role.data), password=form.password.data)
         except services.EmailTaken:
             form.email.errors.append(_("An account with this email already exists."))
         except services.WeakPassword as error:
             form.password.errors.extend(error.problems)
         else:
-            record_audit("user.created", actor=current_user, obj=user, ip=client_ip(),
-                         after={"email": user.email, "role": user.role.value})
             db.session.commit()
             flash(_("The account for %(name)s has been created.", name=user.name), "success")
             return redirect(url_for("admin.users"), code=303)
@@ -75,10 +73,7 @@ def set_active(user_id: int):
         abort(400)
     if not current_user.can_deactivate(user):
         abort(403)
-    before = {"active": user.active}
-    services.set_active(user, active == "1")
-    record_audit("user.activated" if user.active else "user.deactivated", actor=current_user,
-                 obj=user, ip=client_ip(), before=before, after={"active": user.active})
+    services.set_active(user, active == "1", web_actor())
     db.session.commit()
     if user.active:
         flash(_("%(name)s can sign in again.", name=user.name), "success")

@@ -1,11 +1,11 @@
 """The four meeting documents, as HTML for the browser's print and as PDF (WeasyPrint)."""
 from __future__ import annotations
 
-from flask import render_template
+from flask import render_template, url_for
 
 from participation.documents import services
 from participation.intake.services import roster
-from participation.models import SessionStatus, ThemedSession, utcnow
+from participation.models import ScoringMethod, SessionStatus, ThemedSession, utcnow
 from participation.pdf import render_pdf
 from participation.review.ranking import build_ranking, export_payload
 
@@ -45,16 +45,28 @@ def minutes_context(themed_session: ThemedSession) -> dict:
         snapshot = latest_snapshot(themed_session)
     payload = snapshot.payload["export"] if snapshot else export_payload(build_ranking(themed_session, stability=False))
     selected = [p for p in payload["proposals"] if p["selected"]]
+    # The payload keeps every setting, but a TOPSIS ranking never used the SAW normalisation.
     return {"payload": payload, "snapshot": snapshot, "final": snapshot is not None,
+            "uses_normalization": ScoringMethod(payload["method"]).uses_normalization,
             "counts": services.attendance_counts(themed_session),
             "selected_total": sum(p["estimated_cost"] for p in selected), "selected_count": len(selected)}
 
 
 def html(themed_session: ThemedSession, slug: str) -> str:
-    """The document as a page for the browser's print dialogue."""
-    return render_template(DOCUMENTS[slug][1], browser=True, **context(themed_session, slug))
+    """The document as a page for the browser's print dialogue (inside a request: it links the logo)."""
+    head = services.letterhead()
+    return render_template(DOCUMENTS[slug][1], browser=True, letterhead=head, logo_src=logo_url(head),
+                           **context(themed_session, slug))
 
 
-def pdf(themed_session: ThemedSession, slug: str) -> bytes:
-    """The document as an A4 PDF with embedded fonts; nothing is fetched from outside."""
-    return render_pdf(DOCUMENTS[slug][1], browser=False, **context(themed_session, slug))
+def pdf(themed_session: ThemedSession, slug: str, letterhead=None) -> bytes:
+    """The document as an A4 PDF with embedded fonts; nothing is fetched from outside, no request needed."""
+    return render_pdf(DOCUMENTS[slug][1], letterhead=letterhead or services.letterhead(),
+                      **context(themed_session, slug))
+
+
+def logo_url(head) -> str | None:
+    """Where a browser loads the logo: one address, so a 45-letter page holds it once."""
+    if not head.logo:
+        return None
+    return url_for("documents.logo", v=int(head.updated_at.timestamp()) if head.updated_at else 0)

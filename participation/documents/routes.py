@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 
 from participation.documents import render, services
 from participation.intake.services import roster
@@ -16,36 +15,27 @@ from participation.documents.forms import (
 )
 from participation.extensions import db
 from participation.forms import clean_text
-from participation.models import AgendaItem, Invitation, Role
+from participation.models import AgendaItem, Invitation, Role, ThemedSession
 from participation.proposals.attachments import sniff
 from participation.review.ranking import build_ranking
-from participation.security import client_ip, record_audit, rerender_on_csrf_error, role_required
-from participation.sessions.routes import load_session
+from participation.security import STAFF, rerender_on_csrf_error, role_required, session_page, web_actor
 
 bp = Blueprint("documents", __name__)
 
-STAFF = (Role.PLANNER, Role.FACILITATOR, Role.ADMIN)
 LOGO_MAX_BYTES = 1024 * 1024
 
 
-def audit(action, themed_session, **kwargs):
-    record_audit(action, actor=current_user, obj=themed_session, object_type="ThemedSession",
-                 ip=client_ip(), **kwargs)
-
-
 @bp.route("/sesi/<int:session_id>/dokumen", methods=["GET", "POST"])
-@role_required(*STAFF)
+@session_page(*STAFF)
 @rerender_on_csrf_error
-def index(session_id: int):
-    themed_session = load_session(session_id)
+def index(themed_session: ThemedSession):
+    session_id = themed_session.id
     form = DocumentSettingsForm(obj=themed_session)
     if request.method == "GET" and not themed_session.invitation_notes:
         form.invitation_notes.data = services.DEFAULT_INVITATION_NOTES
     if form.validate_on_submit():
-        before = {name: getattr(themed_session, name) for name in form.data if name != "csrf_token"}
-        form.populate_obj(themed_session)
-        audit("documents.settings", themed_session, before=before,
-              after={name: getattr(themed_session, name) for name in before})
+        services.update_settings(themed_session, {name: form[name].data for name in services.SETTINGS_FIELDS},
+                                 web_actor())
         db.session.commit()
         flash(_("The document settings have been saved."), "success")
         return redirect(url_for("documents.index", session_id=session_id), code=303)
@@ -55,18 +45,16 @@ def index(session_id: int):
 
 
 @bp.route("/sesi/<int:session_id>/dokumen/<slug>")
-@role_required(*STAFF)
-def view(session_id: int, slug: str):
-    themed_session = load_session(session_id)
+@session_page(*STAFF)
+def view(themed_session: ThemedSession, slug: str):
     if slug not in render.DOCUMENTS:
         abort(404)
     return render.html(themed_session, slug)
 
 
 @bp.route("/sesi/<int:session_id>/dokumen/<slug>.pdf")
-@role_required(*STAFF)
-def pdf(session_id: int, slug: str):
-    themed_session = load_session(session_id)
+@session_page(*STAFF)
+def pdf(themed_session: ThemedSession, slug: str):
     if slug not in render.DOCUMENTS:
         abort(404)
     body = render.pdf(themed_session, slug)
@@ -95,20 +83,16 @@ def render_builder(themed_session, form=None, new_form=None, status: int = 200):
 
 
 @bp.route("/sesi/<int:session_id>/acara", methods=["GET", "POST"])
-@role_required(*STAFF)
+@session_page(*STAFF)
 @rerender_on_csrf_error
-def agenda(session_id: int):
-    themed_session = load_session(session_id)
+def agenda(themed_session: ThemedSession):
+    session_id = themed_session.id
     stored = list(themed_session.agenda)
     if request.method == "POST" and not stored:
         abort(409)  # nothing to save until the agenda has been laid out
     form = make_agenda_form(stored)()
     if form.validate_on_submit():
-        values = form.values()
-        for item in stored:
-            for name, value in values[item.id].items():
-                setattr(item, name, value)
-        audit("agenda.updated", themed_session, after={str(k): v for k, v in values.items()})
+        services.update_agenda(themed_session, form.values(), web_actor())
         db.session.commit()
         flash(_("The agenda has been saved."), "success")
         return redirect(url_for("documents.agenda", session_id=session_id), code=303)
@@ -116,75 +100,69 @@ def agenda(session_id: int):
 
 
 @bp.route("/sesi/<int:session_id>/acara/susun", methods=["POST"])
-@role_required(*STAFF)
-def rebuild_agenda(session_id: int):
-    themed_session = load_session(session_id)
-    items = services.build_agenda(themed_session, build_ranking(themed_session, stability=False))
-    audit("agenda.built", themed_session, after={"items": len(items)})
+@session_page(*STAFF)
+def rebuild_agenda(themed_session: ThemedSession):
+    session_id = themed_session.id
+    services.build_agenda(themed_session, build_ranking(themed_session, stability=False), web_actor())
     db.session.commit()
     flash(_("The agenda has been laid out from the template."), "success")
     return redirect(url_for("documents.agenda", session_id=session_id), code=303)
 
 
 @bp.route("/sesi/<int:session_id>/acara/tambah", methods=["POST"])
-@role_required(*STAFF)
+@session_page(*STAFF)
 @rerender_on_csrf_error
-def add_agenda_item(session_id: int):
-    themed_session = load_session(session_id)
+def add_agenda_item(themed_session: ThemedSession):
+    session_id = themed_session.id
     new_form = AgendaItemForm()
     if not new_form.validate_on_submit():
         return render_builder(themed_session, new_form=new_form, status=400)
     # The ranking is needed only to lay the template out first, when there is no agenda yet.
     ranking = None if themed_session.agenda else build_ranking(themed_session, stability=False)
-    item = services.add_agenda_item(themed_session, ranking, new_form.title.data, new_form.duration_minutes.data,
-                                    new_form.description.data or "")
-    audit("agenda.item_added", themed_session, after={"title": item.title, "minutes": item.duration_minutes})
+    services.add_agenda_item(themed_session, ranking, new_form.title.data, new_form.duration_minutes.data,
+                             web_actor(), new_form.description.data or "")
     db.session.commit()
     flash(_("Item added to the agenda."), "success")
     return redirect(url_for("documents.agenda", session_id=session_id), code=303)
 
 
 @bp.route("/sesi/<int:session_id>/acara/<int:item_id>/pindah", methods=["POST"])
-@role_required(*STAFF)
-def move_agenda_item(session_id: int, item_id: int):
-    from participation.sessions.services import move
-
-    themed_session = load_session(session_id)
+@session_page(*STAFF)
+def move_agenda_item(themed_session: ThemedSession, item_id: int):
+    session_id = themed_session.id
     item = _load_item(themed_session, item_id)
     step = {"naik": -1, "turun": 1}.get(request.form.get("arah", ""))
     if step is None:
         abort(400)
-    move(themed_session.agenda, item, step)
+    services.move_agenda_item(themed_session, item, step, web_actor())
     db.session.commit()
     return redirect(url_for("documents.agenda", session_id=session_id), code=303)
 
 
 @bp.route("/sesi/<int:session_id>/acara/<int:item_id>/hapus", methods=["POST"])
-@role_required(*STAFF)
-def delete_agenda_item(session_id: int, item_id: int):
-    themed_session = load_session(session_id)
+@session_page(*STAFF)
+def delete_agenda_item(themed_session: ThemedSession, item_id: int):
+    session_id = themed_session.id
     item = _load_item(themed_session, item_id)
-    services.remove_agenda_item(themed_session, item)
-    audit("agenda.item_removed", themed_session, before={"title": item.title})
+    services.remove_agenda_item(themed_session, item, web_actor())
     db.session.commit()
     flash(_("Item removed from the agenda."), "success")
     return redirect(url_for("documents.agenda", session_id=session_id), code=303)
 
 
 @bp.route("/sesi/<int:session_id>/hadir", methods=["GET", "POST"])
-@role_required(*STAFF)
+@session_page(*STAFF)
 @rerender_on_csrf_error
-def checkin(session_id: int):
+def checkin(themed_session: ThemedSession):
     """Check-in at the door: search, mark present, register walk-ins (POST registers a walk-in)."""
-    themed_session = load_session(session_id)
+    session_id = themed_session.id
     form = WalkInForm()
     if form.validate_on_submit():
         try:
-            invitation = services.register_walk_in(themed_session, form.business_data(), current_user)
+            invitation = services.register_walk_in(themed_session, form.business_data(), web_actor())
         except services.DocumentsError:
             form.form_errors.append(_("The session is finalised; attendance can no longer change."))
         else:
-            audit("checkin.walk_in", themed_session, after={"business_id": invitation.business_id})
             db.session.commit()
             return redirect(url_for("documents.checkin", session_id=session_id, cari=invitation.business.nib,
                                     baru=invitation.id), code=303)
@@ -201,9 +179,9 @@ def checkin(session_id: int):
 
 
 @bp.route("/sesi/<int:session_id>/hadir/<int:invitation_id>", methods=["POST"])
-@role_required(*STAFF)
-def mark(session_id: int, invitation_id: int):
-    themed_session = load_session(session_id)
+@session_page(*STAFF)
+def mark(themed_session: ThemedSession, invitation_id: int):
+    session_id = themed_session.id
     invitation = db.session.get(Invitation, invitation_id)
     if invitation is None or invitation.session_id != themed_session.id:
         abort(404)
@@ -211,12 +189,10 @@ def mark(session_id: int, invitation_id: int):
     if present not in {"0", "1"}:
         abort(400)
     try:
-        services.check_in(invitation, present == "1")
+        services.check_in(invitation, present == "1", web_actor())
     except services.DocumentsError:
         flash(_("The session is finalised; attendance can no longer change."), "danger")
     else:
-        audit("checkin.marked", themed_session, after={"business_id": invitation.business_id,
-                                                       "attended": invitation.attended})
         db.session.commit()
         if invitation.attended:
             flash(_("%(name)s is checked in.", name=invitation.business.name), "success")
@@ -248,16 +224,14 @@ def letterhead():
                 except services.LogoRefused:
                     form.logo.errors.append(_("The logo could not be read as an image."))
         if not form.logo.errors:
-            saved = services.save_letterhead({"institution_name": form.institution_name.data,
+            services.save_letterhead({"institution_name": form.institution_name.data,
                                               "address": form.address.data or "", "contact": form.contact.data or ""},
-                                             logo, form.remove_logo.data)
-            record_audit("letterhead.updated", actor=current_user, obj=saved, ip=client_ip(),
-                         after={"institution_name": saved.institution_name, "logo": bool(saved.logo)})
+                                             logo, form.remove_logo.data, web_actor())
             db.session.commit()
             flash(_("The letterhead has been saved."), "success")
             return redirect(url_for("documents.letterhead"), code=303)
     status = 400 if request.method == "POST" else 200
-    return render_template("documents/letterhead.html", form=form, logo=services.logo_url(head)), status
+    return render_template("documents/letterhead.html", form=form, logo=render.logo_url(head)), status
 
 
 @bp.route("/kop/logo")

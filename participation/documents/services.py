@@ -4,12 +4,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from flask import current_app, g, url_for
+from flask import current_app
 from flask_babel import to_user_timezone
 from sqlalchemy import func, select
 
+from participation.events import Actor, record
 from participation.extensions import db
-from participation.intake.services import find_or_create_business, invite
+from participation.intake.services import add_invitations, find_or_create_business
 from participation.models import (
     AgendaItem,
     AgendaKind,
@@ -17,7 +18,6 @@ from participation.models import (
     Letterhead,
     SessionStatus,
     ThemedSession,
-    User,
     utcnow,
 )
 
@@ -33,6 +33,8 @@ DEFAULT_INVITATION_NOTES = ("Membawa fotokopi NIB, contoh produk unggulan, dan b
                             "(nomor tanda terima). Peserta tanpa ponsel dapat mengisi formulir usulan kertas "
                             "di tempat.")
 PRESENTATION_TITLE = "Paparan usulan: {category}"
+SETTINGS_FIELDS = ("minutes_per_proposal", "invitation_notes", "chair_name", "secretary_name",
+                   "participant_representative")
 
 
 class DocumentsError(Exception):
@@ -75,8 +77,34 @@ def default_agenda(themed_session: ThemedSession, ranking) -> list[AgendaItem]:
     return items
 
 
-def build_agenda(themed_session: ThemedSession, ranking) -> list[AgendaItem]:
+def _audit(event: str, themed_session: ThemedSession, actor: Actor, **kwargs) -> None:
+    record(event, actor, themed_session, object_type="ThemedSession", **kwargs)
+
+
+def update_settings(themed_session: ThemedSession, data: dict, actor: Actor) -> None:
+    """The meeting's details as the documents print them: time, venue, notes, signatories."""
+    before = {name: getattr(themed_session, name) for name in data}
+    for name, value in data.items():
+        if name not in SETTINGS_FIELDS:
+            raise ValueError(f"{name} is not a document setting")
+        setattr(themed_session, name, value)
+    _audit("documents.settings", themed_session, actor, before=_plain(before),
+           after=_plain({name: getattr(themed_session, name) for name in data}))
+
+
+def _plain(values: dict) -> dict:
+    """JSON-ready audit values (times as ISO text)."""
+    return {name: value.isoformat() if isinstance(value, datetime) else value for name, value in values.items()}
+
+
+def build_agenda(themed_session: ThemedSession, ranking, actor: Actor) -> list[AgendaItem]:
     """Replace the stored agenda with the template's, which the facilitator then edits."""
+    items = _lay_out(themed_session, ranking)
+    _audit("agenda.built", themed_session, actor, after={"items": len(items)})
+    return items
+
+
+def _lay_out(themed_session: ThemedSession, ranking) -> list[AgendaItem]:
     themed_session.agenda.clear()
     db.session.flush()
     items = default_agenda(themed_session, ranking)
@@ -111,11 +139,19 @@ def schedule(themed_session: ThemedSession, ranking) -> list[ScheduledItem]:
     return slots
 
 
-def add_agenda_item(themed_session: ThemedSession, ranking, title: str, minutes: int,
+def update_agenda(themed_session: ThemedSession, values: dict[int, dict], actor: Actor) -> None:
+    """Save the edited items of the stored agenda ({item id: {field: value}})."""
+    for item in themed_session.agenda:
+        for name, value in values[item.id].items():
+            setattr(item, name, value)
+    _audit("agenda.updated", themed_session, actor, after={str(k): v for k, v in values.items()})
+
+
+def add_agenda_item(themed_session: ThemedSession, ranking, title: str, minutes: int, actor: Actor,
                     description: str = "") -> AgendaItem:
     """Add an item of kind `other` before the closing; with no agenda yet, lay out the template (`ranking`) first."""
     if not themed_session.agenda:
-        build_agenda(themed_session, ranking)
+        _lay_out(themed_session, ranking)
     items = themed_session.agenda
     position = next((i for i in range(len(items) - 1, -1, -1) if items[i].kind is AgendaKind.CLOSING), len(items))
     item = AgendaItem(kind=AgendaKind.OTHER, title=title, duration_minutes=minutes, description=description)
@@ -123,14 +159,27 @@ def add_agenda_item(themed_session: ThemedSession, ranking, title: str, minutes:
     for number, other in enumerate(items):
         other.position = number
     db.session.flush()
+    _audit("agenda.item_added", themed_session, actor, after={"title": item.title, "minutes": item.duration_minutes})
     return item
 
 
-def remove_agenda_item(themed_session: ThemedSession, item: AgendaItem) -> None:
+def move_agenda_item(themed_session: ThemedSession, item: AgendaItem, step: int, actor: Actor) -> tuple[int, int]:
+    """Move an item one place up (-1) or down (+1); returns its (before, after) index."""
+    from participation.sessions.services import move
+
+    before, after = move(themed_session.agenda, item, step)
+    if before != after:
+        _audit("agenda.item_moved", themed_session, actor, before={"title": item.title, "position": before},
+               after={"title": item.title, "position": after})
+    return before, after
+
+
+def remove_agenda_item(themed_session: ThemedSession, item: AgendaItem, actor: Actor) -> None:
     """Take an item off the agenda and close the gap in the positions."""
     themed_session.agenda.remove(item)
     for position, other in enumerate(themed_session.agenda):
         other.position = position
+    _audit("agenda.item_removed", themed_session, actor, before={"title": item.title})
 
 
 def attendance_counts(themed_session: ThemedSession) -> dict[str, int]:
@@ -149,41 +198,38 @@ def attendance_counts(themed_session: ThemedSession) -> dict[str, int]:
     return counts
 
 
-def check_in(invitation: Invitation, attended: bool) -> None:
-    """Mark a business as present at the meeting (or undo a mistaken check-in)."""
+def check_in(invitation: Invitation, attended: bool, actor: Actor, *, at: datetime | None = None) -> None:
+    """Mark a business as present at the meeting (or undo a mistaken check-in).
+
+    `at` is when it arrived, when that is entered afterwards (from the signed paper list);
+    a check-in at the door is now.
+    """
     if invitation.themed_session.status in (SessionStatus.FINALIZED, SessionStatus.ARCHIVED):
         raise DocumentsError("finalized")
     invitation.attended = attended
-    invitation.checked_in_at = utcnow() if attended else None
+    invitation.checked_in_at = (at or utcnow()) if attended else None
+    _audit("checkin.marked", invitation.themed_session, actor,
+           after={"business_id": invitation.business_id, "attended": invitation.attended})
 
 
-def register_walk_in(themed_session: ThemedSession, data: dict, actor: User) -> Invitation:
+def register_walk_in(themed_session: ThemedSession, data: dict, actor: Actor) -> Invitation:
     """A business that came without an invitation: matched by NIB and name, or created; present."""
     if themed_session.status in (SessionStatus.FINALIZED, SessionStatus.ARCHIVED):
         raise DocumentsError("finalized")
     business, _created = find_or_create_business(data)  # holds the NIB's lock until commit
-    invite(themed_session, [business.id], actor, walk_in=True)
+    add_invitations(themed_session, [business.id], actor, walk_in=True)
     invitation = db.session.scalar(select(Invitation).where(Invitation.session_id == themed_session.id,
                                                             Invitation.business_id == business.id))
     invitation.attended, invitation.checked_in_at = True, utcnow()
     db.session.flush()
+    _audit("checkin.walk_in", themed_session, actor, after={"business_id": invitation.business_id})
     return invitation
 
 
 def letterhead() -> Letterhead:
-    """The stored letterhead, or one made from the configuration (not saved); read once per request."""
-    if "letterhead" not in g:
-        stored = db.session.scalar(select(Letterhead).order_by(Letterhead.id).limit(1))
-        g.letterhead = stored or Letterhead(institution_name=current_app.config["INSTITUTION_NAME"],
-                                            address="", contact="")
-    return g.letterhead
-
-
-def logo_url(head: Letterhead) -> str | None:
-    """Where documents load the logo from: one address, so a 45-letter PDF holds it once."""
-    if not head.logo:
-        return None
-    return url_for("documents.logo", v=int(head.updated_at.timestamp()) if head.updated_at else 0)
+    """The stored letterhead, or one made from the configuration (not saved)."""
+    stored = db.session.scalar(select(Letterhead).order_by(Letterhead.id).limit(1))
+    return stored or Letterhead(institution_name=current_app.config["INSTITUTION_NAME"], address="", contact="")
 
 
 class LogoRefused(ValueError):
@@ -221,7 +267,7 @@ def prepare_logo(data: bytes) -> tuple[bytes, str]:
     return buffer.getvalue(), "image/png"
 
 
-def save_letterhead(data: dict, logo: tuple[bytes, str] | None, remove_logo: bool) -> Letterhead:
+def save_letterhead(data: dict, logo: tuple[bytes, str] | None, remove_logo: bool, actor: Actor) -> Letterhead:
     """Update the single letterhead row (creating it the first time)."""
     stored = db.session.scalar(select(Letterhead).order_by(Letterhead.id).limit(1))
     if stored is None:
@@ -233,4 +279,6 @@ def save_letterhead(data: dict, logo: tuple[bytes, str] | None, remove_logo: boo
     elif remove_logo:
         stored.logo, stored.logo_type = None, None
     db.session.flush()
+    record("letterhead.updated", actor, stored,
+           after={"institution_name": stored.institution_name, "logo": bool(stored.logo)})
     return stored

@@ -24,6 +24,8 @@ from participation.auth.forms import (
     normalize_place,
     parse_kbli,
 )
+from participation import events
+from participation.events import Actor
 from participation.extensions import db
 from participation.forms import clean_text
 from participation.models import (
@@ -276,7 +278,16 @@ def _rows(header, rows, columns, parse: Callable, progress) -> tuple[list[tuple[
     return parsed, errors
 
 
-def import_businesses(filename: str, data: bytes, progress=None) -> ImportResult:
+def import_businesses(filename: str, data: bytes, actor: Actor, progress=None) -> ImportResult:
+    """Import a business file, all or nothing; audited as `businesses.imported` when it went in."""
+    result = _import_businesses(filename, data, progress)
+    if result.ok:
+        events.record("businesses.imported", actor, after={"file": filename[:100], "rows": result.rows,
+                                                    "created": result.created, "merged": result.merged})
+    return result
+
+
+def _import_businesses(filename: str, data: bytes, progress=None) -> ImportResult:
     """Validate every row, then merge into existing businesses or create new ones, in one go."""
     header, rows = read_table(filename, data)
     result = ImportResult(errors=check_header(header, BUSINESS_COLUMNS))
@@ -414,7 +425,7 @@ def import_roster(filename: str, data: bytes, progress=None) -> ImportResult:
     """
     header, rows = read_table(filename, data)
     if not set(header) <= set(ROSTER_COLUMNS):
-        return import_businesses(filename, data, progress=progress)
+        return _import_businesses(filename, data, progress=progress)
     result = ImportResult(errors=check_header(header, ROSTER_COLUMNS))
     if result.errors:
         return result
@@ -467,7 +478,7 @@ def find_business(nib: str, name_key: str) -> Business | None:
                              .order_by(Business.id))
 
 
-def import_proposals(themed_session: ThemedSession, filename: str, data: bytes, actor,
+def import_proposals(themed_session: ThemedSession, filename: str, data: bytes, actor: Actor,
                      progress=None) -> ImportResult:
     """Validate every row, then create submitted proposals with receipt numbers, all or nothing.
 
@@ -531,7 +542,7 @@ def import_proposals(themed_session: ThemedSession, filename: str, data: bytes, 
         business = record.pop("business")
         paper_number = record.pop("paper_form_number")
         try:
-            proposal = proposal_services.create_proposal(
+            proposal = proposal_services.new_proposal(
                 themed_session, business, record, actor, submit=True, source=ProposalSource.IMPORT,
                 paper_form_number=paper_number, check_window=False)
         except proposal_services.ProposalError as error:
@@ -544,4 +555,8 @@ def import_proposals(themed_session: ThemedSession, filename: str, data: bytes, 
         result.ids.append(proposal.id)
         result.flagged += proposal.near_duplicate_of_id is not None
     result.created = len(result.ids)
+    if result.ok:
+        events.record("proposals.imported", actor, themed_session, object_type="ThemedSession",
+               after={"file": filename[:100], "rows": result.rows, "created": result.created,
+                      "flagged": result.flagged})
     return result

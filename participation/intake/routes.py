@@ -5,7 +5,6 @@ import uuid
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -13,30 +12,23 @@ from participation.extensions import db
 from participation.forms import parse_id
 from participation.intake import imports, services
 from participation.intake.forms import MAX_IMPORT_BYTES, BlankFormsForm, ImportForm
-from participation.models import Invitation, Proposal, Role
+from participation.models import Invitation, Proposal, ThemedSession
+from participation.documents.services import letterhead
 from participation.pdf import render_pdf
 from participation.proposals import services as proposal_services
 from participation.proposals.forms import PaperProposalForm
-from participation.proposals.routes import error_text, mark_missing
-from participation.security import client_ip, record_audit, rerender_on_csrf_error, role_required
-from participation.sessions.routes import load_session
+from participation.proposals.messages import error_text, mark_missing
+from participation.security import MANAGERS, STAFF, rerender_on_csrf_error, role_required, session_page, web_actor
 
 bp = Blueprint("intake", __name__)
 
-STAFF = (Role.PLANNER, Role.FACILITATOR, Role.ADMIN)
-MANAGERS = (Role.PLANNER, Role.ADMIN)
 TEMPLATES = {"usaha": imports.BUSINESS_COLUMNS, "usulan": imports.PROPOSAL_COLUMNS}
 
 
-def _audit(action, themed_session, **kwargs):
-    record_audit(action, actor=current_user, obj=themed_session, object_type="ThemedSession",
-                 ip=client_ip(), **kwargs)
-
-
 @bp.route("/sesi/<int:session_id>/usulan")
-@role_required(*STAFF)
-def proposals(session_id: int):
-    themed_session = load_session(session_id)
+@session_page(*STAFF)
+def proposals(themed_session: ThemedSession):
+    session_id = themed_session.id
     items = db.session.scalars(
         select(Proposal).where(Proposal.session_id == session_id)
         .options(selectinload(Proposal.business), selectinload(Proposal.category),
@@ -47,9 +39,8 @@ def proposals(session_id: int):
 
 
 @bp.route("/sesi/<int:session_id>/undangan")
-@role_required(*STAFF)
-def roster(session_id: int):
-    themed_session = load_session(session_id)
+@session_page(*STAFF)
+def roster(themed_session: ThemedSession):
     invitations = services.roster(themed_session)
     query = request.args.get("cari", "")[:100]
     invited = {invitation.business_id for invitation in invitations}
@@ -59,32 +50,30 @@ def roster(session_id: int):
 
 
 @bp.route("/sesi/<int:session_id>/undangan", methods=["POST"])
-@role_required(*STAFF)
-def invite(session_id: int):
-    themed_session = load_session(session_id)
+@session_page(*STAFF)
+def invite(themed_session: ThemedSession):
+    session_id = themed_session.id
     ids = [parse_id(raw) for raw in request.form.getlist("business_id")]
     if not ids or None in ids:
         abort(400)
-    added = services.invite(themed_session, ids, current_user)
-    _audit("roster.invited", themed_session, after={"business_ids": sorted(set(ids)), "added": added})
+    added = services.invite(themed_session, ids, web_actor())
     db.session.commit()
     flash(_("%(n)d business(es) added to the roster.", n=added), "success")
     return redirect(url_for("intake.roster", session_id=session_id), code=303)
 
 
 @bp.route("/sesi/<int:session_id>/undangan/<int:invitation_id>/hapus", methods=["POST"])
-@role_required(*STAFF)
-def uninvite(session_id: int, invitation_id: int):
-    themed_session = load_session(session_id)
+@session_page(*STAFF)
+def uninvite(themed_session: ThemedSession, invitation_id: int):
+    session_id = themed_session.id
     invitation = db.session.get(Invitation, invitation_id)
     if invitation is None or invitation.session_id != themed_session.id:
         abort(404)
     try:
-        services.uninvite(invitation)
+        services.uninvite(invitation, web_actor())
     except services.IntakeError:
         flash(_("This business has already attended; it stays on the roster."), "danger")
     else:
-        _audit("roster.uninvited", themed_session, before={"business_id": invitation.business_id})
         db.session.commit()
         flash(_("Removed from the roster."), "success")
     return redirect(url_for("intake.roster", session_id=session_id), code=303)
@@ -125,17 +114,21 @@ def run_import(form: ImportForm, importer) -> tuple[str | None, imports.ImportRe
 
 
 @bp.route("/sesi/<int:session_id>/undangan/impor", methods=["POST"])
-@role_required(*STAFF)
+@session_page(*STAFF)
 @rerender_on_csrf_error
-def import_roster(session_id: int):
+def import_roster(themed_session: ThemedSession):
     """Import a roster file and put every business in it on the roster."""
-    themed_session = load_session(session_id)
+    session_id = themed_session.id
     form = ImportForm()
-    _filename, result = run_import(form, imports.import_roster)
+    added = 0
+
+    def import_roster(name, data):
+        nonlocal added
+        result, added = services.import_roster(themed_session, name, data, web_actor())
+        return result
+
+    _filename, result = run_import(form, import_roster)
     if result is not None and result.ok:
-        added = services.invite(themed_session, result.ids, current_user)
-        _audit("roster.imported", themed_session,
-               after={"rows": result.rows, "created": result.created, "invited": added})
         db.session.commit()
         flash(_("%(rows)d rows read, %(created)d new businesses, %(n)d added to the roster.",
                 rows=result.rows, created=result.created, n=added), "success")
@@ -148,10 +141,10 @@ def import_roster(session_id: int):
 
 
 @bp.route("/sesi/<int:session_id>/usulan-kertas", methods=["GET", "POST"])
-@role_required(*STAFF)
+@session_page(*STAFF)
 @rerender_on_csrf_error
-def paper(session_id: int):
-    themed_session = load_session(session_id)
+def paper(themed_session: ThemedSession):
+    session_id = themed_session.id
     form = PaperProposalForm(themed_session=themed_session)
     if request.method == "GET":
         form.idempotency_key.data = uuid.uuid4().hex
@@ -164,7 +157,7 @@ def paper(session_id: int):
         try:
             proposal = services.record_paper_proposal(themed_session, form.business_data(),
                                                       form.proposal_data(), form.paper_form_number.data,
-                                                      current_user)
+                                                      web_actor())
         except services.IntakeError as error:
             db.session.rollback()
             if error.code == "form_number_used":
@@ -178,9 +171,6 @@ def paper(session_id: int):
                 mark_missing(form, error.details["fields"])
             form.form_errors.append(error_text(error))
         else:
-            _audit("proposal.paper_entered", themed_session,
-                   after={"proposal_id": proposal.id, "receipt_number": proposal.receipt_number,
-                          "paper_form_number": proposal.paper_form_number})
             db.session.commit()
             flash(_("Paper form %(form)s saved as %(receipt)s for %(business)s.",
                     form=proposal.paper_form_number, receipt=proposal.receipt_number,
@@ -200,15 +190,14 @@ def _next_number(number: str) -> str:
 
 
 @bp.route("/sesi/<int:session_id>/formulir-kosong", methods=["GET", "POST"])
-@role_required(*STAFF)
+@session_page(*STAFF)
 @rerender_on_csrf_error
-def blank_forms(session_id: int):
-    themed_session = load_session(session_id)
+def blank_forms(themed_session: ThemedSession):
     form = BlankFormsForm()
     if form.validate_on_submit():
-        numbers = services.allocate_paper_forms(themed_session, form.count.data)
-        _audit("paper_forms.printed", themed_session, after={"from": numbers[0], "to": numbers[-1]})
-        pdf = render_pdf("intake/blank_form.html", themed_session=themed_session, numbers=numbers)
+        numbers = services.allocate_paper_forms(themed_session, form.count.data, web_actor())
+        pdf = render_pdf("intake/blank_form.html", letterhead=letterhead(), themed_session=themed_session,
+                         numbers=numbers)
         db.session.commit()
         filename = f"formulir-usulan-{numbers[0]}-{numbers[-1]}.pdf"
         return Response(pdf, mimetype="application/pdf",
@@ -222,11 +211,8 @@ def blank_forms(session_id: int):
 @rerender_on_csrf_error
 def import_businesses():
     form = ImportForm()
-    filename, result = run_import(form, imports.import_businesses)
+    _filename, result = run_import(form, lambda name, data: imports.import_businesses(name, data, web_actor()))
     if result is not None and result.ok:
-        record_audit("businesses.imported", actor=current_user, ip=client_ip(),
-                     after={"file": filename[:100], "rows": result.rows, "created": result.created,
-                            "merged": result.merged})
         db.session.commit()
         flash(_("%(rows)d rows imported: %(created)d new businesses, %(merged)d merged into "
                 "existing ones.", rows=result.rows, created=result.created, merged=result.merged), "success")
@@ -237,10 +223,10 @@ def import_businesses():
 
 
 @bp.route("/sesi/<int:session_id>/impor-usulan", methods=["GET", "POST"])
-@role_required(*MANAGERS)
+@session_page(*MANAGERS, manage=True)
 @rerender_on_csrf_error
-def import_proposals(session_id: int):
-    themed_session = load_session(session_id, manage=True)
+def import_proposals(themed_session: ThemedSession):
+    session_id = themed_session.id
     form = ImportForm()
     if not imports.accepts_proposal_imports(themed_session):
         # Say so before anyone picks a file; a POST (a page left open while the session moved on)
@@ -249,12 +235,9 @@ def import_proposals(session_id: int):
         return render_template("intake/import.html", form=form, result=None, kind="usulan",
                                columns=imports.PROPOSAL_COLUMNS, themed_session=themed_session,
                                closed=imports.proposal_imports_closed_message()), status
-    filename, result = run_import(
-        form, lambda name, data: imports.import_proposals(themed_session, name, data, current_user))
+    _filename, result = run_import(
+        form, lambda name, data: imports.import_proposals(themed_session, name, data, web_actor()))
     if result is not None and result.ok:
-        _audit("proposals.imported", themed_session,
-               after={"file": filename[:100], "rows": result.rows, "created": result.created,
-                      "flagged": result.flagged})
         db.session.commit()
         flash(_("%(n)d proposals imported and submitted; %(flagged)d look like near-duplicates.",
                 n=result.created, flagged=result.flagged), "success")

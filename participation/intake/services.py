@@ -6,6 +6,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from participation.database import advisory_lock
+from participation.events import Actor, record
 from participation.extensions import db
 from participation.forms import clean_text
 from participation.models import (
@@ -16,9 +17,10 @@ from participation.models import (
     Scale,
     SessionStatus,
     ThemedSession,
-    User,
     normalize_business_name,
 )
+from participation.intake import imports
+from participation.intake.imports import ImportResult
 from participation.proposals import services as proposal_services
 
 PAPER_STATUSES = (SessionStatus.OPEN, SessionStatus.REVIEW)
@@ -34,8 +36,19 @@ class IntakeError(Exception):
         self.details = details
 
 
-def invite(themed_session: ThemedSession, business_ids, actor: User | None, *, walk_in: bool = False) -> int:
+def invite(themed_session: ThemedSession, business_ids, actor: Actor) -> int:
     """Put businesses on the roster; returns how many were new to it."""
+    added = add_invitations(themed_session, business_ids, actor)
+    _audit("roster.invited", themed_session, actor, after={"business_ids": sorted(set(business_ids)), "added": added})
+    return added
+
+
+def _audit(event: str, themed_session: ThemedSession, actor: Actor, **kwargs) -> None:
+    record(event, actor, themed_session, object_type="ThemedSession", **kwargs)
+
+
+def add_invitations(themed_session: ThemedSession, business_ids, actor: Actor, *, walk_in: bool = False) -> int:
+    """Roster entries for an operation that records its own event; returns how many were new."""
     wanted = set(business_ids)
     if not wanted:
         return 0
@@ -45,7 +58,7 @@ def invite(themed_session: ThemedSession, business_ids, actor: User | None, *, w
     new = sorted((wanted & existing_businesses) - already)
     for business_id in new:
         db.session.add(Invitation(session_id=themed_session.id, business_id=business_id,
-                                  invited_by_id=actor.id if actor else None, walk_in=walk_in))
+                                  invited_by_id=actor.user_id, walk_in=walk_in))
     db.session.flush()
     return len(new)
 
@@ -64,11 +77,27 @@ def roster(themed_session: ThemedSession, query: str = "", *, walk_ins: bool = T
     return list(db.session.scalars(statement))
 
 
-def uninvite(invitation: Invitation) -> None:
+def uninvite(invitation: Invitation, actor: Actor) -> None:
     """Take a business off the roster, unless it already attended."""
     if invitation.attended:
         raise IntakeError("attended")
+    _audit("roster.uninvited", invitation.themed_session, actor, before={"business_id": invitation.business_id})
     db.session.delete(invitation)
+
+
+def import_roster(themed_session: ThemedSession, filename: str, data: bytes, actor: Actor,
+                  progress=None) -> tuple[ImportResult, int]:
+    """Read a roster (or business) file and put every business in it on the roster, all or nothing.
+
+    Returns the import's result and how many businesses were new to the roster (0 when refused).
+    """
+    result = imports.import_roster(filename, data, progress=progress)
+    if not result.ok:
+        return result, 0
+    added = add_invitations(themed_session, result.ids, actor)
+    _audit("roster.imported", themed_session, actor,
+           after={"rows": result.rows, "created": result.created, "invited": added})
+    return result, added
 
 
 def search_businesses(query: str, limit: int = 20) -> list[Business]:
@@ -118,7 +147,7 @@ def find_or_create_business(data: dict) -> tuple[Business, bool]:
 
 
 def record_paper_proposal(themed_session: ThemedSession, business_data: dict, proposal_data: dict,
-                          form_number: str, actor: User) -> Proposal:
+                          form_number: str, actor: Actor) -> Proposal:
     """Save a walk-in's paper proposal: match or create the business, then submit for it."""
     if themed_session.status not in PAPER_STATUSES:
         raise IntakeError("status")
@@ -128,13 +157,17 @@ def record_paper_proposal(themed_session: ThemedSession, business_data: dict, pr
         raise IntakeError("form_number_used", receipt=duplicate.receipt_number)
     business, _created = find_or_create_business(business_data)
     if not themed_session.is_invited(business):
-        invite(themed_session, [business.id], actor, walk_in=True)
-    return proposal_services.create_proposal(
+        add_invitations(themed_session, [business.id], actor, walk_in=True)
+    proposal = proposal_services.new_proposal(
         themed_session, business, proposal_data, actor, submit=True, source=ProposalSource.PAPER,
         paper_form_number=form_number, check_window=False)
+    _audit("proposal.paper_entered", themed_session, actor,
+           after={"proposal_id": proposal.id, "receipt_number": proposal.receipt_number,
+                  "paper_form_number": proposal.paper_form_number})
+    return proposal
 
 
-def allocate_paper_forms(themed_session: ThemedSession, count: int) -> list[str]:
+def allocate_paper_forms(themed_session: ThemedSession, count: int, actor: Actor) -> list[str]:
     """Reserve the next `count` paper form numbers for printing.
 
     The counter is raised by one UPDATE ... RETURNING, so the database does the arithmetic under
@@ -148,7 +181,9 @@ def allocate_paper_forms(themed_session: ThemedSession, count: int) -> list[str]
         .execution_options(synchronize_session=False)
     ).scalar_one()
     set_committed_value(themed_session, "paper_forms_printed", end)
-    return [paper_form_number(themed_session, n) for n in range(end - count + 1, end + 1)]
+    numbers = [paper_form_number(themed_session, n) for n in range(end - count + 1, end + 1)]
+    _audit("paper_forms.printed", themed_session, actor, after={"from": numbers[0], "to": numbers[-1]})
+    return numbers
 
 
 def paper_form_number(themed_session: ThemedSession, n: int) -> str:

@@ -25,6 +25,7 @@ from participation.models.session import (
     SelectionMethod,
     SessionStatus,
     ThemedSession,
+    WeightsOrigin,
     session_members,
 )
 from participation.models.user import Role, User
@@ -63,6 +64,7 @@ __all__ = [
     "TRANSITIONS",
     "ThemedSession",
     "User",
+    "WeightsOrigin",
     "derive_scale",
     "normalize_business_name",
     "session_members",

@@ -8,7 +8,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from participation.extensions import db
-from participation.models.base import utcnow
+from participation.models.base import table_args, utcnow
 from participation.models.user import User
 
 
@@ -16,6 +16,7 @@ class AuditEvent(db.Model):
     """Who did what to which object, when and from where. Rows are never changed."""
 
     __tablename__ = "audit_events"
+    __table_args__ = table_args()
 
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
@@ -26,6 +27,8 @@ class AuditEvent(db.Model):
     before: Mapped[dict | None] = mapped_column(sa.JSON)
     after: Mapped[dict | None] = mapped_column(sa.JSON)
     ip: Mapped[str | None] = mapped_column(sa.String(45))
+    # Which door the operation came through (events.Channel): web, cli, demo, api.
+    channel: Mapped[str | None] = mapped_column(sa.String(8))
 
     actor: Mapped[User | None] = relationship()
 

@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from participation.extensions import db
-from participation.models.base import LabelledEnum, enum_column, utcnow
+from participation.models.base import LabelledEnum, enum_column, table_args, utcnow
 
 if TYPE_CHECKING:
     from participation.models.user import User
@@ -74,7 +74,7 @@ class Business(db.Model):
     """A business profile. The NIB alone is not unique: one NIB may hold several activities."""
 
     __tablename__ = "businesses"
-    __table_args__ = (sa.Index("ix_businesses_nib_name_key", "nib", "name_key"),)
+    __table_args__ = table_args(sa.Index("ix_businesses_nib_name_key", "nib", "name_key"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), unique=True)

@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from participation.extensions import db
-from participation.models.base import LabelledEnum, enum_column, utcnow
+from participation.models.base import LabelledEnum, enum_column, table_args, utcnow
 
 
 class AgendaKind(LabelledEnum):
@@ -27,7 +27,7 @@ class AgendaItem(db.Model):
     """One item of a session's agenda; presentation blocks belong to a category."""
 
     __tablename__ = "agenda_items"
-    __table_args__ = (sa.CheckConstraint("duration_minutes >= 0", name="duration_non_negative"),)
+    __table_args__ = table_args(sa.CheckConstraint("duration_minutes >= 0", name="duration_non_negative"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[int] = mapped_column(sa.ForeignKey("themed_sessions.id", ondelete="CASCADE"), index=True)
@@ -46,6 +46,7 @@ class Letterhead(db.Model):
     """The institution's letterhead (kop surat) on every printed document; one row."""
 
     __tablename__ = "letterheads"
+    __table_args__ = table_args()
 
     id: Mapped[int] = mapped_column(primary_key=True)
     institution_name: Mapped[str] = mapped_column(sa.String(200))

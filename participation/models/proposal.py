@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from participation.extensions import db
-from participation.models.base import LabelledEnum, enum_column, utcnow
+from participation.models.base import LabelledEnum, enum_column, table_args, utcnow
 from participation.models.user import Role, User
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ class Proposal(db.Model):
     """A business's proposal to a themed session."""
 
     __tablename__ = "proposals"
-    __table_args__ = (
+    __table_args__ = table_args(
         sa.CheckConstraint("estimated_cost >= 0", name="cost_non_negative"),
         sa.CheckConstraint("beneficiaries >= 0", name="beneficiaries_non_negative"),
         sa.CheckConstraint("jobs_created >= 0", name="jobs_non_negative"),
@@ -130,6 +130,7 @@ class ProposalStatusChange(db.Model):
     """One step in a proposal's status history."""
 
     __tablename__ = "proposal_status_changes"
+    __table_args__ = table_args()
 
     id: Mapped[int] = mapped_column(primary_key=True)
     proposal_id: Mapped[int] = mapped_column(sa.ForeignKey("proposals.id", ondelete="CASCADE"), index=True)

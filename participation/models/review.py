@@ -10,7 +10,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from participation.extensions import db
-from participation.models.base import LabelledEnum, enum_column, utcnow
+from participation.models.base import LabelledEnum, enum_column, table_args, utcnow
 from participation.models.user import User
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ class Rating(db.Model):
     """
 
     __tablename__ = "ratings"
-    __table_args__ = (sa.UniqueConstraint("proposal_id", "criterion_id", "planner_id"),)
+    __table_args__ = table_args(sa.UniqueConstraint("proposal_id", "criterion_id", "planner_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     proposal_id: Mapped[int] = mapped_column(sa.ForeignKey("proposals.id", ondelete="CASCADE"), index=True)
@@ -59,6 +59,7 @@ class Decision(db.Model):
     """The current decision on a proposal, with the rank it had when it was taken."""
 
     __tablename__ = "decisions"
+    __table_args__ = table_args()
 
     id: Mapped[int] = mapped_column(primary_key=True)
     proposal_id: Mapped[int] = mapped_column(sa.ForeignKey("proposals.id", ondelete="CASCADE"), unique=True)
@@ -79,7 +80,7 @@ class RankingSnapshot(db.Model):
     """The ranking as finalised (version 1) or corrected (versions 2, 3, ...). Never changed."""
 
     __tablename__ = "ranking_snapshots"
-    __table_args__ = (sa.UniqueConstraint("session_id", "version"),)
+    __table_args__ = table_args(sa.UniqueConstraint("session_id", "version"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[int] = mapped_column(sa.ForeignKey("themed_sessions.id"), index=True)

@@ -7,14 +7,16 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from participation.extensions import db
-from participation.models.base import utcnow
+from participation.models.base import table_args, utcnow
 
 
 class LoginFailure(db.Model):
     """One failed password check, counted per account in a sliding window."""
 
     __tablename__ = "login_failures"
-    __table_args__ = (sa.Index("ix_login_failures_account_key_created_at", "account_key", "created_at"),)
+    # AUTOINCREMENT here too: a sign-in deletes its own reservation by id after a commit and the
+    # slow password hash, so that id must not meanwhile have passed to another account's failure.
+    __table_args__ = table_args(sa.Index("ix_login_failures_account_key_created_at", "account_key", "created_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_key: Mapped[str] = mapped_column(sa.String(254))

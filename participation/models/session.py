@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from participation.extensions import db
-from participation.models.base import LabelledEnum, enum_column, utcnow
+from participation.models.base import LabelledEnum, enum_column, table_args, utcnow
 from participation.models.user import Role, User
 
 if TYPE_CHECKING:
@@ -33,6 +33,11 @@ class ScoringMethod(LabelledEnum):
     SAW = "saw", _l("Simple additive weighting (SAW)")
     TOPSIS = "topsis", _l("TOPSIS")
 
+    @property
+    def uses_normalization(self) -> bool:
+        """Only SAW reads the session's normalisation; TOPSIS always normalises by vector length."""
+        return self is ScoringMethod.SAW
+
 
 class Normalization(LabelledEnum):
     """How SAW normalises each criterion."""
@@ -46,6 +51,13 @@ class SelectionMethod(LabelledEnum):
 
     GREEDY = "greedy", _l("Best first, while the budget lasts")
     OPTIMAL = "optimal", _l("Largest total score within the budget")
+
+
+class WeightsOrigin(LabelledEnum):
+    """Where a session's current weights came from."""
+
+    MANUAL = "manual", _l("Typed in")
+    AHP = "ahp", _l("AHP pairwise comparison")
 
 
 class CriterionSource(LabelledEnum):
@@ -85,6 +97,7 @@ class ThemedSession(db.Model):
     """A themed Musrenbang session (never called `Session`: that name is taken twice)."""
 
     __tablename__ = "themed_sessions"
+    __table_args__ = table_args()
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(sa.String(200))
@@ -113,7 +126,10 @@ class ThemedSession(db.Model):
         enum_column(SelectionMethod, "selection_method"), default=SelectionMethod.GREEDY,
         server_default="greedy")
     # Where the current weights came from: typed in, or an AHP comparison (kept with its matrix).
-    weights_origin: Mapped[str] = mapped_column(sa.String(10), default="manual", server_default="manual")
+    weights_origin: Mapped[WeightsOrigin] = mapped_column(
+        # No CHECK: the column predates the enum, and adding one would rebuild the table on SQLite.
+        enum_column(WeightsOrigin, "weights_origin", length=10, check=False), default=WeightsOrigin.MANUAL,
+        server_default="manual")
     ahp_matrix: Mapped[list | None] = mapped_column(sa.JSON)
     ahp_cr: Mapped[float | None] = mapped_column(sa.Float)
     status: Mapped[SessionStatus] = mapped_column(
@@ -145,6 +161,11 @@ class ThemedSession(db.Model):
     def accepts_submissions(self) -> bool:
         """Owners may submit, edit and withdraw: the session is open and the window too."""
         return self.status is SessionStatus.OPEN and self.window_is_open
+
+    @property
+    def weights_from_ahp(self) -> bool:
+        """The current weights are those of the stored AHP comparison."""
+        return self.weights_origin is WeightsOrigin.AHP and self.ahp_matrix is not None
 
     @property
     def is_editable(self) -> bool:
@@ -210,7 +231,7 @@ class Category(db.Model):
     """A support type within a session, such as sertifikasi halal."""
 
     __tablename__ = "categories"
-    __table_args__ = (sa.UniqueConstraint("session_id", "name"),)
+    __table_args__ = table_args(sa.UniqueConstraint("session_id", "name"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[int] = mapped_column(sa.ForeignKey("themed_sessions.id", ondelete="CASCADE"), index=True)
@@ -227,7 +248,7 @@ class Criterion(db.Model):
     """A weighted scoring criterion; its key is a contract (DESIGN §3, §7)."""
 
     __tablename__ = "criteria"
-    __table_args__ = (
+    __table_args__ = table_args(
         sa.UniqueConstraint("session_id", "key"),
         sa.CheckConstraint("direction IN (1, -1)", name="direction"),
         sa.CheckConstraint("weight >= 0", name="weight_non_negative"),
@@ -259,7 +280,7 @@ class Invitation(db.Model):
     """A business invited to a session, and whether it came."""
 
     __tablename__ = "invitations"
-    __table_args__ = (sa.UniqueConstraint("session_id", "business_id"),)
+    __table_args__ = table_args(sa.UniqueConstraint("session_id", "business_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[int] = mapped_column(sa.ForeignKey("themed_sessions.id", ondelete="CASCADE"), index=True)

@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from participation.extensions import db
-from participation.models.base import LabelledEnum, enum_column, utcnow
+from participation.models.base import LabelledEnum, enum_column, table_args, utcnow
 
 if TYPE_CHECKING:
     from participation.models.business import Business
@@ -33,6 +33,7 @@ class User(db.Model):
     """A person who signs in; one role each."""
 
     __tablename__ = "users"
+    __table_args__ = table_args()
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)

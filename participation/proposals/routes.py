@@ -13,37 +13,10 @@ from participation.extensions import db
 from participation.models import Proposal, ProposalStatus, Role, SessionStatus, ThemedSession
 from participation.proposals import attachments, services
 from participation.proposals.forms import ProposalForm, field_labels
-from participation.security import client_ip, record_audit, rerender_on_csrf_error, role_required
+from participation.proposals.messages import attachment_text, error_text, mark_missing
+from participation.security import rerender_on_csrf_error, role_required, web_actor
 
 bp = Blueprint("proposals", __name__, url_prefix="/usulan")
-
-
-def error_text(error: services.ProposalError) -> str:
-    """The owner-facing message for a refused operation."""
-    messages = {
-        "closed": _("The submission window of this session is closed."),
-        "not_draft": _("Only a draft can be submitted or deleted."),
-        "not_submitted": _("Only a submitted proposal can be withdrawn."),
-        "limit": _("Your business has reached this session's limit of %(limit)s submitted proposals. "
-                   "Keep this one as a draft, or withdraw another first.",
-                   limit=error.details.get("limit", "")),
-        "incomplete": _("Complete every field before submitting."),
-    }
-    return messages.get(error.code, error.code)
-
-
-def attachment_text(error: attachments.AttachmentError) -> str:
-    return {
-        "too_large": _("The file is larger than 5 MB."),
-        "wrong_type": _("Only PDF, JPEG or PNG files are accepted (checked by their content)."),
-        "empty": _("The file is empty."),
-    }[error.code]
-
-
-def mark_missing(form: ProposalForm, fields: list[str]) -> None:
-    """Put a 'required to submit' message on each missing field."""
-    for name in fields:
-        form[name].errors.append(_("Required before submitting."))
 
 
 def refuse(form: ProposalForm, error: services.ProposalError, stored: dict | None) -> None:
@@ -68,10 +41,6 @@ def load_own_proposal(proposal_id: int) -> Proposal:
     if not proposal.is_owned_by(current_user):
         abort(404)
     return proposal
-
-
-def _audit(action: str, proposal: Proposal, **kwargs) -> None:
-    record_audit(action, actor=current_user, obj=proposal, ip=client_ip(), **kwargs)
 
 
 @bp.route("/")
@@ -129,12 +98,8 @@ def new(session_id: int):
             submit = request.form.get("action") == "submit"
             try:
                 proposal = services.create_proposal(themed_session, business, form.proposal_data(),
-                                                    current_user, submit=submit, idempotency_key=key)
-                if stored:
-                    for column, value in stored.items():
-                        setattr(proposal, column, value)
-                _audit("proposal.submitted" if submit else "proposal.draft_saved", proposal,
-                       after={"receipt_number": proposal.receipt_number, "title": proposal.title})
+                                                    web_actor(), submit=submit, idempotency_key=key,
+                                                    attachment=stored)
                 db.session.commit()
             except services.ProposalError as error:
                 refuse(form, error, stored)
@@ -204,16 +169,8 @@ def edit(proposal_id: int):
             old_key = proposal.attachment_key if stored else None
             submit = request.form.get("action") == "submit" and proposal.status is ProposalStatus.DRAFT
             try:
-                changes = services.update_proposal(proposal, form.proposal_data())
-                if stored:
-                    for column, value in stored.items():
-                        setattr(proposal, column, value)
-                if submit:
-                    services.submit_proposal(proposal, current_user)
-                _audit("proposal.submitted" if submit else "proposal.updated", proposal,
-                       before={k: str(v[0]) for k, v in changes.items()} or None,
-                       after={**{k: str(v[1]) for k, v in changes.items()},
-                              **({"receipt_number": proposal.receipt_number} if submit else {})} or None)
+                services.edit_proposal(proposal, form.proposal_data(), web_actor(), submit=submit,
+                                       attachment=stored)
                 db.session.commit()
             except services.ProposalError as error:
                 refuse(form, error, stored)
@@ -234,14 +191,13 @@ def edit(proposal_id: int):
 def submit(proposal_id: int):
     proposal = load_own_proposal(proposal_id)
     try:
-        services.submit_proposal(proposal, current_user)
+        services.submit_proposal(proposal, web_actor())
     except services.ProposalError as error:
         db.session.rollback()
         flash(error_text(error), "danger")
         if error.code == "incomplete":
             return redirect(url_for("proposals.edit", proposal_id=proposal_id), code=303)
     else:
-        _audit("proposal.submitted", proposal, after={"receipt_number": proposal.receipt_number})
         db.session.commit()
         _flash_saved(proposal)
     return redirect(url_for("proposals.detail", proposal_id=proposal_id), code=303)
@@ -252,11 +208,10 @@ def submit(proposal_id: int):
 def withdraw(proposal_id: int):
     proposal = load_own_proposal(proposal_id)
     try:
-        services.withdraw_proposal(proposal, current_user)
+        services.withdraw_proposal(proposal, web_actor())
     except services.ProposalError as error:
         flash(error_text(error), "danger")
     else:
-        _audit("proposal.withdrawn", proposal, before={"status": "submitted"}, after={"status": "withdrawn"})
         db.session.commit()
         flash(_("Proposal %(number)s has been withdrawn.", number=proposal.receipt_number), "success")
     return redirect(url_for("proposals.detail", proposal_id=proposal_id), code=303)
@@ -268,12 +223,10 @@ def delete_draft(proposal_id: int):
     proposal = load_own_proposal(proposal_id)
     key = proposal.attachment_key
     try:
-        services.delete_draft(proposal)
+        services.delete_draft(proposal, web_actor())
     except services.ProposalError as error:
         flash(error_text(error), "danger")
         return redirect(url_for("proposals.detail", proposal_id=proposal_id), code=303)
-    record_audit("proposal.draft_deleted", actor=current_user, object_type="Proposal",
-                 object_id=proposal_id, ip=client_ip())
     db.session.commit()
     attachments.discard(key)
     flash(_("The draft has been deleted."), "success")

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from participation.database import lock_for_update
+from participation.events import Actor, record
 from participation.extensions import db
 from participation.models import (
     RECEIPT_PREFIX,
@@ -19,7 +20,6 @@ from participation.models import (
     ProposalStatusChange,
     ReceiptCounter,
     ThemedSession,
-    User,
     utcnow,
 )
 
@@ -89,26 +89,59 @@ def find_by_idempotency_key(key: str | None) -> Proposal | None:
     return db.session.scalar(select(Proposal).where(Proposal.idempotency_key == key))
 
 
-def create_proposal(themed_session: ThemedSession, business: Business, data: dict, actor: User | None, *,
-                    submit: bool, source: ProposalSource = ProposalSource.ONLINE,
-                    idempotency_key: str | None = None, paper_form_number: str | None = None,
+def create_proposal(themed_session: ThemedSession, business: Business, data: dict, actor: Actor, *,
+                    submit: bool, idempotency_key: str | None = None, attachment: dict | None = None,
                     check_window: bool = True) -> Proposal:
-    """A new proposal, saved as a draft or submitted at once."""
-    proposal = Proposal(themed_session=themed_session, business=business, submitted_by=actor,
+    """An owner's new proposal, saved as a draft or submitted at once; audited on the proposal."""
+    proposal = new_proposal(themed_session, business, data, actor, submit=submit, idempotency_key=idempotency_key,
+                            attachment=attachment, check_window=check_window)
+    record("proposal.submitted" if submit else "proposal.draft_saved", actor, proposal,
+           after={"receipt_number": proposal.receipt_number, "title": proposal.title})
+    return proposal
+
+
+def new_proposal(themed_session: ThemedSession, business: Business, data: dict, actor: Actor, *,
+                 submit: bool, source: ProposalSource = ProposalSource.ONLINE,
+                 idempotency_key: str | None = None, paper_form_number: str | None = None,
+                 attachment: dict | None = None, check_window: bool = True) -> Proposal:
+    """A new proposal, as a draft or submitted, for an operation that records its own event
+    (an owner's submission, a paper form, an import)."""
+    proposal = Proposal(themed_session=themed_session, business=business, submitted_by=actor.user,
                         source=source, idempotency_key=idempotency_key,
                         paper_form_number=paper_form_number,
-                        **{key: data.get(key) for key in PROPOSAL_FIELDS if data.get(key) is not None})
+                        **{key: data.get(key) for key in PROPOSAL_FIELDS if data.get(key) is not None},
+                        **(attachment or {}))
     _fill_location(proposal, business)
     db.session.add(proposal)
     _record(proposal, None, ProposalStatus.DRAFT, actor)
     db.session.flush()
     if submit:
-        submit_proposal(proposal, actor, check_window=check_window)
+        _submit(proposal, actor, check_window=check_window)
     flag_near_duplicate(proposal)
     return proposal
 
 
-def update_proposal(proposal: Proposal, data: dict) -> dict:
+def edit_proposal(proposal: Proposal, data: dict, actor: Actor, *, submit: bool = False,
+                  attachment: dict | None = None) -> dict:
+    """An owner's edits, optionally submitting the draft with them; returns {field: (before, after)}.
+
+    One operation, one event: `proposal.submitted` when the draft goes in with the edits,
+    `proposal.updated` otherwise.
+    """
+    changes = _apply_edits(proposal, data)
+    for column, value in (attachment or {}).items():
+        setattr(proposal, column, value)
+    submit = submit and proposal.status is ProposalStatus.DRAFT
+    if submit:
+        _submit(proposal, actor)
+    record("proposal.submitted" if submit else "proposal.updated", actor, proposal,
+           before={k: str(v[0]) for k, v in changes.items()} or None,
+           after={**{k: str(v[1]) for k, v in changes.items()},
+                  **({"receipt_number": proposal.receipt_number} if submit else {})} or None)
+    return changes
+
+
+def _apply_edits(proposal: Proposal, data: dict) -> dict:
     """Apply edits; returns {field: (before, after)}. A submitted proposal stays complete."""
     changes = {}
     for key in PROPOSAL_FIELDS:
@@ -124,7 +157,14 @@ def update_proposal(proposal: Proposal, data: dict) -> dict:
     return changes
 
 
-def submit_proposal(proposal: Proposal, actor: User | None, *, check_window: bool = True) -> Proposal:
+def submit_proposal(proposal: Proposal, actor: Actor, *, check_window: bool = True) -> Proposal:
+    """Submit a draft as it stands; audited as `proposal.submitted`."""
+    _submit(proposal, actor, check_window=check_window)
+    record("proposal.submitted", actor, proposal, after={"receipt_number": proposal.receipt_number})
+    return proposal
+
+
+def _submit(proposal: Proposal, actor: Actor, *, check_window: bool = True) -> Proposal:
     """Submit a draft: check completeness and the per-business limit, then give it a receipt."""
     themed_session = proposal.themed_session
     if check_window and not themed_session.accepts_submissions:
@@ -147,7 +187,7 @@ def submit_proposal(proposal: Proposal, actor: User | None, *, check_window: boo
     return proposal
 
 
-def withdraw_proposal(proposal: Proposal, actor: User, note: str = "") -> Proposal:
+def withdraw_proposal(proposal: Proposal, actor: Actor, note: str = "") -> Proposal:
     """Withdraw a submitted proposal; its receipt number stays with it."""
     if not proposal.themed_session.accepts_submissions:
         raise ProposalError("closed")
@@ -155,19 +195,21 @@ def withdraw_proposal(proposal: Proposal, actor: User, note: str = "") -> Propos
         raise ProposalError("not_submitted")
     _record(proposal, proposal.status, ProposalStatus.WITHDRAWN, actor, note)
     proposal.status = ProposalStatus.WITHDRAWN
+    record("proposal.withdrawn", actor, proposal, before={"status": "submitted"}, after={"status": "withdrawn"})
     return proposal
 
 
-def delete_draft(proposal: Proposal) -> None:
-    """Drop a draft that was never submitted."""
+def delete_draft(proposal: Proposal, actor: Actor) -> None:
+    """Drop a draft that was never submitted (its id is never handed out again)."""
     if proposal.status is not ProposalStatus.DRAFT:
         raise ProposalError("not_draft")
+    record("proposal.draft_deleted", actor, object_type="Proposal", object_id=proposal.id)
     db.session.delete(proposal)
 
 
-def _record(proposal: Proposal, before, after, actor, note: str = "") -> None:
+def _record(proposal: Proposal, before, after, actor: Actor, note: str = "") -> None:
     proposal.history.append(ProposalStatusChange(from_status=before, to_status=after,
-                                                 actor_id=actor.id if actor else None, note=note))
+                                                 actor_id=actor.user_id, note=note))
 
 
 def _fill_location(proposal: Proposal, business: Business) -> None:

@@ -5,7 +5,7 @@ import csv
 import io
 import json
 
-from participation.models import SessionStatus, ThemedSession
+from participation.models import Normalization, ScoringMethod, SelectionMethod, SessionStatus, ThemedSession
 from participation.review.ranking import build_ranking, export_payload
 
 FORMATS = {"json": "application/json", "csv": "text/csv",
@@ -13,6 +13,9 @@ FORMATS = {"json": "application/json", "csv": "text/csv",
 # A spreadsheet reads a cell starting with one of these as a formula (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 RUPIAH_FORMAT = '"Rp"#,##0'
+# Facts of the "Sesi" sheet whose value is an enum's code.
+CODED_FACTS = {"status": SessionStatus, "method": ScoringMethod, "normalization": Normalization,
+               "selection": SelectionMethod}
 COLUMNS = ("rank", "receipt_number", "title", "business", "category", "estimated_cost", "score", "selected",
            "decision")
 
@@ -123,6 +126,8 @@ def to_xlsx(payload: dict, themed_session: ThemedSession | None) -> bytes:
             _text(meta.cell(row=row_number, column=2), value)
         else:
             meta.cell(row=row_number, column=2, value=value)
+        if name in CODED_FACTS:  # column B keeps the code of the JSON export; C says it for people
+            _text(meta.cell(row=row_number, column=3), str(CODED_FACTS[name].label_of(value)))
         if name == "budget_ceiling":
             meta.cell(row=row_number, column=2).number_format = RUPIAH_FORMAT
     buffer = io.BytesIO()

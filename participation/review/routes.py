@@ -10,7 +10,7 @@ from participation import scoring
 from participation.scoring.ahp import RANDOM_INDEX
 from participation.extensions import db
 from participation.i18n import number
-from participation.models import Outcome, Proposal, ProposalStatus, Role, SessionStatus
+from participation.models import Outcome, Proposal, ProposalStatus, Role, ThemedSession, WeightsOrigin
 from participation.review import exports, services
 from participation.review.forms import (
     DecisionForm,
@@ -21,13 +21,12 @@ from participation.review.forms import (
     make_whatif_form,
 )
 from participation.review.ranking import STABILITY_DRAWS, build_matrix, build_ranking, compare, load_proposals
-from participation.security import client_ip, record_audit, rerender_on_csrf_error, role_required
-from participation.sessions.routes import load_session
+from participation.security import MANAGERS, STAFF, rerender_on_csrf_error, session_page, web_actor
+from participation.sessions import services as session_services
+from participation.sessions.errors import error_message as session_error_message
 
 bp = Blueprint("review", __name__, url_prefix="/sesi/<int:session_id>")
 
-STAFF = (Role.PLANNER, Role.FACILITATOR, Role.ADMIN)
-MANAGERS = (Role.PLANNER, Role.ADMIN)
 PAGE_SIZE = 50
 AHP_MAX_CRITERIA = max(RANDOM_INDEX)  # Saaty's random index (DESIGN §5) is tabulated up to n = 10
 
@@ -47,11 +46,6 @@ def message(error: services.ReviewError) -> str:
     return ERRORS[error.code](error.details)
 
 
-def audit(action, themed_session, **kwargs):
-    record_audit(action, actor=current_user, obj=themed_session, object_type="ThemedSession",
-                 ip=client_ip(), **kwargs)
-
-
 def load_session_proposal(themed_session, proposal_id: int) -> Proposal:
     proposal = db.session.get(Proposal, proposal_id)
     if proposal is None or proposal.session_id != themed_session.id or proposal.status is not ProposalStatus.SUBMITTED:
@@ -60,9 +54,8 @@ def load_session_proposal(themed_session, proposal_id: int) -> Proposal:
 
 
 @bp.route("/peringkat")
-@role_required(*STAFF)
-def ranking(session_id: int):
-    themed_session = load_session(session_id)
+@session_page(*STAFF)
+def ranking(themed_session: ThemedSession):
     proposals = load_proposals(themed_session)
     matrix = build_matrix(themed_session, proposals, list(themed_session.criteria))
     whatif_form = make_whatif_form(themed_session)(request.args if _whatif_requested() else None)
@@ -127,32 +120,32 @@ def _page(items):
 
 
 @bp.route("/peringkat/bobot", methods=["POST"])
-@role_required(*MANAGERS)
+@session_page(*MANAGERS, manage=True)
 @rerender_on_csrf_error
-def save_weights(session_id: int):
+def save_weights(themed_session: ThemedSession):
     """Keep the weights tried out on the ranked list (a separate, audited POST)."""
-    themed_session = load_session(session_id, manage=True)
+    session_id = themed_session.id
     form = make_whatif_form(themed_session)(request.form)
     if not form.validate() or not themed_session.is_editable:
         flash(_("The weights could not be saved; check them and try again."), "danger")
         # Back to the what-if view with what was typed, where each bad weight is marked.
         typed = {f"w{c.id}": (request.form.get(f"w{c.id}") or "")[:50] for c in themed_session.criteria}
         return redirect(url_for("review.ranking", session_id=session_id, **typed), code=303)
-    before = {c.key: c.weight for c in themed_session.criteria}
-    for criterion, weight in zip(themed_session.criteria, form.weights(), strict=True):
-        criterion.weight = weight
-    themed_session.weights_origin = "manual"
-    audit("session.weights_set", themed_session, before=before,
-          after={c.key: c.weight for c in themed_session.criteria})
+    weights = {c.id: weight for c, weight in zip(themed_session.criteria, form.weights(), strict=True)}
+    try:
+        session_services.set_weights(themed_session, weights, web_actor(), origin=WeightsOrigin.MANUAL)
+    except session_services.SessionError:
+        db.session.rollback()
+        flash(_("The weights could not be saved; check them and try again."), "danger")
+        return redirect(url_for("review.ranking", session_id=session_id), code=303)
     db.session.commit()
     flash(_("The weights have been saved."), "success")
     return redirect(url_for("review.ranking", session_id=session_id), code=303)
 
 
 @bp.route("/peringkat.<fmt>")
-@role_required(*STAFF)
-def export(session_id: int, fmt: str):
-    themed_session = load_session(session_id)
+@session_page(*STAFF)
+def export(themed_session: ThemedSession, fmt: str):
     if fmt not in exports.FORMATS:
         abort(404)
     payload = exports.current_payload(themed_session)
@@ -162,9 +155,8 @@ def export(session_id: int, fmt: str):
 
 
 @bp.route("/penilaian")
-@role_required(Role.PLANNER)
-def rate_list(session_id: int):
-    themed_session = load_session(session_id, manage=True)
+@session_page(Role.PLANNER, manage=True)
+def rate_list(themed_session: ThemedSession):
     done, total, rated = services.rating_progress(themed_session, current_user)
     proposals = load_proposals(themed_session)
     unrated_only = request.args.get("belum") == "1"
@@ -175,10 +167,9 @@ def rate_list(session_id: int):
 
 
 @bp.route("/penilaian/<int:proposal_id>", methods=["GET", "POST"])
-@role_required(Role.PLANNER)
+@session_page(Role.PLANNER, manage=True)
 @rerender_on_csrf_error
-def rate(session_id: int, proposal_id: int):
-    themed_session = load_session(session_id, manage=True)
+def rate(themed_session: ThemedSession, proposal_id: int):
     proposal = load_session_proposal(themed_session, proposal_id)
     criteria = services.rating_criteria(themed_session)
     existing = services.ratings_by(current_user, proposal)
@@ -191,8 +182,8 @@ def rate(session_id: int, proposal_id: int):
     status = 200
     if form.validate_on_submit():
         try:
-            changes = services.save_ratings(proposal, current_user, form.values(), form.versions(),
-                                            correction_reason=(form.correction_reason.data or "").strip() or None)
+            services.save_ratings(proposal, form.values(), form.versions(), web_actor(),
+                                  correction_reason=(form.correction_reason.data or "").strip() or None)
         except services.ReviewError as error:
             db.session.rollback()
             form.form_errors.append(message(error))
@@ -200,13 +191,6 @@ def rate(session_id: int, proposal_id: int):
                 status = 409
                 _show_current(form, services.ratings_by(current_user, proposal))
         else:
-            if changes:
-                corrected = themed_session.status is SessionStatus.FINALIZED
-                after = {k: v[1] for k, v in changes.items()}
-                if corrected:
-                    after["reason"] = form.correction_reason.data.strip()
-                record_audit("rating.corrected" if corrected else "rating.saved", actor=current_user, obj=proposal,
-                             ip=client_ip(), before={k: v[0] for k, v in changes.items()}, after=after)
             db.session.commit()
             flash(_("Ratings for %(receipt)s saved.", receipt=proposal.receipt_number), "success")
             return redirect(_next_to_rate(themed_session, proposal), code=303)
@@ -240,20 +224,18 @@ def _next_to_rate(themed_session, proposal):
 
 
 @bp.route("/suara", methods=["GET", "POST"])
-@role_required(*STAFF)
+@session_page(*STAFF)
 @rerender_on_csrf_error
-def votes(session_id: int):
-    themed_session = load_session(session_id)
+def votes(themed_session: ThemedSession):
+    session_id = themed_session.id
     proposals = load_proposals(themed_session)
     form = make_votes_form(proposals)()
     if form.validate_on_submit():
         try:
-            changes = services.record_votes(themed_session, form.values())
+            services.record_votes(themed_session, form.values(), web_actor())
         except services.ReviewError as error:
             form.form_errors.append(message(error))
         else:
-            audit("votes.recorded", themed_session, before={k: v[0] for k, v in changes.items()},
-                  after={k: v[1] for k, v in changes.items()})
             db.session.commit()
             flash(_("Votes saved."), "success")
             return redirect(url_for("review.votes", session_id=session_id), code=303)
@@ -262,10 +244,10 @@ def votes(session_id: int):
 
 
 @bp.route("/ahp", methods=["GET", "POST"])
-@role_required(*MANAGERS)
+@session_page(*MANAGERS, manage=True)
 @rerender_on_csrf_error
-def ahp(session_id: int):
-    themed_session = load_session(session_id, manage=True)
+def ahp(themed_session: ThemedSession):
+    session_id = themed_session.id
     criteria = list(themed_session.criteria)
     form = make_ahp_form(criteria)()
     if request.method == "GET" and themed_session.ahp_matrix and len(themed_session.ahp_matrix) == len(criteria):
@@ -285,11 +267,14 @@ def ahp(session_id: int):
         else:
             result = scoring.ahp_weights(form.matrix())
             if request.form.get("action") == "save":
-                changes = services.save_ahp_weights(themed_session, form.matrix(), result)
-                audit("session.weights_set", themed_session,
-                      before={k: v["before"] for k, v in changes.items()},
-                      after={**{k: v["after"] for k, v in changes.items()}, "origin": "ahp",
-                             "cr": result.cr, "matrix": form.matrix()})
+                weights = {c.id: w for c, w in zip(criteria, result.weights.tolist(), strict=True)}
+                try:
+                    session_services.set_weights(themed_session, weights, web_actor(), origin=WeightsOrigin.AHP,
+                                                 ahp_matrix=form.matrix(), ahp_cr=float(result.cr))
+                except session_services.SessionError as error:
+                    db.session.rollback()
+                    flash(session_error_message(error), "danger")
+                    return redirect(url_for("review.ahp", session_id=session_id), code=303)
                 db.session.commit()
                 flash(_("The AHP weights have been applied."), "success")
                 return redirect(url_for("review.ranking", session_id=session_id), code=303)
@@ -307,10 +292,10 @@ def _fill_from_matrix(form, criteria, matrix):
 
 
 @bp.route("/keputusan/<int:proposal_id>", methods=["GET", "POST"])
-@role_required(*MANAGERS)
+@session_page(*MANAGERS, manage=True)
 @rerender_on_csrf_error
-def decide(session_id: int, proposal_id: int):
-    themed_session = load_session(session_id, manage=True)
+def decide(themed_session: ThemedSession, proposal_id: int):
+    session_id = themed_session.id
     proposal = load_session_proposal(themed_session, proposal_id)
     form = DecisionForm()
     if request.method == "GET" and proposal.decision:
@@ -318,17 +303,12 @@ def decide(session_id: int, proposal_id: int):
         form.reason.data = proposal.decision.reason
     if form.validate_on_submit():
         try:
-            before, after = services.decide(proposal, current_user, Outcome(form.outcome.data), form.reason.data,
-                                            correction_reason=(form.correction_reason.data or "").strip() or None)
+            services.decide(proposal, Outcome(form.outcome.data), form.reason.data, web_actor(),
+                            correction_reason=(form.correction_reason.data or "").strip() or None)
         except services.ReviewError as error:
             db.session.rollback()
             form.form_errors.append(message(error))
         else:
-            corrected = themed_session.status is SessionStatus.FINALIZED
-            if corrected:
-                after["correction_reason"] = form.correction_reason.data.strip()
-            record_audit("decision.corrected" if corrected else "decision.recorded",
-                         actor=current_user, obj=proposal, ip=client_ip(), before=before, after=after)
             db.session.commit()
             flash(_("Decision on %(receipt)s recorded.", receipt=proposal.receipt_number), "success")
             return redirect(url_for("review.ranking", session_id=session_id), code=303)
@@ -338,16 +318,16 @@ def decide(session_id: int, proposal_id: int):
 
 
 @bp.route("/finalisasi", methods=["GET", "POST"])
-@role_required(*MANAGERS)
+@session_page(*MANAGERS, manage=True)
 @rerender_on_csrf_error
-def finalize(session_id: int):
-    themed_session = load_session(session_id, manage=True)
+def finalize(themed_session: ThemedSession):
+    session_id = themed_session.id
     current = build_ranking(themed_session, stability=False)
     form = make_finalize_form(current.incomplete)()
     status = 400 if request.method == "POST" else 200
     if form.validate_on_submit():
         try:
-            snapshot = services.finalize(themed_session, current_user, form.exclusions())
+            snapshot = services.finalize(themed_session, form.exclusions(), web_actor())
         except services.ReviewError as error:
             db.session.rollback()
             form.form_errors.append(message(error))
@@ -356,9 +336,6 @@ def finalize(session_id: int):
                     field = form[f"exclude_{proposal.id}"]
                     field.errors.append(_("Rate this proposal, or give a reason to exclude it."))
         else:
-            audit("session.finalized", themed_session, before={"status": "review"},
-                  after={"status": "finalized", "snapshot_version": snapshot.version,
-                         "excluded": snapshot.payload["excluded"]})
             db.session.commit()
             flash(_("The session is finalised. The ranking is fixed as version %(version)d.",
                     version=snapshot.version), "success")

@@ -6,6 +6,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from participation.database import lock_for_update
+from participation.events import Actor, record
 from participation.extensions import db
 from participation.models import (
     Criterion,
@@ -73,13 +74,15 @@ def rating_progress(themed_session: ThemedSession, planner: User) -> tuple[int, 
     return len(done), total, done
 
 
-def save_ratings(proposal: Proposal, planner: User, values: dict[int, float], versions: dict[int, int | None],
+def save_ratings(proposal: Proposal, values: dict[int, float], versions: dict[int, int | None], actor: Actor,
                  *, correction_reason: str | None = None) -> dict:
-    """Store one planner's ratings of a proposal; refuse if any changed since the form was opened.
+    """Store the acting planner's ratings of a proposal; refuse if any changed since the form was opened.
 
     `versions` holds, per criterion, the version the planner saw (None: there was no rating).
-    Returns {criterion key: (before, after)} for the audit log.
+    Returns {criterion key: (before, after)}; after a finalisation a change is a correction,
+    with its reason, and writes the next snapshot version.
     """
+    planner = actor.user
     themed_session = proposal.themed_session
     lock_session(themed_session)
     finalized = themed_session.status is SessionStatus.FINALIZED
@@ -109,12 +112,17 @@ def save_ratings(proposal: Proposal, planner: User, values: dict[int, float], ve
         db.session.flush()
     except (StaleDataError, IntegrityError):
         raise ReviewError("conflict", criterion="") from None
-    if finalized and changes:
-        write_snapshot(themed_session, planner, reason=correction_reason)
+    if changes:
+        after = {k: v[1] for k, v in changes.items()}
+        if finalized:
+            write_snapshot(themed_session, planner, reason=correction_reason)
+            after["reason"] = correction_reason
+        record("rating.corrected" if finalized else "rating.saved", actor, proposal,
+               before={k: v[0] for k, v in changes.items()}, after=after)
     return changes
 
 
-def record_votes(themed_session: ThemedSession, votes: dict[int, int]) -> dict:
+def record_votes(themed_session: ThemedSession, votes: dict[int, int], actor: Actor) -> dict:
     """Set participants' votes per proposal id; returns {receipt: (before, after)}."""
     lock_session(themed_session)
     if themed_session.status not in RATING_STATUSES:
@@ -128,10 +136,12 @@ def record_votes(themed_session: ThemedSession, votes: dict[int, int]) -> dict:
             changes[proposal.receipt_number or str(proposal.id)] = (proposal.votes, votes[proposal.id])
             proposal.votes = votes[proposal.id]
             proposal.votes_recorded_at = now
+    record("votes.recorded", actor, themed_session, object_type="ThemedSession",
+           before={k: v[0] for k, v in changes.items()}, after={k: v[1] for k, v in changes.items()})
     return changes
 
 
-def decide(proposal: Proposal, actor: User, outcome: Outcome, reason: str, *,
+def decide(proposal: Proposal, outcome: Outcome, reason: str, actor: Actor, *,
            correction_reason: str | None = None) -> tuple[dict | None, dict]:
     """Record (or change) the decision on a proposal with its current rank; returns (before, after)."""
     themed_session = proposal.themed_session
@@ -150,29 +160,17 @@ def decide(proposal: Proposal, actor: User, outcome: Outcome, reason: str, *,
         current = Decision(proposal=proposal)
         db.session.add(current)
     current.outcome, current.reason, current.rank_at_decision = outcome, reason, rank
-    current.decided_by_id, current.decided_at = actor.id, utcnow()
+    current.decided_by_id, current.decided_at = actor.user_id, utcnow()
     db.session.flush()
+    after = {"outcome": outcome.value, "reason": reason, "rank": rank}
     if finalized:
-        write_snapshot(themed_session, actor, reason=correction_reason)
-    return before, {"outcome": outcome.value, "reason": reason, "rank": rank}
+        write_snapshot(themed_session, actor.user, reason=correction_reason)
+    record("decision.corrected" if finalized else "decision.recorded", actor, proposal, before=before,
+           after={**after, "correction_reason": correction_reason} if finalized else after)
+    return before, after
 
 
-def save_ahp_weights(themed_session: ThemedSession, matrix: list[list[float]], result) -> dict:
-    """Apply AHP weights to the criteria and keep the comparison matrix and its CR."""
-    if not themed_session.is_editable:
-        raise ReviewError("locked")
-    changes = {}
-    for criterion, weight in zip(themed_session.criteria, result.weights.tolist(), strict=True):
-        if criterion.weight != weight:
-            changes[criterion.key] = {"before": criterion.weight, "after": weight}
-            criterion.weight = weight
-    themed_session.weights_origin = "ahp"
-    themed_session.ahp_matrix = matrix
-    themed_session.ahp_cr = float(result.cr)
-    return changes
-
-
-def finalize(themed_session: ThemedSession, actor: User, exclusions: dict[int, str]) -> RankingSnapshot:
+def finalize(themed_session: ThemedSession, exclusions: dict[int, str], actor: Actor) -> RankingSnapshot:
     """Lock the session, check every proposal can be ranked (or is excluded), write version 1.
 
     One transaction: the session row is locked (FOR UPDATE on PostgreSQL; SQLite already holds the
@@ -188,12 +186,16 @@ def finalize(themed_session: ThemedSession, actor: User, exclusions: dict[int, s
                    if not (exclusions.get(item.proposal.id) or "").strip()]
     if unexplained:
         raise ReviewError("incomplete", proposals=[item.proposal for item in unexplained])
-    snapshot = write_snapshot(themed_session, actor, ranking=ranking, exclusions=exclusions)
+    snapshot = write_snapshot(themed_session, actor.user, ranking=ranking, exclusions=exclusions)
     themed_session.status = SessionStatus.FINALIZED
+    record("session.finalized", actor, themed_session, object_type="ThemedSession",
+           before={"status": SessionStatus.REVIEW.value},
+           after={"status": SessionStatus.FINALIZED.value, "snapshot_version": snapshot.version,
+                  "excluded": snapshot.payload["excluded"]})
     return snapshot
 
 
-def write_snapshot(themed_session: ThemedSession, actor: User, *, ranking=None, exclusions=None,
+def write_snapshot(themed_session: ThemedSession, author: User | None, *, ranking=None, exclusions=None,
                    reason: str = "") -> RankingSnapshot:
     """Append the next immutable snapshot version of the session's ranking."""
     ranking = ranking or build_ranking(themed_session, stability=True)
@@ -215,7 +217,7 @@ def write_snapshot(themed_session: ThemedSession, actor: User, *, ranking=None, 
                                method=themed_session.scoring_method.value,
                                normalization=themed_session.normalization.value,
                                selection=themed_session.selection_method.value, payload=payload,
-                               reason=reason or "", created_by_id=actor.id if actor else None)
+                               reason=reason or "", created_by_id=author.id if author else None)
     db.session.add(snapshot)
     db.session.flush()
     return snapshot

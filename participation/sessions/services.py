@@ -6,6 +6,7 @@ import unicodedata
 
 from sqlalchemy import func, select
 
+from participation.events import Actor, record
 from participation.extensions import db
 from participation.models import (
     TRANSITIONS,
@@ -17,6 +18,7 @@ from participation.models import (
     SessionStatus,
     ThemedSession,
     User,
+    WeightsOrigin,
 )
 
 # DESIGN §1: what the city can typically support. Domain names, kept in Indonesian.
@@ -69,23 +71,28 @@ def slugify(text: str) -> str:
     return slug[:60] or "kriteria"
 
 
-def create_session(data: dict, actor: User) -> ThemedSession:
+def create_session(data: dict, actor: Actor) -> ThemedSession:
     """A new draft session from the default template; the creator becomes its planner."""
     themed_session = ThemedSession(**{key: data[key] for key in SESSION_FIELDS if key in data},
-                                   created_by_id=actor.id)
+                                   created_by_id=actor.user_id)
     themed_session.categories = [Category(name=name, position=i) for i, name in enumerate(DEFAULT_CATEGORIES)]
     themed_session.criteria = [
         Criterion(key=key, name=name, source=source, direction=direction, weight=weight, position=i)
         for i, (key, name, source, direction, weight) in enumerate(DEFAULT_CRITERIA)
     ]
-    if actor.role is Role.PLANNER:
-        themed_session.members = [actor]
+    if actor.user is not None and actor.user.role is Role.PLANNER:
+        themed_session.members = [actor.user]
     db.session.add(themed_session)
     db.session.flush()
+    _audit("session.created", themed_session, actor, after={"title": themed_session.title})
     return themed_session
 
 
-def update_session(themed_session: ThemedSession, data: dict) -> dict:
+def _audit(event: str, themed_session: ThemedSession, actor: Actor, **kwargs) -> None:
+    record(event, actor, themed_session, object_type="ThemedSession", **kwargs)
+
+
+def update_session(themed_session: ThemedSession, data: dict, actor: Actor) -> dict:
     """Apply edited details; returns {field: (before, after)} for what changed."""
     if not themed_session.is_editable:
         raise SessionError("finalized")
@@ -98,10 +105,13 @@ def update_session(themed_session: ThemedSession, data: dict) -> dict:
         if key in data and getattr(themed_session, key) != data[key]:
             changes[key] = (getattr(themed_session, key), data[key])
             setattr(themed_session, key, data[key])
+    if changes:
+        _audit("session.updated", themed_session, actor, before={k: str(v[0]) for k, v in changes.items()},
+               after={k: str(v[1]) for k, v in changes.items()})
     return changes
 
 
-def add_category(themed_session: ThemedSession, name: str) -> Category:
+def add_category(themed_session: ThemedSession, name: str, actor: Actor) -> Category:
     """Append a category; names are unique within the session (case-insensitive)."""
     check_structure_editable(themed_session)
     if any(category.name.lower() == name.lower() for category in themed_session.categories):
@@ -109,10 +119,11 @@ def add_category(themed_session: ThemedSession, name: str) -> Category:
     category = Category(name=name, position=len(themed_session.categories))
     themed_session.categories.append(category)
     db.session.flush()
+    _audit("session.category_added", themed_session, actor, after={"category": category.name})
     return category
 
 
-def remove_category(themed_session: ThemedSession, category: Category) -> None:
+def remove_category(themed_session: ThemedSession, category: Category, actor: Actor) -> None:
     """Remove a category that no proposal uses."""
     check_structure_editable(themed_session)
     used = db.session.scalar(select(func.count(Proposal.id)).where(Proposal.category_id == category.id))
@@ -120,6 +131,7 @@ def remove_category(themed_session: ThemedSession, category: Category) -> None:
         raise SessionError("in_use")
     themed_session.categories.remove(category)
     _renumber(themed_session.categories)
+    _audit("session.category_removed", themed_session, actor, before={"category": category.name})
 
 
 def move(items: list, item, step: int) -> tuple[int, int]:
@@ -139,16 +151,25 @@ def move(items: list, item, step: int) -> tuple[int, int]:
     return index, target
 
 
-def move_category(themed_session: ThemedSession, category: Category, step: int) -> tuple[int, int]:
+def move_category(themed_session: ThemedSession, category: Category, step: int, actor: Actor) -> tuple[int, int]:
     """Move a category one place; returns its (before, after) index."""
     check_structure_editable(themed_session)
-    return move(themed_session.categories, category, step)
+    before, after = move(themed_session.categories, category, step)
+    if before != after:
+        _audit("session.category_moved", themed_session, actor,
+               before={"category": category.name, "position": before},
+               after={"category": category.name, "position": after})
+    return before, after
 
 
-def move_criterion(themed_session: ThemedSession, criterion: Criterion, step: int) -> tuple[int, int]:
+def move_criterion(themed_session: ThemedSession, criterion: Criterion, step: int, actor: Actor) -> tuple[int, int]:
     """Move a criterion one place; returns its (before, after) index."""
     check_structure_editable(themed_session)
-    return move(themed_session.criteria, criterion, step)
+    before, after = move(themed_session.criteria, criterion, step)
+    if before != after:
+        _audit("session.criterion_moved", themed_session, actor, before={"key": criterion.key, "position": before},
+               after={"key": criterion.key, "position": after})
+    return before, after
 
 
 def _renumber(items) -> None:
@@ -156,8 +177,8 @@ def _renumber(items) -> None:
         item.position = position
 
 
-def add_criterion(themed_session: ThemedSession, *, name: str, source: CriterionSource, direction: int,
-                  weight: float, scale_min: int = 1, scale_max: int = 5) -> Criterion:
+def add_criterion(themed_session: ThemedSession, actor: Actor, *, name: str, source: CriterionSource,
+                  direction: int, weight: float, scale_min: int = 1, scale_max: int = 5) -> Criterion:
     """Append a criterion with a key derived from its name (made unique within the session)."""
     base = slugify(name)
     keys = {criterion.key for criterion in themed_session.criteria}
@@ -168,10 +189,13 @@ def add_criterion(themed_session: ThemedSession, *, name: str, source: Criterion
                           scale_min=scale_min, scale_max=scale_max, position=len(themed_session.criteria))
     themed_session.criteria.append(criterion)
     db.session.flush()
+    _audit("session.criterion_added", themed_session, actor,
+           after={"key": criterion.key, "weight": criterion.weight, "direction": criterion.direction,
+                  "source": criterion.source.value})
     return criterion
 
 
-def update_criterion(criterion: Criterion, data: dict) -> dict:
+def update_criterion(criterion: Criterion, data: dict, actor: Actor) -> dict:
     """Change a criterion; its source is fixed once the session has opened."""
     themed_session = criterion.themed_session
     check_structure_editable(themed_session)
@@ -182,33 +206,71 @@ def update_criterion(criterion: Criterion, data: dict) -> dict:
         if key in data and getattr(criterion, key) != data[key]:
             changes[key] = (_plain(getattr(criterion, key)), _plain(data[key]))
             setattr(criterion, key, data[key])
+    if changes:
+        if "weight" in changes:
+            _end_ahp_claim(themed_session)
+        _audit("session.criterion_updated", themed_session, actor,
+               before={"key": criterion.key, **{k: v[0] for k, v in changes.items()}},
+               after={"key": criterion.key, **{k: v[1] for k, v in changes.items()}})
     return changes
 
 
-def remove_criterion(themed_session: ThemedSession, criterion: Criterion) -> None:
+def remove_criterion(themed_session: ThemedSession, criterion: Criterion, actor: Actor) -> None:
     """Remove a criterion while the session is still a draft."""
     if themed_session.status is not SessionStatus.DRAFT:
         raise SessionError("criteria_locked")
     themed_session.criteria.remove(criterion)
     _renumber(themed_session.criteria)
+    _end_ahp_claim(themed_session)
+    _audit("session.criterion_removed", themed_session, actor, before={"key": criterion.key})
 
 
-def set_weights(themed_session: ThemedSession, weights: dict[int, float], directions: dict[int, int]) -> dict:
-    """Set every criterion's weight and direction at once; returns the changes by key."""
+def set_weights(themed_session: ThemedSession, weights: dict[int, float], actor: Actor, *,
+                directions: dict[int, int] | None = None, origin: WeightsOrigin = WeightsOrigin.MANUAL,
+                ahp_matrix: list[list[float]] | None = None, ahp_cr: float | None = None) -> dict:
+    """Set every criterion's weight (and, when given, direction) at once; returns the changes by key.
+
+    Every way of saving weights comes here: the weights page, the ranked list's what-if and AHP.
+    The origin is stored with them, so typed weights end an earlier AHP claim, and only an AHP
+    save keeps a comparison matrix and its consistency ratio.
+    """
     check_structure_editable(themed_session)
+    if set(weights) != {criterion.id for criterion in themed_session.criteria}:
+        raise SessionError("unknown_criterion")
     if sum(weights.values()) <= 0:
         raise SessionError("zero_weights")
+    if origin is WeightsOrigin.AHP and ahp_matrix is None:
+        raise ValueError("AHP weights need their comparison matrix")
     changes = {}
     for criterion in themed_session.criteria:
-        new = {"weight": weights[criterion.id], "direction": directions[criterion.id]}
+        new = {"weight": weights[criterion.id],
+               "direction": directions[criterion.id] if directions else criterion.direction}
         before = {"weight": criterion.weight, "direction": criterion.direction}
         if new != before:
             changes[criterion.key] = {"before": before, "after": new}
             criterion.weight, criterion.direction = new["weight"], new["direction"]
+    origin_before = themed_session.weights_origin
+    themed_session.weights_origin = origin
+    themed_session.ahp_matrix = ahp_matrix if origin is WeightsOrigin.AHP else None
+    themed_session.ahp_cr = ahp_cr if origin is WeightsOrigin.AHP else None
+    if changes or origin is WeightsOrigin.AHP or origin_before is not origin:
+        after = {k: v["after"] for k, v in changes.items()}
+        after["origin"] = origin.value
+        if origin is WeightsOrigin.AHP:
+            after.update(cr=ahp_cr, matrix=ahp_matrix)
+        _audit("session.weights_set", themed_session, actor, before={k: v["before"] for k, v in changes.items()},
+               after=after)
     return changes
 
 
-def transition(themed_session: ThemedSession, action: str) -> tuple[SessionStatus, SessionStatus]:
+def _end_ahp_claim(themed_session: ThemedSession) -> None:
+    """Weights changed by hand (or a criterion gone): they no longer come from the AHP matrix."""
+    themed_session.weights_origin = WeightsOrigin.MANUAL
+    themed_session.ahp_matrix = None
+    themed_session.ahp_cr = None
+
+
+def transition(themed_session: ThemedSession, action: str, actor: Actor) -> tuple[SessionStatus, SessionStatus]:
     """Move the session along its life cycle; returns (before, after)."""
     try:
         source, target = TRANSITIONS[action]
@@ -221,24 +283,28 @@ def transition(themed_session: ThemedSession, action: str) -> tuple[SessionStatu
         if problems:
             raise SessionError(" ".join(problems))
     themed_session.status = target
+    _audit(f"session.{action}", themed_session, actor, before={"status": source.value},
+           after={"status": target.value})
     return source, target
 
 
-def add_member(themed_session: ThemedSession, user: User) -> None:
+def add_member(themed_session: ThemedSession, user: User, actor: Actor) -> None:
     """Give a planner or facilitator access to the session."""
     if user.role not in (Role.PLANNER, Role.FACILITATOR) or not user.active:
         raise SessionError("not_staff")
     if not themed_session.is_member(user):
         themed_session.members.append(user)
+    _audit("session.member_added", themed_session, actor, after={"user_id": user.id, "role": user.role.value})
 
 
-def remove_member(themed_session: ThemedSession, user: User) -> None:
+def remove_member(themed_session: ThemedSession, user: User, actor: Actor) -> None:
     """Take a member off the session; the last planner stays."""
     planners = [member for member in themed_session.members if member.role is Role.PLANNER]
     if user.role is Role.PLANNER and len(planners) <= 1:
         raise SessionError("last_planner")
     if themed_session.is_member(user):
         themed_session.members.remove(user)
+    _audit("session.member_removed", themed_session, actor, before={"user_id": user.id})
 
 
 def sessions_for(user) -> list[ThemedSession]:

@@ -11,7 +11,7 @@ from participation.models import Invitation, Proposal, ProposalSource, Role, Ses
 from tests.browser.conftest import axe_violations, screenshot
 from tests.browser.test_proposal_journey import sign_in
 from tests.conftest import STAFF_PASSWORD, app_db
-from tests.factories import make_business, make_proposal, make_session, rate_all
+from tests.factories import as_actor, make_business, make_proposal, make_session, rate_all
 
 pytestmark = pytest.mark.browser
 
@@ -36,7 +36,7 @@ def world(live_app):
             businesses.append(business)
             make_proposal(themed_session, business, title=f"Usulan {name}", estimated_cost=(20 + 10 * n) * 1_000_000,
                           category_id=themed_session.categories[n].id)
-        invite(themed_session, [b.id for b in businesses], facilitator)
+        invite(themed_session, [b.id for b in businesses], as_actor(facilitator))
         rate_all(themed_session, [planner], value=lambda p, c, u: 2 + (p.id + c.id) % 3)
         themed_session.status = SessionStatus.REVIEW
         session.commit()

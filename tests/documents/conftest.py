@@ -9,7 +9,7 @@ from pypdf import PdfReader
 
 from participation.models import SessionStatus, User
 from tests.conftest import app_db
-from tests.factories import make_business, make_proposal, make_session, rate_all
+from tests.factories import as_actor, make_business, make_proposal, make_session, rate_all
 
 # Friday 12 February 2027, 09.00 WIB (02.00 UTC)
 MEETING_START = datetime(2027, 2, 12, 2, 0)
@@ -35,7 +35,7 @@ def meeting(app, make_user, login_as):
             proposals.append(make_proposal(themed_session, business, category_id=category.id,
                                            title=f"Usulan pelatihan nomor {n:02d}",
                                            estimated_cost=(10 + 3 * n) * 1_000_000))
-        invite(themed_session, [b.id for b in businesses], session.get(User, facilitator))
+        invite(themed_session, [b.id for b in businesses], as_actor(session.get(User, facilitator)))
         rate_all(themed_session, [session.get(User, planner)], value=lambda p, c, u: 1 + (p.id * 7 + c.id) % 5)
         themed_session.status = SessionStatus.REVIEW
         session.commit()

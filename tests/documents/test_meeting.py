@@ -18,7 +18,7 @@ from participation.models import (
     User,
 )
 from tests.conftest import app_db, csrf_token, post_form
-from tests.factories import PDF_BYTES, make_business, make_session
+from tests.factories import PDF_BYTES, as_actor, make_business, make_session
 from tests.hostile import HOSTILE, is_server_error
 
 
@@ -66,7 +66,7 @@ def test_check_in_refuses_bad_values_and_other_sessions_invitations(app, client,
                              members=[session.get(User, meeting["facilitator"])])
         from participation.intake.services import invite
 
-        invite(other, [meeting["businesses"][0]], None)
+        invite(other, [meeting["businesses"][0]], as_actor(None))
         foreign = invitation_of(session, other.id, meeting["businesses"][0]).id
         own = invitation_of(session, sid, meeting["businesses"][0]).id
         session.commit()

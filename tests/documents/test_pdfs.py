@@ -1,13 +1,22 @@
 """The four meeting documents as PDFs: A4, embedded fonts, page x of y, and what each must show."""
 from __future__ import annotations
 
+import html
 import re
 import socket
 
 import pytest
 from pypdf import PdfReader
 
-from participation.models import Outcome, SessionStatus, ThemedSession, User
+from participation.models import (
+    Normalization,
+    Outcome,
+    ScoringMethod,
+    SelectionMethod,
+    SessionStatus,
+    ThemedSession,
+    User,
+)
 from tests.conftest import app_db, post_form
 from tests.documents.conftest import INVITED, pdf_reader, pdf_text
 
@@ -127,13 +136,14 @@ def test_minutes_carry_the_ranking_attendance_criteria_and_signatures(app, clien
 
 def test_minutes_of_a_finalised_session_print_the_snapshot(app, client, meeting):
     from participation.review.services import decide, write_snapshot
+    from tests.factories import as_actor
     from participation.models import Proposal
 
     sid = meeting["session"]
     with app_db(app) as session:
         themed_session = session.get(ThemedSession, sid)
         planner = session.get(User, meeting["planner"])
-        decide(session.get(Proposal, meeting["proposals"][3]), planner, Outcome.PRIORITIZED, "Mendesak.")
+        decide(session.get(Proposal, meeting["proposals"][3]), Outcome.PRIORITIZED, "Mendesak.", as_actor(planner))
         write_snapshot(themed_session, planner)
         themed_session.status = SessionStatus.FINALIZED
         session.commit()
@@ -141,6 +151,54 @@ def test_minutes_of_a_finalised_session_print_the_snapshot(app, client, meeting)
     assert "Draf" not in text and "versi 1" in text
     assert "Diprioritaskan" in text
     assert all(receipt in text for receipt in meeting["receipts"])
+
+
+# What the minutes print for each method (msgstr of messages.po), and what they must not.
+SAW_MINMAX_GREEDY = ((ScoringMethod.SAW, Normalization.MINMAX, SelectionMethod.GREEDY),
+                     ["Simple additive weighting (SAW)", "Normalisasi (SAW)", "Min–maks",
+                      "Terbaik lebih dulu, selama pagu mencukupi"],
+                     ["Dibagi nilai maksimum", "Total skor terbesar dalam batas pagu"])
+TOPSIS_OPTIMAL = ((ScoringMethod.TOPSIS, Normalization.MINMAX, SelectionMethod.OPTIMAL),
+                  ["TOPSIS", "Total skor terbesar dalam batas pagu"],
+                  # TOPSIS never uses the SAW normalisation, so the minutes do not name one.
+                  ["Normalisasi", "Min–maks", "Simple additive weighting", "Terbaik lebih dulu"])
+RAW_CODES = re.compile(r"\b(saw|topsis|minmax|max|greedy|optimal)\b")  # case-sensitive: "TOPSIS" is a label
+
+
+def visible_text(page: str) -> str:
+    """The text a reader sees on an HTML page: no tags, entities decoded, white space folded."""
+    page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+
+
+@pytest.mark.parametrize("final", [False, True], ids=["draft", "snapshot"])
+@pytest.mark.parametrize("settings, shown, hidden", [SAW_MINMAX_GREEDY, TOPSIS_OPTIMAL], ids=["saw", "topsis"])
+def test_minutes_name_the_method_in_words_not_codes(app, client, meeting, settings, shown, hidden, final):
+    from participation.review.services import write_snapshot
+
+    sid = meeting["session"]
+    with app_db(app) as session:
+        themed_session = session.get(ThemedSession, sid)
+        themed_session.scoring_method, themed_session.normalization, themed_session.selection_method = settings
+        if final:
+            write_snapshot(themed_session, session.get(User, meeting["planner"]))
+            themed_session.status = SessionStatus.FINALIZED
+            # The minutes print the snapshot's codes, not the session's settings as they are now.
+            themed_session.scoring_method = next(m for m in ScoringMethod if m is not settings[0])
+            themed_session.selection_method = next(m for m in SelectionMethod if m is not settings[2])
+        session.commit()
+    pdf = pdf_text(pdf_reader(client.get(f"/sesi/{sid}/dokumen/berita-acara.pdf")))
+    response = client.get(f"/sesi/{sid}/dokumen/berita-acara")
+    assert response.status_code == 200
+    page = visible_text(response.get_data(as_text=True))
+    for text in (pdf, page):
+        assert ("versi 1" in text) is final
+        assert RAW_CODES.findall(text) == []
+        assert "Metode penilaian" in text and "Pemilihan dalam batas pagu" in text
+        for label in shown:
+            assert label in text
+        for label in hidden:
+            assert label not in text
 
 
 def test_print_view_is_the_same_document_for_the_browser(client, meeting):
@@ -244,3 +302,34 @@ def test_print_documents_command_writes_the_four_pdfs(app, meeting, tmp_path):
     missing = runner.invoke(args=["print-documents", "9999", "--output", str(tmp_path / "none")])
     assert missing.exit_code != 0 and "9999" in missing.output
     assert not (tmp_path / "none").exists()
+
+
+def test_print_documents_needs_no_request_context(app, meeting, tmp_path, monkeypatch):
+    """The CLI renders the four PDFs, letterhead logo included, with every request context forbidden."""
+    from flask import Flask
+
+    from participation.demo import demo_logo
+    from participation.documents.services import save_letterhead
+    from participation.events import Actor
+
+    with app.app_context():
+        from participation.extensions import db
+
+        save_letterhead({"institution_name": "Bappeda Kota Uji", "address": "Jl. Uji 1", "contact": ""},
+                        (demo_logo(), "image/png"), False, Actor.cli())
+        db.session.commit()
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("a request context was opened while printing")
+
+    monkeypatch.setattr(Flask, "test_request_context", forbidden)
+    monkeypatch.setattr(Flask, "request_context", forbidden)
+    result = app.test_cli_runner().invoke(args=["print-documents", str(meeting["session"]),
+                                                "--output", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    for name in ("invitations", "agenda", "attendance", "minutes"):
+        reader = PdfReader(tmp_path / "out" / f"{name}.pdf")
+        first = reader.pages[0]
+        assert "BAPPEDA KOTA UJI" in first.extract_text().upper(), name  # printed in capitals
+        images = list(first.images)  # the logo fetched from the bytes handed to the fetcher
+        assert len(images) == 1 and images[0].image.size[0] > 0, name

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import multiprocessing
 
+from participation.events import Actor
 from participation.models import Role, ThemedSession, User
 from tests.conftest import app_db
 from tests.factories import make_session
@@ -31,7 +32,7 @@ def print_batches(database_url: str, instance: str, session_id: int, sizes: list
     with app.app_context():
         for size in sizes:
             themed_session = db.session.get(ThemedSession, session_id)
-            numbers += allocate_paper_forms(themed_session, size)
+            numbers += allocate_paper_forms(themed_session, size, Actor.cli())
             db.session.commit()
         db.engine.dispose()
     return numbers
@@ -66,9 +67,9 @@ def test_the_session_object_shows_the_new_count(app):
         planner = User(email="p@contoh.id", name="P", role=Role.PLANNER, password_hash="x")
         session.add(planner)
         themed_session = make_session(planner)
-        assert allocate_paper_forms(themed_session, 2) == [f"F{themed_session.id}-0001", f"F{themed_session.id}-0002"]
+        assert allocate_paper_forms(themed_session, 2, Actor.cli(planner)) == [f"F{themed_session.id}-0001", f"F{themed_session.id}-0002"]
         assert themed_session.paper_forms_printed == 2
-        assert allocate_paper_forms(themed_session, 1) == [f"F{themed_session.id}-0003"]
+        assert allocate_paper_forms(themed_session, 1, Actor.cli(planner)) == [f"F{themed_session.id}-0003"]
         db.session.commit()
         db.session.expire_all()
         assert session.get(ThemedSession, themed_session.id).paper_forms_printed == 3

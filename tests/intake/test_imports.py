@@ -7,6 +7,7 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
+from participation.events import Actor
 from participation.models import (
     Business,
     Proposal,
@@ -297,7 +298,7 @@ def test_proposal_import_is_refused_unless_the_session_takes_proposals(app, clie
         from participation.intake.imports import ImportRefused, import_proposals
 
         with pytest.raises(ImportRefused):
-            import_proposals(db.session.get(ThemedSession, import_session), "usulan.csv", data, None)
+            import_proposals(db.session.get(ThemedSession, import_session), "usulan.csv", data, Actor.cli())
     with app_db(app) as session:
         assert session.scalar(select(func.count(Proposal.id))) == 0
 
@@ -372,11 +373,11 @@ def test_a_large_import_with_repeated_and_reused_nibs(app):
     with app.app_context():
         from participation.extensions import db
 
-        result = import_businesses("besar.csv", data)
+        result = import_businesses("besar.csv", data, Actor.cli())
         assert result.ok and (result.created, result.merged) == (2600, 520)
         assert len(set(result.ids)) == 2600
         db.session.commit()
-        again = import_businesses("besar.csv", data)
+        again = import_businesses("besar.csv", data, Actor.cli())
         assert again.ok and (again.created, again.merged) == (0, 3120)
         db.session.commit()
         assert db.session.scalar(select(func.count(Business.id))) == 2600

@@ -19,7 +19,7 @@ from participation.models import (
     utcnow,
 )
 from tests.conftest import app_db, csrf_token, post_form
-from tests.factories import PDF_BYTES, PNG_BYTES, make_session
+from tests.factories import PDF_BYTES, as_actor, PNG_BYTES, make_session
 
 FULL = {
     "title": "Mesin pengemas vakum untuk keripik",
@@ -188,7 +188,7 @@ def test_invitation_only_sessions_are_hidden_from_the_uninvited(app, client, wor
 
     with app_db(app) as session:
         business = session.get(User, world["owner"]).business
-        invite(session.get(ThemedSession, world["session"]), [business.id], None)
+        invite(session.get(ThemedSession, world["session"]), [business.id], as_actor(None))
         session.commit()
     assert client.get(f"/usulan/baru/{world['session']}").status_code == 200
 

@@ -25,6 +25,7 @@ def submit_drafts(database_url: str, instance: str, draft_ids: list[int], barrie
     from participation import create_app
     from participation.extensions import db
     from participation.models import Proposal
+    from participation.events import Actor
     from participation.proposals.services import submit_proposal
 
     app = create_app({"APP_ENV": "test", "SQLALCHEMY_DATABASE_URI": database_url})
@@ -34,10 +35,10 @@ def submit_drafts(database_url: str, instance: str, draft_ids: list[int], barrie
         for attempt, draft_id in enumerate(draft_ids):
             if attempt % 3 == 2:
                 proposal = db.session.get(Proposal, draft_id)
-                submit_proposal(proposal, None, check_window=False)
+                submit_proposal(proposal, Actor.cli(), check_window=False)
                 db.session.rollback()  # the request failed after taking a number
             proposal = db.session.get(Proposal, draft_id)
-            submit_proposal(proposal, None, check_window=False)
+            submit_proposal(proposal, Actor.cli(), check_window=False)
             receipts.append(proposal.receipt_number)
             db.session.commit()
         db.engine.dispose()

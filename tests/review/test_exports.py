@@ -87,6 +87,12 @@ def test_xlsx_keeps_text_as_text_with_rupiah_format_frozen_header_and_three_shee
     assert criteria.max_row == 8
     meta = {row[0].value: row[1].value for row in workbook["Sesi"].iter_rows()}
     assert meta["title"] == "Musrenbang Tematik Uji" and meta["budget_ceiling"] == 60_000_000
+    # Column B keeps the JSON export's codes; column C says them in words for whoever opens the file.
+    assert (meta["status"], meta["method"], meta["normalization"], meta["selection"]) == ("review", "saw", "minmax",
+                                                                                        "greedy")
+    words = {row[0].value: row[2].value for row in workbook["Sesi"].iter_rows() if row[2].value}
+    assert words == {"status": "Dalam penilaian", "method": "Simple additive weighting (SAW)",
+                     "normalization": "Min–maks", "selection": "Terbaik lebih dulu, selama pagu mencukupi"}
 
 
 def test_cli_export_ranking_to_stdout_and_file(app, world, tmp_path):

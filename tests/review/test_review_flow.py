@@ -18,7 +18,7 @@ from participation.models import (
     User,
 )
 from tests.conftest import STAFF_PASSWORD, app_db, csrf_token, login, post_form
-from tests.factories import PDF_BYTES, make_business, make_proposal, make_session, rate_all
+from tests.factories import PDF_BYTES, as_actor, make_business, make_proposal, make_session, rate_all
 
 
 @pytest.fixture
@@ -325,7 +325,7 @@ def finalize_in_process(database_url, instance, session_id, email, barrier):
         db.session.commit()
         barrier.wait()
         try:
-            services.finalize(db.session.get(ThemedSession, session_id), actor, {})
+            services.finalize(db.session.get(ThemedSession, session_id), {}, as_actor(actor))
             db.session.commit()
             result = "ok"
         except services.ReviewError as error:

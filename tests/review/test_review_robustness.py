@@ -22,6 +22,7 @@ from participation.models import (
     User,
 )
 from tests.conftest import app_db, post_form
+from tests.factories import as_actor
 from tests.review.test_review_flow import (  # noqa: F401 (the fixture)
     criteria_ids,
     finalize,
@@ -128,14 +129,15 @@ def test_a_save_waiting_on_a_finalisation_is_refused_once_it_commits(app, world)
         proposal = db.session.get(Proposal, world["mine"])
         versions = {r.criterion_id: r.version for r in db.session.scalars(
             select(Rating).where(Rating.proposal_id == proposal.id))}
-        services.save_ratings(proposal, db.session.get(User, world["planner"]), {c: 1.0 for c in cids}, versions)
+        services.save_ratings(proposal, {c: 1.0 for c in cids}, versions, as_actor(db.session.get(User, world["planner"])))
 
     def decide():
-        services.decide(db.session.get(Proposal, world["mine"]), db.session.get(User, world["planner"]),
-                        Outcome.REJECTED, "Terlambat.")
+        services.decide(db.session.get(Proposal, world["mine"]), Outcome.REJECTED, "Terlambat.",
+                        as_actor(db.session.get(User, world["planner"])))
 
     with app.app_context():
-        services.finalize(db.session.get(ThemedSession, world["session"]), db.session.get(User, world["planner"]), {})
+        services.finalize(db.session.get(ThemedSession, world["session"]), {},
+                          as_actor(db.session.get(User, world["planner"])))
         threads = [threading.Thread(target=later, args=(label, act)) for label, act in (("rate", rate),
                                                                                           ("decide", decide))]
         for thread in threads:

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from participation.models import AuditEvent, CriterionSource, SessionStatus, ThemedSession, User
 from tests.conftest import app_db, csrf_token, post_form
-from tests.factories import make_business, make_proposal, make_session
+from tests.factories import as_actor, make_business, make_proposal, make_session
 
 NEW_SESSION = {
     "title": "Musrenbang Tematik Ekonomi Kreatif",
@@ -350,13 +350,14 @@ def test_the_services_refuse_changes_to_a_finalized_session(app, planner):
     with app_db(app) as session:
         themed_session = session.get(ThemedSession, ids["session"])
         category, criterion = themed_session.categories[1], themed_session.criteria[1]
-        for call in (lambda: services.add_category(themed_session, "Kategori terlambat"),
-                     lambda: services.remove_category(themed_session, category),
-                     lambda: services.move_category(themed_session, category, -1),
-                     lambda: services.move_criterion(themed_session, criterion, 1),
-                     lambda: services.update_criterion(criterion, {"weight": 9.0}),
+        actor = as_actor(session.get(User, planner))
+        for call in (lambda: services.add_category(themed_session, "Kategori terlambat", actor),
+                     lambda: services.remove_category(themed_session, category, actor),
+                     lambda: services.move_category(themed_session, category, -1, actor),
+                     lambda: services.move_criterion(themed_session, criterion, 1, actor),
+                     lambda: services.update_criterion(criterion, {"weight": 9.0}, actor),
                      lambda: services.set_weights(themed_session, {c.id: 1.0 for c in themed_session.criteria},
-                                                  {c.id: 1 for c in themed_session.criteria})):
+                                                  actor, directions={c.id: 1 for c in themed_session.criteria})):
             with pytest.raises(services.SessionError, match="locked"):
                 call()
         assert criterion.weight != 9.0 and [c.position for c in themed_session.categories] == list(range(8))
