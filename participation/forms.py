@@ -2,19 +2,15 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from flask import g
 from flask_babel import gettext, lazy_gettext as _l, ngettext
 from flask_wtf import FlaskForm
 from wtforms import Field, IntegerField, SelectChoice, StringField, TextAreaField
+from wtforms.validators import ValidationError
 from wtforms.widgets import TextInput
 
-# Characters that never belong in submitted text: NUL and the other C0/C1 controls, and the
-# bidirectional overrides used to disguise text ("Trojan Source", CVE-2021-42574).
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_LINE_BREAKS = re.compile(r"[\r\n\t]")
-_BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
+from participation.validation import clean_text
 
 # Set on `g` when CSRFProtect refused the request and the view is re-rendering its form.
 CSRF_FAILED = "csrf_failed"
@@ -41,20 +37,6 @@ class _BabelTranslations:
 
     def ngettext(self, singular, plural, n):
         return ngettext(singular, plural, n)
-
-
-def clean_text(value, multiline: bool = False):
-    """Normalise submitted text (NFC, trimmed); refuse control and bidi-override characters."""
-    if value is None or not isinstance(value, str):
-        return value
-    value = unicodedata.normalize("NFC", value)
-    if _CONTROL.search(value) or (not multiline and _LINE_BREAKS.search(value)):
-        raise ValueError(gettext("Contains control characters that are not allowed."))
-    if _BIDI.search(value):
-        raise ValueError(gettext("Contains text-direction characters that are not allowed."))
-    if multiline:
-        value = value.replace("\r\n", "\n").replace("\r", "\n")
-    return value.strip()
 
 
 def _clean_single(value):
@@ -103,6 +85,18 @@ class BaseForm(FlaskForm):
                 self.csrf_token.errors.append("The CSRF token is invalid.")
             return False
         return valid
+
+
+class Check:
+    """A WTForms validator around one of `participation.validation`'s checks (message or None)."""
+
+    def __init__(self, check, **options):
+        self.check, self.options = check, options
+
+    def __call__(self, form, field):
+        message = self.check(field.data, **self.options)
+        if message:
+            raise ValidationError(message)
 
 
 class RequiredToSubmit:

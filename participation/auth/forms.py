@@ -1,56 +1,23 @@
 """Forms for signing in, registering a business and managing one's account."""
 from __future__ import annotations
 
-import re
-
 from flask_babel import gettext as _, lazy_gettext as _l
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from participation.auth.passwords import MAX_LENGTH, password_problems
-from participation.forms import BaseForm, WholeNumberField, select_choices
+from participation.forms import BaseForm, Check, WholeNumberField, select_choices
 from participation.models import LegalForm, Role, Scale, User, derive_scale
-
-NIB_PATTERN = re.compile(r"\d{13}")
-KBLI_PATTERN = re.compile(r"\d{5}")
-PLACE_PATTERN = re.compile(r"[^\W\d_][\w .,'/()-]*")
-
-
-def normalize_nib(value: str | None) -> str | None:
-    """Drop the spaces and dashes people type inside a NIB."""
-    return re.sub(r"[\s.-]", "", value) if value else value
-
-
-def parse_kbli(value: str | None) -> list[str]:
-    """KBLI codes typed with commas, semicolons or spaces between them."""
-    return [code for code in re.split(r"[\s,;/]+", value or "") if code]
-
-
-def normalize_phone(value: str | None) -> str | None:
-    """Phone numbers as +62…; 08… and 62… (spaces, dashes, dots or brackets allowed) become +62….
-
-    Any other start (a landline area code such as 0274, a foreign number) is not converted, so
-    the phone validators refuse it: the rule is 08… or +62….
-    """
-    if not value:
-        return value
-    compact = re.sub(r"[\s().-]", "", value)
-    if compact.startswith("08"):
-        compact = "+62" + compact[1:]
-    elif compact.startswith("62"):
-        compact = "+" + compact
-    return compact
-
-
-def normalize_place(value: str | None) -> str | None:
-    """Collapse spaces; SHOUTED or lower-case place names become title case."""
-    if not value:
-        return value
-    value = re.sub(r"\s+", " ", value).strip()
-    if value.isupper() or value.islower():
-        value = value.title()
-    return value
-
+from participation.validation import (
+    check_kbli,
+    check_nib,
+    check_phone,
+    check_place,
+    normalize_nib,
+    normalize_phone,
+    normalize_place,
+    parse_kbli,
+)
 
 def _email_field(label):
     return EmailField(
@@ -97,7 +64,7 @@ class BusinessProfileForm(BaseForm):
     nib = StringField(
         _l("NIB (Nomor Induk Berusaha)"),
         filters=[normalize_nib],
-        validators=[InputRequired(_l("Enter the NIB."))],
+        validators=[InputRequired(_l("Enter the NIB.")), Check(check_nib)],
         description=_l("13 digits, as printed on the OSS certificate."),
         render_kw={"inputmode": "numeric", "autocomplete": "off"},
     )
@@ -139,18 +106,20 @@ class BusinessProfileForm(BaseForm):
         _l("Kelurahan"),
         filters=[normalize_place],
         validators=[InputRequired(_l("Enter the kelurahan.")),
-                    Length(min=2, max=100, message=_l("The kelurahan must be 2 to 100 characters."))],
+                    Length(min=2, max=100, message=_l("The kelurahan must be 2 to 100 characters.")),
+                    Check(check_place, kind="kelurahan")],
     )
     kecamatan = StringField(
         _l("Kecamatan"),
         filters=[normalize_place],
         validators=[InputRequired(_l("Enter the kecamatan.")),
-                    Length(min=2, max=100, message=_l("The kecamatan must be 2 to 100 characters."))],
+                    Length(min=2, max=100, message=_l("The kecamatan must be 2 to 100 characters.")),
+                    Check(check_place, kind="kecamatan")],
     )
     phone = StringField(
         _l("Phone / WhatsApp"),
         filters=[normalize_phone],
-        validators=[InputRequired(_l("Enter a phone number."))],
+        validators=[InputRequired(_l("Enter a phone number.")), Check(check_phone)],
         description=_l("Starts with 08 or +62."),
         render_kw={"inputmode": "tel", "autocomplete": "tel"},
     )
@@ -158,35 +127,9 @@ class BusinessProfileForm(BaseForm):
     cert_pirt = BooleanField(_l("PIRT (home industry food permit)"))
     cert_sni = BooleanField(_l("SNI certificate"))
 
-    def validate_nib(self, field):
-        if not NIB_PATTERN.fullmatch(field.data or ""):
-            raise ValidationError(_("The NIB must be exactly 13 digits."))
-
     def validate_kbli_codes(self, field):
-        codes = parse_kbli(field.data)
-        if not codes:
-            raise ValidationError(_("Enter at least one KBLI code."))
-        wrong = [code for code in codes if not KBLI_PATTERN.fullmatch(code)]
-        if wrong:
-            raise ValidationError(
-                _("Each KBLI code must be exactly 5 digits; check “%(code)s”.", code=wrong[0][:20])
-            )
-        if len(set(codes)) > 20:
-            raise ValidationError(_("Enter at most 20 KBLI codes."))
-
-    def validate_kelurahan(self, field):
-        if not PLACE_PATTERN.fullmatch(field.data or ""):
-            raise ValidationError(_("Use letters for the kelurahan name."))
-
-    def validate_kecamatan(self, field):
-        if not PLACE_PATTERN.fullmatch(field.data or ""):
-            raise ValidationError(_("Use letters for the kecamatan name."))
-
-    def validate_phone(self, field):
-        if not re.fullmatch(r"\+62[1-9]\d{7,11}", field.data or ""):
-            raise ValidationError(
-                _("Enter a phone number that starts with 08 or +62, for example 0812-3456-7890.")
-            )
+        if message := check_kbli(parse_kbli(field.data)):
+            raise ValidationError(message)
 
     def validate(self, extra_validators=None):
         valid = super().validate(extra_validators)

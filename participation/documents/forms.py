@@ -82,8 +82,6 @@ class WalkInForm(BaseForm):
     business_name = PaperProposalForm.business_name
     owner_name = PaperProposalForm.owner_name
     phone = PaperProposalForm.phone
-    validate_nib = PaperProposalForm.validate_nib
-    validate_phone = PaperProposalForm.validate_phone
 
     def business_data(self) -> dict:
         # Unknown at the door (scale None, no places): a new business starts as mikro, and the

@@ -14,11 +14,11 @@ from participation.documents.forms import (
     make_agenda_form,
 )
 from participation.extensions import db
-from participation.forms import clean_text
 from participation.models import AgendaItem, Invitation, Role, ThemedSession
 from participation.proposals.attachments import sniff
 from participation.review.ranking import build_ranking
 from participation.security import STAFF, rerender_on_csrf_error, role_required, session_page, web_actor
+from participation.validation import clean_text
 
 bp = Blueprint("documents", __name__)
 

@@ -15,19 +15,20 @@ from typing import Callable, Iterable
 from flask_babel import gettext as _
 from sqlalchemy import insert, select, update
 
-from participation.auth.forms import (
-    KBLI_PATTERN,
-    NIB_PATTERN,
-    PLACE_PATTERN,
+from participation import events
+from participation.events import Actor
+from participation.extensions import db
+from participation.validation import (
+    check_kbli,
+    check_nib,
+    check_phone,
+    check_place,
+    clean_text,
     normalize_nib,
     normalize_phone,
     normalize_place,
     parse_kbli,
 )
-from participation import events
-from participation.events import Actor
-from participation.extensions import db
-from participation.forms import clean_text
 from participation.models import (
     Business,
     LegalForm,
@@ -194,6 +195,11 @@ class RowReader:
     def error(self, column: str, message: str) -> None:
         self.errors.append(RowError(self.row, column, message))
 
+    def check(self, column: str, message: str | None) -> None:
+        """Record the message of a `participation.validation` check, if it refused the cell."""
+        if message:
+            self.error(column, message)
+
     def text(self, column: str, *, required=False, max_length=200, multiline=False) -> str:
         raw = self.values.get(column, "")
         try:
@@ -221,14 +227,14 @@ class RowReader:
 
 def _business_row(reader: RowReader) -> dict | None:
     nib = normalize_nib(reader.text("nib", required=True, max_length=30))
-    if nib and not NIB_PATTERN.fullmatch(nib):
-        reader.error("nib", _("The NIB must be exactly 13 digits."))
+    if nib:
+        reader.check("nib", check_nib(nib))
     name = reader.text("nama_usaha", required=True)
     owner = reader.text("nama_pemilik", required=True, max_length=120)
-    codes = parse_kbli(reader.text("kbli", required=True))
-    wrong = [code for code in codes if not KBLI_PATTERN.fullmatch(code)]
-    if wrong:
-        reader.error("kbli", _("Each KBLI code must be exactly 5 digits; check “%(code)s”.", code=wrong[0][:20]))
+    kbli_text = reader.text("kbli", required=True)
+    codes = parse_kbli(kbli_text)
+    if kbli_text:  # an empty cell is already reported as required
+        reader.check("kbli", check_kbli(codes))
     scale_text = reader.text("skala", required=True, max_length=20).lower()
     scale = next((s for s in Scale if s.value == scale_text), None)
     if scale_text and scale is None:
@@ -236,11 +242,9 @@ def _business_row(reader: RowReader) -> dict | None:
     places = {}
     for column in ("kelurahan", "kecamatan"):
         places[column] = normalize_place(reader.text(column, required=True, max_length=100))
-        if places[column] and not PLACE_PATTERN.fullmatch(places[column]):
-            reader.error(column, _("Use letters for the place name."))
+        reader.check(column, check_place(places[column]))
     phone = normalize_phone(reader.text("telepon", max_length=30)) or None
-    if phone and not re.fullmatch(r"\+62[1-9]\d{7,11}", phone):
-        reader.error("telepon", _("Enter a phone number that starts with 08 or +62, for example 0812-3456-7890."))
+    reader.check("telepon", check_phone(phone))
     legal_text = reader.text("bentuk_usaha", max_length=20).lower().rstrip(".")
     legal = next((f for f in LegalForm if f.value == legal_text), None)
     if legal_text and legal is None:
@@ -449,8 +453,8 @@ def business_key(reader: RowReader) -> tuple[str, str] | None:
     """The (NIB, name key) a row names by `nib` and `nama_usaha`, or None with the row's error."""
     nib = normalize_nib(reader.text("nib", required=True, max_length=30))
     name = reader.text("nama_usaha", required=True)
-    if nib and not NIB_PATTERN.fullmatch(nib):
-        reader.error("nib", _("The NIB must be exactly 13 digits."))
+    if nib and (message := check_nib(nib)):
+        reader.error("nib", message)
     elif nib and name:
         return nib, normalize_business_name(name)
     return None
@@ -500,8 +504,7 @@ def import_proposals(themed_session: ThemedSession, filename: str, data: bytes, 
         def place(column: str) -> str:
             # Optional (the business's own place is used when blank), but letters as on the form.
             value = normalize_place(reader.text(column, max_length=100)) or ""
-            if value and not PLACE_PATTERN.fullmatch(value):
-                reader.error(column, _("Use letters for the place name."))
+            reader.check(column, check_place(value))
             return value
 
         business = registered_business(reader)

@@ -8,7 +8,6 @@ from sqlalchemy.orm.attributes import set_committed_value
 from participation.database import advisory_lock
 from participation.events import Actor, record
 from participation.extensions import db
-from participation.forms import clean_text
 from participation.models import (
     Business,
     Invitation,
@@ -22,6 +21,7 @@ from participation.models import (
 from participation.intake import imports
 from participation.intake.imports import ImportResult
 from participation.proposals import services as proposal_services
+from participation.validation import clean_text
 
 PAPER_STATUSES = (SessionStatus.OPEN, SessionStatus.REVIEW)
 BUSINESS_LOCK_BASE = 10**15  # advisory-lock keys for "this NIB is being matched or created"

@@ -8,17 +8,18 @@ from flask_wtf.file import FileField
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
-from participation.auth.forms import (
-    KBLI_PATTERN,
-    NIB_PATTERN,
-    PLACE_PATTERN,
+from participation.forms import BaseForm, Check, RequiredToSubmit, WholeNumberField, select_choices
+from participation.models import Scale
+from participation.validation import (
+    check_kbli,
+    check_nib,
+    check_phone,
+    check_place,
     normalize_nib,
     normalize_phone,
     normalize_place,
     parse_kbli,
 )
-from participation.forms import BaseForm, RequiredToSubmit, WholeNumberField, select_choices
-from participation.models import Scale
 
 MAX_COST = 10**13  # Rp10 trillion: far above any city's budget, well inside BIGINT
 
@@ -63,10 +64,12 @@ class ProposalForm(BaseForm):
         NumberRange(min=0, max=1_000_000, message=_l("Enter 0 to 1,000,000."))])
     kelurahan = StringField(_l("Kelurahan"), filters=[normalize_place], validators=[
         RequiredToSubmit(), Optional(),
-        Length(min=2, max=100, message=_l("The kelurahan must be 2 to 100 characters."))])
+        Length(min=2, max=100, message=_l("The kelurahan must be 2 to 100 characters.")),
+        Check(check_place, kind="kelurahan")])
     kecamatan = StringField(_l("Kecamatan"), filters=[normalize_place], validators=[
         RequiredToSubmit(), Optional(),
-        Length(min=2, max=100, message=_l("The kecamatan must be 2 to 100 characters."))])
+        Length(min=2, max=100, message=_l("The kecamatan must be 2 to 100 characters.")),
+        Check(check_place, kind="kecamatan")])
     attachment = FileField(_l("Attachment (optional)"),
                            description=_l("PDF, JPEG or PNG, at most 5 MB: a quotation, a photo, a permit."))
     idempotency_key = HiddenField()
@@ -76,14 +79,6 @@ class ProposalForm(BaseForm):
         categories = themed_session.categories if themed_session is not None else []
         self.category_id.choices = select_choices(
             [(str(category.id), category.name) for category in categories], _("— choose —"))
-
-    def validate_kelurahan(self, field):
-        if field.data and not PLACE_PATTERN.fullmatch(field.data):
-            raise ValidationError(_("Use letters for the kelurahan name."))
-
-    def validate_kecamatan(self, field):
-        if field.data and not PLACE_PATTERN.fullmatch(field.data):
-            raise ValidationError(_("Use letters for the kecamatan name."))
 
     def validate_idempotency_key(self, field):
         if field.data and not re.fullmatch(r"[0-9a-f]{32}", field.data):
@@ -111,7 +106,8 @@ class PaperProposalForm(ProposalForm):
         InputRequired(_l("Enter the number printed on the form.")),
         Length(max=30, message=_l("The form number may be at most 30 characters."))],
         render_kw={"autofocus": True, "autocomplete": "off"})
-    nib = StringField(_l("NIB"), filters=[normalize_nib], validators=[InputRequired(_l("Enter the NIB."))],
+    nib = StringField(_l("NIB"), filters=[normalize_nib], validators=[InputRequired(_l("Enter the NIB.")),
+                                                                      Check(check_nib)],
                       render_kw={"inputmode": "numeric", "autocomplete": "off"})
     business_name = StringField(_l("Business name"), validators=[
         InputRequired(_l("Enter the business name.")),
@@ -121,26 +117,16 @@ class PaperProposalForm(ProposalForm):
         InputRequired(_l("Enter the owner's name.")),
         Length(min=2, max=120, message=_l("The name must be 2 to 120 characters."))],
         render_kw={"autocomplete": "off"})
-    phone = StringField(_l("Phone / WhatsApp"), filters=[normalize_phone], validators=[Optional()],
+    phone = StringField(_l("Phone / WhatsApp"), filters=[normalize_phone], validators=[Optional(), Check(check_phone)],
                         render_kw={"inputmode": "tel", "autocomplete": "off"})
     kbli_codes = StringField(_l("KBLI codes"), validators=[Optional()],
                              render_kw={"inputmode": "numeric", "autocomplete": "off"})
     scale = SelectField(_l("Business scale"), choices=select_choices(Scale.choices()), default="mikro")
 
-    def validate_nib(self, field):
-        if not NIB_PATTERN.fullmatch(field.data or ""):
-            raise ValidationError(_("The NIB must be exactly 13 digits."))
-
-    def validate_phone(self, field):
-        if field.data and not re.fullmatch(r"\+62[1-9]\d{7,11}", field.data):
-            raise ValidationError(
-                _("Enter a phone number that starts with 08 or +62, for example 0812-3456-7890."))
-
     def validate_kbli_codes(self, field):
-        wrong = [code for code in parse_kbli(field.data) if not KBLI_PATTERN.fullmatch(code)]
-        if wrong:
-            raise ValidationError(
-                _("Each KBLI code must be exactly 5 digits; check “%(code)s”.", code=wrong[0][:20]))
+        # A paper form may leave the KBLI out; the codes it gives follow the registration's rule.
+        if message := check_kbli(parse_kbli(field.data), required=False):
+            raise ValidationError(message)
 
     def business_data(self) -> dict:
         return {"nib": self.nib.data, "name": self.business_name.data, "owner_name": self.owner_name.data,

@@ -92,7 +92,7 @@ def test_phones_not_starting_with_08_or_62_are_refused(app, client, phone):
     (None, None),
 ])
 def test_normalize_phone_converts_only_08_and_62(typed, normalised):
-    from participation.auth.forms import normalize_phone
+    from participation.validation import normalize_phone
 
     assert normalize_phone(typed) == normalised
 

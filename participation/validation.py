@@ -1,0 +1,112 @@
+"""The rules for Indonesian identifiers and free text, written once.
+
+Each `normalize_*` turns what people type into the stored form; each `check_*` returns the message
+to show (translated) or None when the value is fine. The registration, paper and walk-in forms wrap
+them as WTForms validators (`forms.Check`), the import row readers call them per cell, and the API
+will call them in its schemas: none of them holds a rule the others lack.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from flask_babel import gettext as _
+
+NIB_PATTERN = re.compile(r"\d{13}")
+KBLI_PATTERN = re.compile(r"\d{5}")
+MAX_KBLI_CODES = 20
+PLACE_PATTERN = re.compile(r"[^\W\d_][\w .,'/()-]*")
+PHONE_PATTERN = re.compile(r"\+62[1-9]\d{7,11}")
+
+# Characters that never belong in submitted text: NUL and the other C0/C1 controls, and the
+# bidirectional overrides used to disguise text ("Trojan Source", CVE-2021-42574).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_LINE_BREAKS = re.compile(r"[\r\n\t]")
+_BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
+
+
+def clean_text(value, multiline: bool = False):
+    """Normalise submitted text (NFC, trimmed); refuse control and bidi-override characters."""
+    if value is None or not isinstance(value, str):
+        return value
+    value = unicodedata.normalize("NFC", value)
+    if _CONTROL.search(value) or (not multiline and _LINE_BREAKS.search(value)):
+        raise ValueError(_("Contains control characters that are not allowed."))
+    if _BIDI.search(value):
+        raise ValueError(_("Contains text-direction characters that are not allowed."))
+    if multiline:
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
+    return value.strip()
+
+
+def normalize_nib(value: str | None) -> str | None:
+    """Drop the spaces, dots and dashes people type inside a NIB."""
+    return re.sub(r"[\s.-]", "", value) if value else value
+
+
+def check_nib(value: str | None) -> str | None:
+    """A NIB is exactly 13 digits."""
+    if not NIB_PATTERN.fullmatch(value or ""):
+        return _("The NIB must be exactly 13 digits.")
+    return None
+
+
+def parse_kbli(value: str | None) -> list[str]:
+    """KBLI codes typed with commas, semicolons, slashes or spaces between them."""
+    return [code for code in re.split(r"[\s,;/]+", value or "") if code]
+
+
+def check_kbli(codes: list[str], *, required: bool = True) -> str | None:
+    """One or more (when `required`) 5-digit KBLI codes, at most 20 different ones."""
+    if not codes:
+        return _("Enter at least one KBLI code.") if required else None
+    wrong = [code for code in codes if not KBLI_PATTERN.fullmatch(code)]
+    if wrong:
+        return _("Each KBLI code must be exactly 5 digits; check “%(code)s”.", code=wrong[0][:20])
+    if len(set(codes)) > MAX_KBLI_CODES:
+        return _("Enter at most 20 KBLI codes.")  # MAX_KBLI_CODES
+    return None
+
+
+def normalize_phone(value: str | None) -> str | None:
+    """Phone numbers as +62…; 08… and 62… (spaces, dashes, dots or brackets allowed) become +62….
+
+    Any other start (a landline area code such as 0274, a foreign number) is not converted, so
+    `check_phone` refuses it: the rule is 08… or +62….
+    """
+    if not value:
+        return value
+    compact = re.sub(r"[\s().-]", "", value)
+    if compact.startswith("08"):
+        compact = "+62" + compact[1:]
+    elif compact.startswith("62"):
+        compact = "+" + compact
+    return compact
+
+
+def check_phone(value: str | None) -> str | None:
+    """A normalised Indonesian mobile or fixed number (+62, then 8 to 12 digits); empty is the caller's call."""
+    if value and not PHONE_PATTERN.fullmatch(value):
+        return _("Enter a phone number that starts with 08 or +62, for example 0812-3456-7890.")
+    return None
+
+
+def normalize_place(value: str | None) -> str | None:
+    """Collapse spaces; SHOUTED or lower-case place names become title case."""
+    if not value:
+        return value
+    value = re.sub(r"\s+", " ", value).strip()
+    if value.isupper() or value.islower():
+        value = value.title()
+    return value
+
+
+def check_place(value: str | None, kind: str | None = None) -> str | None:
+    """A kelurahan or kecamatan name starts with a letter; `kind` names which in the message."""
+    if value and not PLACE_PATTERN.fullmatch(value):
+        if kind == "kelurahan":
+            return _("Use letters for the kelurahan name.")
+        if kind == "kecamatan":
+            return _("Use letters for the kecamatan name.")
+        return _("Use letters for the place name.")
+    return None
