@@ -5,9 +5,9 @@ from flask import render_template, url_for
 
 from participation.documents import services
 from participation.intake.services import roster
-from participation.models import ScoringMethod, SessionStatus, ThemedSession, utcnow
+from participation.models import ScoringMethod, ThemedSession, utcnow
 from participation.pdf import render_pdf
-from participation.review.ranking import build_ranking, export_payload
+from participation.review.ranking import build_ranking
 
 # URL slug -> (file name of `flask print-documents`, template)
 DOCUMENTS = {
@@ -38,12 +38,10 @@ def context(themed_session: ThemedSession, slug: str) -> dict:
 
 def minutes_context(themed_session: ThemedSession) -> dict:
     """The final ranking when there is one (the latest snapshot), else the current one, marked draft."""
-    from participation.review.services import latest_snapshot
+    from participation.review.services import official_ranking
 
-    snapshot = None
-    if themed_session.status in (SessionStatus.FINALIZED, SessionStatus.ARCHIVED):
-        snapshot = latest_snapshot(themed_session)
-    payload = snapshot.payload["export"] if snapshot else export_payload(build_ranking(themed_session, stability=False))
+    official = official_ranking(themed_session)
+    payload, snapshot = official.payload, official.snapshot
     selected = [p for p in payload["proposals"] if p["selected"]]
     # The payload keeps every setting, but a TOPSIS ranking never used the SAW normalisation.
     return {"payload": payload, "snapshot": snapshot, "final": snapshot is not None,

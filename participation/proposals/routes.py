@@ -137,19 +137,17 @@ def detail(proposal_id: int):
 
 
 def final_result(proposal: Proposal) -> dict | None:
-    """The proposal's line in its session's latest final ranking: rank, score, breakdown, decision."""
-    from participation.review.services import latest_snapshot
+    """The proposal's line in its session's official ranking once final: rank, score, breakdown, decision."""
+    from participation.review.services import official_ranking
 
     if proposal.themed_session.status not in (SessionStatus.FINALIZED, SessionStatus.ARCHIVED):
-        return None
-    snapshot = latest_snapshot(proposal.themed_session)
-    if snapshot is None:
-        return None
-    export = snapshot.payload["export"]
-    line = next((p for p in export["proposals"] if p["receipt_number"] == proposal.receipt_number), None)
+        return None  # before finalisation an owner sees no score: the ranking may still change
+    official = official_ranking(proposal.themed_session)
+    line = official.line_of(proposal.receipt_number) if official.is_final else None
     if line is None:
         return None
-    return {"line": line, "criteria": export["criteria"], "version": snapshot.version,
+    snapshot = official.snapshot
+    return {"line": line, "criteria": official.payload["criteria"], "version": snapshot.version,
             "contributions": snapshot.payload["contributions"].get(proposal.receipt_number, {}),
             "excluded": snapshot.payload["excluded"].get(str(proposal.id))}
 

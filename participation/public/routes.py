@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from participation.extensions import db
 from participation.models import SessionStatus, ThemedSession
-from participation.review.services import latest_snapshot
+from participation.review.services import official_ranking
 from participation.i18n import SESSION_LOCALE
 
 bp = Blueprint("public", __name__)
@@ -43,11 +43,11 @@ def result(session_id: int):
     themed_session = db.get_or_404(ThemedSession, session_id)
     if themed_session.status not in PUBLISHED:
         abort(404)
-    snapshot = latest_snapshot(themed_session)
-    if snapshot is None:
+    official = official_ranking(themed_session)
+    if not official.is_final:
         abort(404)
-    return render_template("public/result.html", themed_session=themed_session, snapshot=snapshot,
-                           export=snapshot.payload["export"])
+    return render_template("public/result.html", themed_session=themed_session, snapshot=official.snapshot,
+                           export=official.payload)
 
 
 @bp.route("/bahasa", methods=["POST"])

@@ -6,7 +6,6 @@ import io
 import json
 
 from participation.models import Normalization, ScoringMethod, SelectionMethod, SessionStatus, ThemedSession
-from participation.review.ranking import build_ranking, export_payload
 
 FORMATS = {"json": "application/json", "csv": "text/csv",
            "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
@@ -22,13 +21,9 @@ COLUMNS = ("rank", "receipt_number", "title", "business", "category", "estimated
 
 def current_payload(themed_session: ThemedSession) -> dict:
     """A finalised session exports its latest snapshot (immutable); others their live ranking."""
-    from participation.review.services import latest_snapshot
+    from participation.review.services import official_ranking
 
-    if themed_session.status in (SessionStatus.FINALIZED, SessionStatus.ARCHIVED):
-        snapshot = latest_snapshot(themed_session)
-        if snapshot is not None:
-            return snapshot.payload["export"]
-    return export_payload(build_ranking(themed_session, stability=False))
+    return official_ranking(themed_session).payload
 
 
 def render(payload: dict, fmt: str, themed_session: ThemedSession | None = None) -> tuple[bytes, str]:

@@ -1,6 +1,8 @@
 """Ratings, votes, decisions, AHP weights, finalisation and corrections."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -25,6 +27,7 @@ from participation.models import (
 from participation.review.ranking import build_ranking, export_payload
 
 RATING_STATUSES = (SessionStatus.OPEN, SessionStatus.REVIEW)
+FINAL_STATUSES = (SessionStatus.FINALIZED, SessionStatus.ARCHIVED)
 DECISION_STATUSES = (SessionStatus.REVIEW,)
 
 
@@ -221,6 +224,33 @@ def write_snapshot(themed_session: ThemedSession, author: User | None, *, rankin
     db.session.add(snapshot)
     db.session.flush()
     return snapshot
+
+
+@dataclass(frozen=True)
+class OfficialRanking:
+    """The ranking that counts for a session: its export payload (DESIGN §7) and, once final, its snapshot."""
+
+    payload: dict
+    snapshot: RankingSnapshot | None = None
+
+    @property
+    def is_final(self) -> bool:
+        return self.snapshot is not None
+
+    def line_of(self, receipt_number: str | None) -> dict | None:
+        """One proposal's line: rank, values, score, selection, decision (None when it is not listed)."""
+        return next((line for line in self.payload["proposals"] if line["receipt_number"] == receipt_number), None)
+
+
+def official_ranking(themed_session: ThemedSession) -> OfficialRanking:
+    """Which ranking is the official one: the latest snapshot once the session is finalised (or
+    archived), the live ranking before. Exports, documents, the owner's page and the public page
+    all ask here, so none of them can show a ranking the others do not."""
+    if themed_session.status in FINAL_STATUSES:
+        snapshot = latest_snapshot(themed_session)
+        if snapshot is not None:
+            return OfficialRanking(snapshot.payload["export"], snapshot)
+    return OfficialRanking(export_payload(build_ranking(themed_session, stability=False)))
 
 
 def latest_snapshot(themed_session: ThemedSession) -> RankingSnapshot | None:

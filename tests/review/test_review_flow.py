@@ -399,3 +399,44 @@ def test_a_facilitator_may_read_the_ranking_but_not_decide(app, client, world, l
     assert client.get(f"/sesi/{world['session']}/peringkat").status_code == 200
     assert client.get(f"/sesi/{world['session']}/keputusan/{world['mine']}").status_code == 403
     assert client.get(f"/sesi/{world['session']}/penilaian").status_code == 403
+
+
+def test_one_official_ranking_for_exports_minutes_owner_and_public(app, client, world, login_as):
+    """Once final, every page and file shows the snapshot, even when live data has moved since."""
+    import json
+
+    from participation.documents.render import minutes_context
+    from participation.review.ranking import build_ranking, export_payload
+    from participation.review.services import official_ranking
+
+    rate_everything(app, world, value=None)
+    live_before = json.loads(client.get(f"/sesi/{world['session']}/peringkat.json").get_data())
+    with app_db(app) as session:
+        assert not official_ranking(session.get(ThemedSession, world["session"])).is_final
+    assert finalize(client, world).status_code == 303
+    with app_db(app) as session:
+        themed_session = session.get(ThemedSession, world["session"])
+        official = official_ranking(themed_session)
+        assert official.is_final and official.snapshot.version == 1
+        order = [line["receipt_number"] for line in official.payload["proposals"]]
+        assert order == [line["receipt_number"] for line in live_before["proposals"]]
+        # Live data drifts after the meeting (a cost corrected by hand): the live ranking changes ...
+        top = session.scalar(select(Proposal).where(Proposal.receipt_number == order[0]))
+        top.estimated_cost = 95_000_000
+        session.commit()
+        live = export_payload(build_ranking(themed_session, stability=False))
+        assert [line["receipt_number"] for line in live["proposals"]] != order
+        # ... and the official one does not, wherever it is read.
+        assert official_ranking(themed_session).payload == official.payload
+        assert minutes_context(themed_session)["payload"] == official.payload
+        mine = official.line_of(session.get(Proposal, world["mine"]).receipt_number)
+    exported = json.loads(client.get(f"/sesi/{world['session']}/peringkat.json").get_data())
+    assert [line["receipt_number"] for line in exported["proposals"]] == order
+    public = app.test_client().get(f"/hasil/{world['session']}").get_data(as_text=True)
+    assert [receipt for receipt in order if receipt in public] == order
+    assert sorted(order, key=public.index) == order  # listed in the snapshot's order
+    post_form(client, "/keluar", {}, token_from="/")
+    login_as(world["owner"])
+    page = client.get(f"/usulan/{world['mine']}").get_data(as_text=True)
+    score = f"{mine['score']:.4f}".replace(".", ",")
+    assert f"Peringkat {mine['rank']}, skor {score}." in page  # the snapshot's figures, not the live ones
