@@ -1,0 +1,114 @@
+"""Proposal files: every row checked against the session, then submitted with receipt numbers, all or nothing."""
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from participation import events
+from participation.events import Actor
+from participation.extensions import db
+from participation.intake.imports.businesses import registered_business
+from participation.intake.imports.tables import ImportRefused, ImportResult, RowError, RowReader, check_header, parse_rows, read_table
+from participation.models import Proposal, ProposalSource, ThemedSession
+from participation.validation import check_place, normalize_place
+
+PROPOSAL_COLUMNS = {
+    "nib": True, "nama_usaha": True, "judul": True, "masalah": True, "deskripsi": True, "kategori": True,
+    "perkiraan_biaya": True, "penerima_manfaat": True, "tenaga_kerja_baru": True, "kelurahan": False,
+    "kecamatan": False, "nomor_formulir": False,
+}
+
+
+def accepts_proposal_imports(themed_session: ThemedSession) -> bool:
+    """Imported proposals, like paper ones, arrive while the session is open or under review."""
+    from participation.intake.services import PAPER_STATUSES
+
+    return themed_session.status in PAPER_STATUSES
+
+
+def proposal_imports_closed_message() -> str:
+    """Why a session refuses imported proposals, for the page and the command line."""
+    return _("Proposals can be imported only while the session is open or under review.")
+
+
+def import_proposals(themed_session: ThemedSession, filename: str, data: bytes, actor: Actor,
+                     progress=None) -> ImportResult:
+    """Validate every row, then create submitted proposals with receipt numbers, all or nothing.
+
+    Raises ImportRefused, before reading the file, when the session takes no proposals.
+    """
+    from participation.proposals import services as proposal_services
+
+    if not accepts_proposal_imports(themed_session):
+        raise ImportRefused(proposal_imports_closed_message())
+    header, rows = read_table(filename, data)
+    result = ImportResult(errors=check_header(header, PROPOSAL_COLUMNS))
+    if result.errors:
+        return result
+    categories = {category.name.strip().lower(): category.id for category in themed_session.categories}
+    used_numbers = set(db.session.scalars(select(Proposal.paper_form_number).where(
+        Proposal.session_id == themed_session.id, Proposal.paper_form_number.is_not(None))))
+
+    def parse(reader: RowReader) -> dict:
+        def place(column: str) -> str:
+            # Optional (the business's own place is used when blank), but letters as on the form.
+            value = normalize_place(reader.text(column, max_length=100)) or ""
+            reader.check(column, check_place(value))
+            return value
+
+        business = registered_business(reader)
+        category_name = reader.text("kategori", required=True, max_length=120)
+        category_id = categories.get(category_name.lower())
+        if category_name and category_id is None:
+            reader.error("kategori", _("Unknown category; use one of: %(names)s.",
+                                       names=", ".join(c.name for c in themed_session.categories)))
+        cost = reader.number("perkiraan_biaya", required=True, maximum=10**13)
+        if cost == 0:
+            reader.error("perkiraan_biaya", _("The estimated cost must be above zero."))
+        title = reader.text("judul", required=True)
+        if title and len(title) < 5:
+            reader.error("judul", _("The title must be 5 to 200 characters."))
+        form_number = reader.text("nomor_formulir", max_length=30) or None
+        if form_number in used_numbers:
+            reader.error("nomor_formulir", _("This form number is already used in the session."))
+        elif form_number:
+            used_numbers.add(form_number)
+        return {
+            "business": business, "title": title,
+            "problem": reader.text("masalah", required=True, max_length=5000, multiline=True),
+            "description": reader.text("deskripsi", required=True, max_length=10000, multiline=True),
+            "category_id": category_id, "estimated_cost": cost,
+            "beneficiaries": reader.number("penerima_manfaat", required=True, maximum=10_000_000),
+            "jobs_created": reader.number("tenaga_kerja_baru", required=True, maximum=1_000_000),
+            **{column: place(column) for column in ("kelurahan", "kecamatan")},
+            "paper_form_number": form_number,
+        }
+
+    parsed, result.errors = parse_rows(header, rows, PROPOSAL_COLUMNS, parse, progress)
+    result.rows = len(parsed)
+    if not parsed and not result.errors:
+        result.errors.append(RowError(2, "-", _("The file has no data rows.")))
+    if result.errors:
+        return result
+    for number, record in parsed:
+        business = record.pop("business")
+        paper_number = record.pop("paper_form_number")
+        try:
+            proposal = proposal_services.new_proposal(
+                themed_session, business, record, actor, submit=True, source=ProposalSource.IMPORT,
+                paper_form_number=paper_number, check_window=False)
+        except proposal_services.ProposalError as error:
+            if error.code == "limit":
+                result.errors.append(RowError(number, "nib", _(
+                    "This business already has the maximum of %(n)d proposals in the session.",
+                    n=error.details["limit"])))
+                continue
+            raise
+        result.ids.append(proposal.id)
+        result.flagged += proposal.near_duplicate_of_id is not None
+    result.created = len(result.ids)
+    if result.ok:
+        events.record("proposals.imported", actor, themed_session, object_type="ThemedSession",
+               after={"file": filename[:100], "rows": result.rows, "created": result.created,
+                      "flagged": result.flagged})
+    return result

@@ -1,0 +1,66 @@
+"""Planners decide on proposals and finalise the session (the ranking becomes a snapshot)."""
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from participation.extensions import db
+from participation.models import Outcome, ThemedSession
+from participation.review import services
+from participation.review.blueprint import bp, load_session_proposal, message
+from participation.review.forms import DecisionForm, make_finalize_form
+from participation.review.ranking import build_ranking
+from participation.security import MANAGERS, rerender_on_csrf_error, session_page, web_actor
+
+
+@bp.route("/keputusan/<int:proposal_id>", methods=["GET", "POST"])
+@session_page(*MANAGERS, manage=True)
+@rerender_on_csrf_error
+def decide(themed_session: ThemedSession, proposal_id: int):
+    session_id = themed_session.id
+    proposal = load_session_proposal(themed_session, proposal_id)
+    form = DecisionForm()
+    if request.method == "GET" and proposal.decision:
+        form.outcome.data = proposal.decision.outcome.value
+        form.reason.data = proposal.decision.reason
+    if form.validate_on_submit():
+        try:
+            services.decide(proposal, Outcome(form.outcome.data), form.reason.data, web_actor(),
+                            correction_reason=(form.correction_reason.data or "").strip() or None)
+        except services.ReviewError as error:
+            db.session.rollback()
+            form.form_errors.append(message(error))
+        else:
+            db.session.commit()
+            flash(_("Decision on %(receipt)s recorded.", receipt=proposal.receipt_number), "success")
+            return redirect(url_for("review.ranking", session_id=session_id), code=303)
+    status = 400 if request.method == "POST" else 200
+    return render_template("review/decide.html", themed_session=themed_session, proposal=proposal,
+                           form=form), status
+
+
+@bp.route("/finalisasi", methods=["GET", "POST"])
+@session_page(*MANAGERS, manage=True)
+@rerender_on_csrf_error
+def finalize(themed_session: ThemedSession):
+    session_id = themed_session.id
+    current = build_ranking(themed_session, stability=False)
+    form = make_finalize_form(current.incomplete)()
+    status = 400 if request.method == "POST" else 200
+    if form.validate_on_submit():
+        try:
+            snapshot = services.finalize(themed_session, form.exclusions(), web_actor())
+        except services.ReviewError as error:
+            db.session.rollback()
+            form.form_errors.append(message(error))
+            if error.code == "incomplete":
+                for proposal in error.details["proposals"]:
+                    field = form[f"exclude_{proposal.id}"]
+                    field.errors.append(_("Rate this proposal, or give a reason to exclude it."))
+        else:
+            db.session.commit()
+            flash(_("The session is finalised. The ranking is fixed as version %(version)d.",
+                    version=snapshot.version), "success")
+            return redirect(url_for("review.ranking", session_id=session_id), code=303)
+    return render_template("review/finalize.html", themed_session=themed_session, ranking=current,
+                           form=form), status
