@@ -60,6 +60,7 @@ benchmarks: $(VENV)/.installed-dev
 	$(PY) benchmarks/imports.py
 	$(PY) benchmarks/review.py
 	$(PY) benchmarks/documents.py
+	$(PY) benchmarks/load.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts
