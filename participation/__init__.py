@@ -117,6 +117,8 @@ def register_template_helpers(app) -> None:
                            ("method_label", ScoringMethod), ("normalization_label", Normalization),
                            ("selection_label", SelectionMethod)):
         app.jinja_env.globals[name] = enum_cls.label_of
+    # ...and this one turns a decision's code into its member, for `status_badge`.
+    app.jinja_env.globals["outcome_of"] = Outcome.of
 
 
 def register_commands(app) -> None:

@@ -59,6 +59,21 @@ def _separators(locale: str) -> tuple[str, str]:
     return symbols["group"], symbols["decimal"]
 
 
+def criterion_value(source, value) -> str:
+    """A criterion's value as its source reads: Rupiah for a cost, a mean rating with 2 decimals, else a count.
+
+    `source` is a CriterionSource or its code (a snapshot's JSON keeps codes).
+    """
+    from participation.models import CriterionSource
+
+    source = CriterionSource.of(source)
+    if source is CriterionSource.ESTIMATED_COST:
+        return rupiah(value)
+    if source is CriterionSource.RATING:
+        return number(value, 2)
+    return number(value, 0)
+
+
 def long_date(value) -> str:
     """A date such as 12 Februari 2027."""
     if value is None:

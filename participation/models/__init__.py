@@ -1,6 +1,6 @@
 """The domain model (DESIGN §3); one module per aggregate."""
 from participation.models.audit import AppendOnlyError, AuditEvent
-from participation.models.base import utcnow
+from participation.models.base import LabelledEnum, RetiredCode, utcnow
 from participation.models.business import Business, LegalForm, Scale, derive_scale, normalize_business_name
 from participation.models.documents import AgendaItem, AgendaKind, Letterhead
 from participation.models.proposal import (
@@ -15,6 +15,8 @@ from participation.models.review import Decision, ImmutableError, Outcome, Ranki
 from participation.models.security import LoginFailure
 from participation.models.session import (
     FIELD_SOURCES,
+    LIFE_CYCLE,
+    PUBLISHED_STATUSES,
     TRANSITIONS,
     Category,
     Criterion,
@@ -25,6 +27,7 @@ from participation.models.session import (
     SelectionMethod,
     SessionStatus,
     ThemedSession,
+    Transition,
     WeightsOrigin,
     session_members,
 )
@@ -44,8 +47,11 @@ __all__ = [
     "Outcome",
     "RankingSnapshot",
     "Rating",
+    "RetiredCode",
     "FIELD_SOURCES",
     "Invitation",
+    "LabelledEnum",
+    "LIFE_CYCLE",
     "LegalForm",
     "Letterhead",
     "LoginFailure",
@@ -54,6 +60,7 @@ __all__ = [
     "ProposalSource",
     "ProposalStatus",
     "ProposalStatusChange",
+    "PUBLISHED_STATUSES",
     "RECEIPT_PREFIX",
     "ReceiptCounter",
     "Role",
@@ -63,6 +70,7 @@ __all__ = [
     "SessionStatus",
     "TRANSITIONS",
     "ThemedSession",
+    "Transition",
     "User",
     "WeightsOrigin",
     "derive_scale",

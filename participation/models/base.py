@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
@@ -12,13 +13,25 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
-class LabelledEnum(str, enum.Enum):
-    """A string enum whose members carry a translatable label."""
+# Bootstrap 5.3's contextual colours; `text-bg-<style>` pairs each with a text colour of 4.5:1 contrast.
+BADGE_STYLES = frozenset({"primary", "secondary", "success", "danger", "warning", "info", "light", "dark"})
 
-    def __new__(cls, value: str, label):
+
+class LabelledEnum(str, enum.Enum):
+    """A string enum whose members carry a translatable label and a badge style.
+
+    A member is declared as `CODE = "code", _l("Label")`, or, for a status shown as a badge,
+    `CODE = "code", _l("Label"), "success"`; the style is one of BADGE_STYLES ("secondary" when
+    none is given) and the `status_badge` macro renders it as `text-bg-<style>`.
+    """
+
+    def __new__(cls, value: str, label, badge: str = "secondary"):
+        if badge not in BADGE_STYLES:
+            raise ValueError(f"{cls.__name__}.{value}: unknown badge style {badge!r}")
         member = str.__new__(cls, value)
         member._value_ = value
         member.label = label
+        member.badge = badge
         return member
 
     def __str__(self) -> str:
@@ -30,18 +43,39 @@ class LabelledEnum(str, enum.Enum):
         return [(member.value, member.label) for member in cls]
 
     @classmethod
-    def label_of(cls, code):
-        """The translated label of a stored code, e.g. "minmax" from a snapshot's JSON; "–" for none.
+    def of(cls, code):
+        """The member for a stored code, e.g. "deferred" from a snapshot's JSON; None for none.
 
-        A code that is no longer a member prints as itself: a snapshot is immutable, and its
-        minutes must still print after an enum changes.
+        A code that is no longer a member stands in as a RetiredCode that prints as itself: a
+        snapshot is immutable, and its pages and minutes must still show after an enum changes.
         """
         if code is None or code == "":
-            return "–"
+            return None
         try:
-            return cls(code).label
+            return cls(code)
         except ValueError:
-            return str(code)
+            return RetiredCode(str(code))
+
+    @classmethod
+    def label_of(cls, code):
+        """The translated label of a stored code, e.g. "minmax" from a snapshot's JSON; "–" for none."""
+        member = cls.of(code)
+        return "–" if member is None else member.label
+
+
+@dataclass(frozen=True)
+class RetiredCode:
+    """A stored code that is no longer a member of its enum: label and value are the code itself."""
+
+    value: str
+    badge: str = "secondary"
+
+    @property
+    def label(self) -> str:
+        return self.value
+
+    def __str__(self) -> str:
+        return self.value
 
 
 def table_args(*args) -> tuple:

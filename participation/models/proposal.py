@@ -23,9 +23,9 @@ RECEIPT_PREFIX = "MT"
 class ProposalStatus(LabelledEnum):
     """draft → submitted → (withdrawn)."""
 
-    DRAFT = "draft", _l("Draft")
-    SUBMITTED = "submitted", _l("Submitted")
-    WITHDRAWN = "withdrawn", _l("Withdrawn")
+    DRAFT = "draft", _l("Draft"), "secondary"
+    SUBMITTED = "submitted", _l("Submitted"), "success"
+    WITHDRAWN = "withdrawn", _l("Withdrawn"), "secondary"
 
 
 class ProposalSource(LabelledEnum):
@@ -100,6 +100,11 @@ class Proposal(db.Model):
         return (user.is_authenticated and user.role is Role.PROPONENT
                 and user.business is not None and user.business.id == self.business_id)
 
+    @property
+    def is_draft(self) -> bool:
+        """Not submitted yet: the owner may still submit it or delete it."""
+        return self.status is ProposalStatus.DRAFT
+
     def can_view(self, user) -> bool:
         """The owner, and the session's planners and facilitators (and admins)."""
         return self.is_owned_by(user) or self.themed_session.can_facilitate(user)
@@ -112,6 +117,10 @@ class Proposal(db.Model):
     def can_withdraw(self, user) -> bool:
         """The owner may withdraw a submitted proposal while the window is open."""
         return self.can_edit(user) and self.status is ProposalStatus.SUBMITTED
+
+    def can_decide(self, user) -> bool:
+        """A submitted proposal is decided on by its session's managers (see ThemedSession.can_decide)."""
+        return self.status is ProposalStatus.SUBMITTED and self.themed_session.can_decide(user)
 
     def can_download_attachment(self, user) -> bool:
         """Only the owner and the session's own planners and facilitators; anyone else gets 404.

@@ -50,9 +50,9 @@ class Rating(db.Model):
 class Outcome(LabelledEnum):
     """What the planners decided for a proposal."""
 
-    PRIORITIZED = "prioritized", _l("Prioritized")
-    DEFERRED = "deferred", _l("Deferred")
-    REJECTED = "rejected", _l("Rejected")
+    PRIORITIZED = "prioritized", _l("Prioritized"), "success"
+    DEFERRED = "deferred", _l("Deferred"), "warning"
+    REJECTED = "rejected", _l("Rejected"), "danger"
 
 
 class Decision(db.Model):

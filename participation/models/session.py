@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from participation.extensions import db
@@ -20,11 +21,15 @@ if TYPE_CHECKING:
 class SessionStatus(LabelledEnum):
     """The life of a session: draft → open → review → finalized (→ archived)."""
 
-    DRAFT = "draft", _l("Draft")
-    OPEN = "open", _l("Open for proposals")
-    REVIEW = "review", _l("Under review")
-    FINALIZED = "finalized", _l("Finalized")
-    ARCHIVED = "archived", _l("Archived")
+    DRAFT = "draft", _l("Draft"), "secondary"
+    OPEN = "open", _l("Open for proposals"), "success"
+    REVIEW = "review", _l("Under review"), "warning"
+    FINALIZED = "finalized", _l("Finalized"), "primary"
+    ARCHIVED = "archived", _l("Archived"), "dark"
+
+
+# The final ranking of a finalized or archived session is published (its latest snapshot).
+PUBLISHED_STATUSES = (SessionStatus.FINALIZED, SessionStatus.ARCHIVED)
 
 
 class ScoringMethod(LabelledEnum):
@@ -36,6 +41,11 @@ class ScoringMethod(LabelledEnum):
     @property
     def uses_normalization(self) -> bool:
         """Only SAW reads the session's normalisation; TOPSIS always normalises by vector length."""
+        return self is ScoringMethod.SAW
+
+    @property
+    def is_additive(self) -> bool:
+        """A SAW score is the sum of its criteria's parts; a TOPSIS score is a closeness, not a sum."""
         return self is ScoringMethod.SAW
 
 
@@ -74,16 +84,35 @@ class CriterionSource(LabelledEnum):
         """True for sources read from the proposal itself."""
         return self in FIELD_SOURCES
 
+    @property
+    def is_rating(self) -> bool:
+        """Planners rate the criterion on its scale."""
+        return self is CriterionSource.RATING
+
 
 FIELD_SOURCES = {CriterionSource.ESTIMATED_COST, CriterionSource.BENEFICIARIES, CriterionSource.JOBS_CREATED}
 
+
+
+class Transition(NamedTuple):
+    """A step of the life cycle that a planner takes with a button on the session page."""
+
+    action: str  # what the button posts
+    source: SessionStatus
+    target: SessionStatus
+    label: str  # the button's text
+    style: str  # the button's Bootstrap variant: btn-<style>
+
+
 # Transitions a planner may make; finalisation belongs to the review feature.
-TRANSITIONS = {
-    "open": (SessionStatus.DRAFT, SessionStatus.OPEN),
-    "close": (SessionStatus.OPEN, SessionStatus.REVIEW),
-    "reopen": (SessionStatus.REVIEW, SessionStatus.OPEN),
-    "archive": (SessionStatus.FINALIZED, SessionStatus.ARCHIVED),
-}
+LIFE_CYCLE = (
+    Transition("open", SessionStatus.DRAFT, SessionStatus.OPEN, _l("Open for proposals"), "success"),
+    Transition("close", SessionStatus.OPEN, SessionStatus.REVIEW, _l("Close and start review"), "warning"),
+    Transition("reopen", SessionStatus.REVIEW, SessionStatus.OPEN, _l("Reopen for proposals"), "outline-secondary"),
+    Transition("archive", SessionStatus.FINALIZED, SessionStatus.ARCHIVED, _l("Archive"), "outline-secondary"),
+)
+# action -> (from, to), as the transition service checks a posted action.
+TRANSITIONS = {transition.action: (transition.source, transition.target) for transition in LIFE_CYCLE}
 
 session_members = sa.Table(
     "session_members",
@@ -172,6 +201,39 @@ class ThemedSession(db.Model):
         """Details, categories and criteria may change until review is finished."""
         return self.status in (SessionStatus.DRAFT, SessionStatus.OPEN, SessionStatus.REVIEW)
 
+    @property
+    def is_draft(self) -> bool:
+        """Not opened yet: the page lists what still keeps it from opening."""
+        return self.status is SessionStatus.DRAFT
+
+    @property
+    def can_add_or_remove_criteria(self) -> bool:
+        """Criteria are added, removed or given another source only in a draft; proposals rely on them after."""
+        return self.status is SessionStatus.DRAFT
+
+    @hybrid_property
+    def is_published(self) -> bool:
+        """Finalized or archived: the final ranking is public (also usable in a query's WHERE)."""
+        return self.status in PUBLISHED_STATUSES
+
+    @is_published.inplace.expression
+    @classmethod
+    def _is_published_expression(cls):
+        return cls.status.in_(PUBLISHED_STATUSES)
+
+    @property
+    def changes_are_corrections(self) -> bool:
+        """Once finalized, a changed rating or decision is a correction: it needs a reason and a new snapshot."""
+        return self.status is SessionStatus.FINALIZED
+
+    def available_transitions(self) -> list[Transition]:
+        """The life-cycle steps the session can take from its current status, in LIFE_CYCLE order.
+
+        Opening is offered even while `open_problems()` lists something: the service then
+        refuses with the list, which the page shows above the buttons anyway.
+        """
+        return [transition for transition in LIFE_CYCLE if transition.source is self.status]
+
     def is_member(self, user) -> bool:
         """Whether `user` is one of this session's planners or facilitators."""
         return any(member.id == user.id for member in self.members)
@@ -181,6 +243,18 @@ class ThemedSession(db.Model):
         if not user.is_authenticated:
             return False
         return user.role is Role.ADMIN or (user.role is Role.PLANNER and self.is_member(user))
+
+    def is_rater(self, user) -> bool:
+        """The session's planners rate its proposals; an admin manages the session but does not rate."""
+        return user.is_authenticated and user.role is Role.PLANNER and self.is_member(user)
+
+    def can_decide(self, user) -> bool:
+        """Managers record decisions under review, and correct them (with a reason) once finalized."""
+        return self.can_manage(user) and self.status in (SessionStatus.REVIEW, SessionStatus.FINALIZED)
+
+    def can_finalize(self, user) -> bool:
+        """Managers fix the ranking as its first snapshot while the session is under review."""
+        return self.can_manage(user) and self.status is SessionStatus.REVIEW
 
     def can_facilitate(self, user) -> bool:
         """The session's facilitators and planners (and admins) run the roster and paper intake."""

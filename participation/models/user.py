@@ -78,6 +78,23 @@ class User(db.Model):
         """Invalidate every session cookie issued so far."""
         self.session_epoch = (self.session_epoch or 0) + 1
 
+    @property
+    def is_proponent(self) -> bool:
+        """A business owner: proposes, and keeps a business profile."""
+        return self.role is Role.PROPONENT
+
+    def can_create_sessions(self) -> bool:
+        """Planners and admins create themed sessions."""
+        return self.role in (Role.PLANNER, Role.ADMIN)
+
+    def can_import_businesses(self) -> bool:
+        """Planners and admins import business registers from a file."""
+        return self.role in (Role.PLANNER, Role.ADMIN)
+
+    def can_edit_letterhead(self) -> bool:
+        """Facilitators and admins keep the institution's letterhead for the documents."""
+        return self.role in (Role.FACILITATOR, Role.ADMIN)
+
     def can_manage_users(self) -> bool:
         """Only administrators create staff accounts and deactivate users."""
         return self.role is Role.ADMIN

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from participation.extensions import db
-from participation.models import Proposal, ProposalStatus, Role, SessionStatus, ThemedSession
+from participation.models import Outcome, Proposal, ProposalStatus, Role, SessionStatus, ThemedSession
 from participation.proposals import attachments, services
 from participation.proposals.forms import ProposalForm, field_labels
 from participation.proposals.messages import attachment_text, error_text, mark_missing
@@ -137,18 +137,31 @@ def detail(proposal_id: int):
 
 
 def final_result(proposal: Proposal) -> dict | None:
-    """The proposal's line in its session's official ranking once final: rank, score, breakdown, decision."""
+    """The proposal's line in its session's official ranking once final: rank, score, breakdown, decision.
+
+    The snapshot keeps plain codes; they become members, formatted values and the
+    why-not-selected sentence here, so that the page only prints them.
+    """
+    from participation.i18n import criterion_value
+    from participation.review.ranking import Selection, why_not_selected_in
     from participation.review.services import official_ranking
 
-    if proposal.themed_session.status not in (SessionStatus.FINALIZED, SessionStatus.ARCHIVED):
+    if not proposal.themed_session.is_published:
         return None  # before finalisation an owner sees no score: the ranking may still change
     official = official_ranking(proposal.themed_session)
     line = official.line_of(proposal.receipt_number) if official.is_final else None
     if line is None:
         return None
     snapshot = official.snapshot
-    return {"line": line, "criteria": official.payload["criteria"], "version": snapshot.version,
-            "contributions": snapshot.payload["contributions"].get(proposal.receipt_number, {}),
+    contributions = snapshot.payload["contributions"].get(proposal.receipt_number, {})
+    criteria = [{"name": criterion["name"], "weight": criterion["weight"],
+                 "value": criterion_value(criterion["source"], line["values"].get(criterion["key"])),
+                 "contribution": contributions.get(criterion["key"], 0)}
+                for criterion in official.payload["criteria"]]
+    return {"line": line, "criteria": criteria, "version": snapshot.version,
+            "selection": Selection.of_flag(line["selected"]),
+            "not_selected": why_not_selected_in(official.payload, line),
+            "outcome": Outcome.of(line["decision"]),
             "excluded": snapshot.payload["excluded"].get(str(proposal.id))}
 
 

@@ -15,16 +15,13 @@ from participation.i18n import SESSION_LOCALE
 
 bp = Blueprint("public", __name__)
 
-PUBLISHED = (SessionStatus.FINALIZED, SessionStatus.ARCHIVED)
-
-
 @bp.route("/")
 def index():
     open_sessions = db.session.scalars(
         select(ThemedSession).where(ThemedSession.status == SessionStatus.OPEN)
         .order_by(ThemedSession.submission_closes_at, ThemedSession.id)).all()
     finalized = db.session.scalars(
-        select(ThemedSession).where(ThemedSession.status.in_(PUBLISHED))
+        select(ThemedSession).where(ThemedSession.is_published)
         .order_by(ThemedSession.updated_at.desc()).limit(5)).all()
     return render_template("public/index.html", open_sessions=open_sessions, finalized=finalized)
 
@@ -32,7 +29,7 @@ def index():
 @bp.route("/hasil")
 def results():
     themed_sessions = db.session.scalars(
-        select(ThemedSession).where(ThemedSession.status.in_(PUBLISHED))
+        select(ThemedSession).where(ThemedSession.is_published)
         .order_by(ThemedSession.fiscal_year.desc(), ThemedSession.id.desc())).all()
     return render_template("public/results.html", themed_sessions=themed_sessions)
 
@@ -41,7 +38,7 @@ def results():
 def result(session_id: int):
     """The final ranking of a session: no NIB, phone or attachment, only what the public may see."""
     themed_session = db.get_or_404(ThemedSession, session_id)
-    if themed_session.status not in PUBLISHED:
+    if not themed_session.is_published:
         abort(404)
     official = official_ranking(themed_session)
     if not official.is_final:

@@ -6,31 +6,129 @@ values rather than ORM objects. Everything numeric happens in `participation.sco
 """
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from itertools import chain
 
 import numpy as np
 from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from participation import scoring
 from participation.extensions import db
+from participation.i18n import rupiah
 from participation.models import (
     Business,
     Category,
     Criterion,
     CriterionSource,
     Decision,
+    LabelledEnum,
     Outcome,
     Proposal,
     ProposalStatus,
     Rating,
+    ScoringMethod,
+    SelectionMethod,
     ThemedSession,
 )
 
 STABILITY_DRAWS = {"greedy": 200, "optimal": 20}
 STABILITY_SPREAD = 0.1
+
+
+class Selection(LabelledEnum):
+    """Whether a ranked proposal is in the funded set within the budget ceiling."""
+
+    SELECTED = "selected", _l("Selected"), "success"
+    NOT_SELECTED = "not_selected", _l("Not selected"), "secondary"
+
+    @classmethod
+    def of_flag(cls, selected: bool | None) -> Selection | None:
+        """The member for an export line's `selected` (None: the proposal is not ranked)."""
+        if selected is None:
+            return None
+        return cls.SELECTED if selected else cls.NOT_SELECTED
+
+
+class WhyNotSelected(str, enum.Enum):
+    """Why a proposal is not in the funded set (a code; `NotSelected` says it in words)."""
+
+    NOT_RANKED = "not_ranked"  # a value is missing, or the method refused one
+    OVER_CEILING = "over_ceiling"  # it costs more than the whole ceiling
+    DOES_NOT_FIT = "does_not_fit"  # best first: what was left at its turn is less than it costs
+    TOO_LITTLE_LEFT = "too_little_left"  # optimal: the best combination leaves less than it costs
+    LEFT_OUT = "left_out"  # optimal: it would fit what is left, but the best combination has no room for it
+
+
+@dataclass(frozen=True)
+class NotSelected:
+    """Why a proposal is not selected, with the figures that its sentence names.
+
+    `remaining` is what the ceiling had left for the proposal (at its turn when best first,
+    after the chosen combination when optimal); `shortfall` is how much more it costs than that
+    (or than the whole ceiling). The sentence is translated and formatted when it is printed.
+    """
+
+    reason: WhyNotSelected
+    remaining: int | None = None
+    shortfall: int | None = None
+
+    def __str__(self) -> str:
+        # gettext at print time, in the reader's language; the amounts through Babel.
+        amount = rupiah(self.remaining)
+        sentence = {
+            WhyNotSelected.NOT_RANKED: lambda: gettext("Cannot be ranked yet."),
+            WhyNotSelected.OVER_CEILING: lambda: gettext("Costs more than the whole ceiling."),
+            WhyNotSelected.DOES_NOT_FIT: lambda: gettext("Does not fit the remaining %(amount)s.", amount=amount),
+            WhyNotSelected.TOO_LITTLE_LEFT: lambda: gettext(
+                "Left out of the combination with the highest total score: it leaves %(amount)s of the ceiling, "
+                "less than this proposal costs.", amount=amount),
+            WhyNotSelected.LEFT_OUT: lambda: gettext(
+                "Left out of the combination with the highest total score within the ceiling."),
+        }[self.reason]()
+        if self.shortfall and self.shortfall > 0:
+            sentence += " " + gettext("Short by %(shortfall)s.", shortfall=rupiah(self.shortfall))
+        return sentence
+
+
+NOT_RANKED = NotSelected(WhyNotSelected.NOT_RANKED)
+
+
+def why_not_selected(cost: int, budget: int, selection: SelectionMethod | str, *, remaining_at_turn: int,
+                     remaining: int) -> NotSelected:
+    """Why a ranked proposal costing `cost` was left out of the funded set.
+
+    `remaining_at_turn` is the ceiling less the selected proposals ranked above it (what best
+    first had left when it came to this one); `remaining` is the ceiling less everything selected.
+    """
+    if cost > budget:
+        return NotSelected(WhyNotSelected.OVER_CEILING, budget, cost - budget)
+    if SelectionMethod.of(selection) is SelectionMethod.GREEDY:
+        return NotSelected(WhyNotSelected.DOES_NOT_FIT, remaining_at_turn, cost - remaining_at_turn)
+    if cost > remaining:
+        return NotSelected(WhyNotSelected.TOO_LITTLE_LEFT, remaining, cost - remaining)
+    return NotSelected(WhyNotSelected.LEFT_OUT, remaining)
+
+
+def why_not_selected_in(payload: dict, line: dict) -> NotSelected | None:
+    """Why the proposal of an export line (DESIGN §7, e.g. a snapshot's) is not selected; None when it is.
+
+    The same figures as the live ranking's, from the payload alone: the ceiling, the selection
+    method, and the costs of the selected lines ranked above and in all.
+    """
+    if line["rank"] is None:
+        return NOT_RANKED
+    if line["selected"]:
+        return None
+    budget = payload["session"]["budget_ceiling"]
+    chosen = [other for other in payload["proposals"] if other["selected"]]
+    above = sum(other["estimated_cost"] for other in chosen if other["rank"] < line["rank"])
+    return why_not_selected(line["estimated_cost"], budget, payload["selection"],
+                            remaining_at_turn=budget - above,
+                            remaining=budget - sum(other["estimated_cost"] for other in chosen))
 
 
 @dataclass
@@ -48,10 +146,16 @@ class RankedProposal:
     remaining_at_turn: int | None = None
     stability: float | None = None
     previous_rank: int | None = None
+    not_selected: NotSelected | None = None  # why it is not in the funded set (None when it is)
 
     @property
     def complete(self) -> bool:
         return not self.missing
+
+    @property
+    def selection(self) -> Selection | None:
+        """Selected or not, for the badge; None while the proposal is not ranked."""
+        return Selection.of_flag(self.selected)
 
     @property
     def moved(self) -> int | None:
@@ -227,6 +331,9 @@ def build_ranking(themed_session: ThemedSession, *, weights=None, stability: boo
                                            float(matrix[index[error.row], error.column]))
             for item in items:
                 item.score = item.rank = item.selected = None
+    for item in items:
+        if item.rank is None:
+            item.not_selected = NOT_RANKED
     ranked = sorted((item for item in items if item.rank is not None), key=lambda item: item.rank)
     unranked = [item for item in items if item.rank is None]
     return Ranking(themed_session=themed_session, criteria=criteria, weights=weight_vector,
@@ -256,7 +363,7 @@ def _score(themed_session, criteria, weights, directions, matrix, items, stabili
     method = themed_session.scoring_method.value
     normalization = themed_session.normalization.value
     selection = themed_session.selection_method.value
-    if method == "saw":
+    if themed_session.scoring_method is ScoringMethod.SAW:
         scores = scoring.saw(matrix, weights, directions, normalization)
         parts = scoring.contributions(matrix, weights, directions, normalization)
     else:
@@ -280,12 +387,16 @@ def _score(themed_session, criteria, weights, directions, matrix, items, stabili
         item.score, item.rank, item.selected, item.stability = score, place, taken, share
         item.contributions = dict(zip(keys, part, strict=True))
     # Walk the ranked order for the budget line and the "why not selected" amounts.
-    spent = 0
+    budget, spent = themed_session.budget_ceiling, 0
     for item in sorted(items, key=lambda item: item.rank):
-        item.remaining_at_turn = themed_session.budget_ceiling - spent
+        item.remaining_at_turn = budget - spent
         if item.selected:
             spent += item.proposal.estimated_cost
         item.cumulative_cost = spent
+    for item in items:
+        item.not_selected = None if item.selected else why_not_selected(
+            item.proposal.estimated_cost, budget, themed_session.selection_method,
+            remaining_at_turn=item.remaining_at_turn, remaining=budget - spent)
 
 
 def compare(ranking: Ranking, baseline: Ranking) -> None:

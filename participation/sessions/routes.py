@@ -73,7 +73,10 @@ def detail(themed_session: ThemedSession):
     total_weight = sum(criterion.weight for criterion in themed_session.criteria) or 1.0
     invited = db.session.scalar(select(func.count(Invitation.id)).where(Invitation.session_id == session_id))
     return render_template(
-        "sessions/detail.html", themed_session=themed_session, status_counts=status_counts,
+        "sessions/detail.html", themed_session=themed_session,
+        proposal_counts={"submitted": status_counts.get(ProposalStatus.SUBMITTED, 0),
+                         "drafts": status_counts.get(ProposalStatus.DRAFT, 0),
+                         "withdrawn": status_counts.get(ProposalStatus.WITHDRAWN, 0)},
         category_form=CategoryForm(), member_form=member_form,
         total_weight=total_weight, invited=invited, can_manage=themed_session.can_manage(current_user),
     )
