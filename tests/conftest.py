@@ -13,6 +13,7 @@ import subprocess
 import sys
 import uuid
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -192,34 +193,44 @@ def client(app):
 
 @pytest.fixture
 def make_user(app):
-    """Factory: make_user(role="planner", email=..., password=..., business=True) -> user id."""
+    """Factory: make_user(role="planner", email=..., password=..., business=...) -> user id.
+
+    A proponent gets a business unless `business=False`; `business` may also be make_business keywords.
+    """
     from participation.auth.passwords import hash_password
-    from participation.models import Business, Role, Scale, User
+    from participation.models import Role, User
 
     counter = iter(range(1, 10_000))
 
     def factory(role="proponent", *, email=None, name=None, password=None, business=None, active=True):
+        from participation.extensions import db
+        from tests.factories import make_business
+
         role = Role(role)
         number = next(counter)
         email = email or f"{role.value}{number}@contoh.id"
         password = password or (STAFF_PASSWORD if role.is_staff else TEST_PASSWORD)
         with app.app_context():
-            from participation.extensions import db
-
             user = User(email=email, name=name or f"Pengguna {number}", role=role,
                         password_hash=hash_password(password), active=active)
             db.session.add(user)
-            if business if business is not None else role is Role.PROPONENT:
-                profile = Business(user=user, owner_name=user.name, nib=f"{number:013d}",
-                                   scale=Scale.MIKRO, kelurahan="Sukamaju", kecamatan="Sukamaju",
-                                   phone="+6281234567890")
-                profile.set_name(f"Usaha {number}")
-                profile.kbli_list = ["10794"]
-                db.session.add(profile)
+            if business is None:
+                business = role is Role.PROPONENT
+            if business is not False:
+                make_business(user, **{"nib": f"{number:013d}", "name": f"Usaha {number}",
+                                       **(business if isinstance(business, dict) else {})})
             db.session.commit()
             return user.id
 
     return factory
+
+
+@pytest.fixture
+def make_world(app, make_user):
+    """Factory: make_world(**options) -> World, the ids of a session world, committed (see build_world)."""
+    from tests.factories import build_world
+
+    return partial(build_world, app, make_user)
 
 
 CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')

@@ -1,6 +1,8 @@
-"""Factories for sessions and proposals, used inside an app context."""
+"""Factories for sessions and proposals, used inside an app context; build_world, which makes its own."""
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
 from participation.events import Actor
@@ -42,11 +44,14 @@ def make_session(planner: User, *, status: SessionStatus = SessionStatus.OPEN, m
     return themed_session
 
 
-def make_business(user: User | None = None, *, nib: str = "1234567890123", name: str = "Usaha Uji") -> Business:
-    """A business, owned by `user` when given."""
+def make_business(user: User | None = None, *, nib: str = "1234567890123", name: str = "Usaha Uji",
+                  **fields) -> Business:
+    """A business, owned by `user` when given; `fields` (owner_name, kecamatan...) override the defaults."""
     business = Business(user=user, owner_name=user.name if user else "Pemilik Uji", nib=nib, scale=Scale.MIKRO,
                         kelurahan="Sukamaju", kecamatan="Sukamaju", phone="+6281234567890")
     business.set_name(name)
+    for field, value in fields.items():
+        setattr(business, field, value)
     business.kbli_list = ["10794"]
     db.session.add(business)
     db.session.flush()
@@ -96,17 +101,22 @@ def proposal_count(status: ProposalStatus | None = None) -> int:
 
 def rate_all(themed_session: ThemedSession, planners, value=4) -> None:
     """Every planner rates every submitted proposal of the session on every rating criterion."""
+    proposals = db.session.scalars(db.select(Proposal).where(Proposal.session_id == themed_session.id,
+                                                             Proposal.status == ProposalStatus.SUBMITTED)).all()
+    rate(proposals, planners, value)
+    db.session.flush()
+
+
+def rate(proposals, planners, value=4) -> None:
+    """Every planner rates each proposal on every rating criterion: `value`, or value(proposal, criterion, planner)."""
     from participation.models import Rating
     from participation.review.services import rating_criteria
 
-    proposals = db.session.scalars(db.select(Proposal).where(Proposal.session_id == themed_session.id,
-                                                             Proposal.status == ProposalStatus.SUBMITTED)).all()
     for proposal in proposals:
         for planner in planners:
-            for criterion in rating_criteria(themed_session):
+            for criterion in rating_criteria(proposal.themed_session):
                 db.session.add(Rating(proposal=proposal, criterion=criterion, planner=planner,
-                                      value=value if callable(value) is False else value(proposal, criterion, planner)))
-    db.session.flush()
+                                      value=value(proposal, criterion, planner) if callable(value) else value))
 
 
 def make_finalized_session(planner: User, business: Business) -> ThemedSession:
@@ -120,3 +130,83 @@ def make_finalized_session(planner: User, business: Business) -> ThemedSession:
     themed_session.status = SessionStatus.FINALIZED
     db.session.flush()
     return themed_session
+
+
+@dataclass(frozen=True)
+class World:
+    """The ids of what build_world made, in the order it made them: ids, not ORM objects, to outlive the context."""
+
+    session: int
+    planner: int  # who made the session
+    planners: tuple[int, ...]  # `planner` first, then the other planners on the team
+    facilitator: int | None
+    owner: int | None  # a business owner's account, with its business
+    categories: tuple[int, ...]  # the session's, in order
+    criteria: tuple[int, ...]
+    businesses: tuple[int, ...]  # those of `businesses=`, then the proposals' (each once)
+    proposals: tuple[int, ...]  # one per entry of `proposals=`
+    receipts: tuple[str | None, ...]  # the proposals' receipt numbers
+
+
+def build_world(app, make_user, *, planners: int | Sequence[Mapping | int] = 1, facilitator: bool | Mapping = False,
+                owner: bool | Mapping = False, businesses: Sequence[Mapping] = (),
+                proposals: int | Sequence[Mapping] = (), rated=None, invited: bool = False,
+                status: SessionStatus = SessionStatus.OPEN, **session_fields) -> World:
+    """Users (through make_user), then one session with its staff as members, in one app context and one commit.
+
+    planners: how many planners to make, or one entry per planner: make_user keywords or an existing planner's id.
+      The first makes the session; the others join its team, as does the facilitator.
+    facilitator, owner: True, or make_user keywords, to make one (the owner is a proponent with a business).
+    businesses: make_business keywords, one entry per business without a proposal.
+    proposals: how many, or one entry per proposal: make_proposal keywords, and
+      category: the index of its category (0 unless told), business: make_business keywords or "owner"
+      (a new business unless told), rated: its own ratings instead of `rated`.
+    rated: what every planner gives every submitted proposal on every rating criterion: None (no ratings), a value,
+      a callable (proposal, criterion, planner) -> value, or a list of those, one per planner (None: not this one).
+    invited: put every business of the world on the roster, invited by the facilitator (or else the planner).
+    status: the session's status once everything is in place.
+    session_fields: make_session overrides (title, budget_ceiling, venue...).
+    """
+    from participation.intake.services import invite
+
+    def user(role, option):
+        return make_user(role, **(option if isinstance(option, Mapping) else {})) if option is not False else None
+
+    planner_ids = [spec if isinstance(spec, int) else user("planner", spec)
+                   for spec in ([{}] * planners if isinstance(planners, int) else planners)]
+    facilitator_id, owner_id = user("facilitator", facilitator), user("proponent", owner)
+    specs = [{} for _ in range(proposals)] if isinstance(proposals, int) else [dict(spec) for spec in proposals]
+    with app.app_context():
+        staff = [db.session.get(User, user_id) for user_id in planner_ids]
+        team = staff[1:] + ([db.session.get(User, facilitator_id)] if facilitator_id else [])
+        themed_session = make_session(staff[0], members=team, **session_fields)
+        made_businesses = [make_business(**fields) for fields in businesses]
+        made_proposals = []
+        for n, spec in enumerate(specs):
+            business = spec.pop("business", {})
+            if business == "owner":
+                business = db.session.get(User, owner_id).business
+            else:
+                business = make_business(**{"nib": f"{3_201_000_000_000 + n}", "name": f"Usaha {n}", **business})
+            made_businesses.append(business)
+            category, value = themed_session.categories[spec.pop("category", 0)], spec.pop("rated", rated)
+            made_proposals.append((make_proposal(themed_session, business, category_id=category.id,
+                                                 **{"title": f"Usulan uji nomor {n}", **spec}), value))
+        business_ids = tuple(dict.fromkeys(business.id for business in made_businesses))
+        if invited:
+            invite(themed_session, list(business_ids), as_actor(team[-1] if facilitator_id else staff[0]))
+        for index, planner in enumerate(staff):
+            for proposal, value in made_proposals:
+                value = value[index] if isinstance(value, list) else value
+                if value is not None and proposal.status is ProposalStatus.SUBMITTED:
+                    rate([proposal], [planner], value)
+        themed_session.status = status
+        db.session.flush()
+        world = World(session=themed_session.id, planner=planner_ids[0], planners=tuple(planner_ids),
+                      facilitator=facilitator_id, owner=owner_id,
+                      categories=tuple(c.id for c in themed_session.categories),
+                      criteria=tuple(c.id for c in themed_session.criteria), businesses=business_ids,
+                      proposals=tuple(p.id for p, _ in made_proposals),
+                      receipts=tuple(p.receipt_number for p, _ in made_proposals))
+        db.session.commit()
+    return world

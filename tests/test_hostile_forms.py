@@ -38,15 +38,8 @@ def counts(app):
 
 
 @pytest.fixture
-def world(app, make_user):
-    planner, facilitator, owner = make_user("planner"), make_user("facilitator"), make_user()
-    with app_db(app) as session:
-        themed_session = make_session(session.get(User, planner), members=[session.get(User, facilitator)])
-        ids = {"session": themed_session.id, "category": themed_session.categories[0].id,
-               "criterion": themed_session.criteria[0].id, "planner": planner, "facilitator": facilitator,
-               "owner": owner}
-        session.commit()
-    return ids
+def world(make_world):
+    return make_world(facilitator=True, owner=True)
 
 
 def hammer(app, client, url, base: dict, fields, token_page=None):
@@ -66,20 +59,20 @@ def hammer(app, client, url, base: dict, fields, token_page=None):
 
 
 def test_session_forms(app, client, world, login_as):
-    login_as(world["planner"])
-    sid = world["session"]
+    login_as(world.planner)
+    sid = world.session
     hammer(app, client, "/sesi/baru", NEW_SESSION, list(NEW_SESSION))
     hammer(app, client, f"/sesi/{sid}/ubah", NEW_SESSION, list(NEW_SESSION) + ["invitation_only"])
     hammer(app, client, f"/sesi/{sid}/kategori", {"name": "Kategori"}, ["name"], token_page=f"/sesi/{sid}")
     criterion = {"name": "Urgensi", "source": "rating", "direction": "1", "weight": "0,2", "scale_min": "1",
                  "scale_max": "5"}
-    hammer(app, client, f"/sesi/{sid}/kriteria/{world['criterion']}", criterion, list(criterion))
+    hammer(app, client, f"/sesi/{sid}/kriteria/{world.criteria[0]}", criterion, list(criterion))
     with app_db(app) as session:
         ids = [c.id for c in session.get(ThemedSession, sid).criteria]
     weights = {f"weight_{i}": "1" for i in ids} | {f"direction_{i}": "1" for i in ids}
     hammer(app, client, f"/sesi/{sid}/bobot", weights, [f"weight_{ids[0]}", f"direction_{ids[1]}"])
     hammer(app, client, f"/sesi/{sid}/status", {"action": "close"}, ["action"], token_page=f"/sesi/{sid}")
-    hammer(app, client, f"/sesi/{sid}/tim", {"user_id": str(world["facilitator"])}, ["user_id"],
+    hammer(app, client, f"/sesi/{sid}/tim", {"user_id": str(world.facilitator)}, ["user_id"],
            token_page=f"/sesi/{sid}")
     # Whatever was accepted shows up escaped, never evaluated.
     page = client.get(f"/sesi/{sid}").get_data(as_text=True)
@@ -87,9 +80,9 @@ def test_session_forms(app, client, world, login_as):
 
 
 def test_proposal_form(app, client, world, login_as):
-    login_as(world["owner"])
-    url = f"/usulan/baru/{world['session']}"
-    base = {**FULL, "category_id": str(world["category"]), "action": "draft"}
+    login_as(world.owner)
+    url = f"/usulan/baru/{world.session}"
+    base = {**FULL, "category_id": str(world.categories[0]), "action": "draft"}
     fields = ["title", "category_id", "problem", "description", "estimated_cost", "beneficiaries",
               "jobs_created", "kelurahan", "kecamatan", "idempotency_key", "action"]
     hammer(app, client, url, base, fields)
@@ -100,9 +93,9 @@ def test_proposal_form(app, client, world, login_as):
 def test_paper_intake_blank_forms_roster_and_imports(app, client, world, login_as):
     from tests.intake.test_roster_and_paper import PAPER
 
-    login_as(world["facilitator"])
-    sid = world["session"]
-    hammer(app, client, f"/sesi/{sid}/usulan-kertas", {**PAPER, "category_id": str(world["category"])},
+    login_as(world.facilitator)
+    sid = world.session
+    hammer(app, client, f"/sesi/{sid}/usulan-kertas", {**PAPER, "category_id": str(world.categories[0])},
            ["paper_form_number", "nib", "business_name", "owner_name", "phone", "kbli_codes", "scale",
             "title", "category_id", "problem", "description", "estimated_cost", "beneficiaries",
             "jobs_created", "kelurahan", "kecamatan", "idempotency_key"])
@@ -115,9 +108,9 @@ def test_paper_intake_blank_forms_roster_and_imports(app, client, world, login_a
 
 
 def test_audit_log_renders_hostile_values_escaped(app, client, world, login_as, make_user):
-    login_as(world["planner"])
-    client.post(f"/sesi/{world['session']}/kategori",
-                data={"name": "<script>alert('xss')</script>", "csrf_token": csrf_token(client, f"/sesi/{world['session']}")})
+    login_as(world.planner)
+    client.post(f"/sesi/{world.session}/kategori",
+                data={"name": "<script>alert('xss')</script>", "csrf_token": csrf_token(client, f"/sesi/{world.session}")})
     with app_db(app) as session:
         assert session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "session.category_added"))
     from tests.conftest import post_form
@@ -135,15 +128,15 @@ def test_review_forms(app, client, world, login_as):
     with app_db(app) as session:
         from participation.models import SessionStatus
 
-        themed_session = session.get(ThemedSession, world["session"])
+        themed_session = session.get(ThemedSession, world.session)
         proposal = make_proposal(themed_session, make_business(nib="4444444444444", name="Usaha Uji Nilai"))
         themed_session.status = SessionStatus.REVIEW
         criterion_ids = [c.id for c in themed_session.criteria]
         rating_ids = [c.id for c in themed_session.criteria if c.source.value == "rating"]
         pid = proposal.id
         session.commit()
-    login_as(world["planner"])
-    sid = world["session"]
+    login_as(world.planner)
+    sid = world.session
     rating = {f"rating_{cid}": "3" for cid in rating_ids} | {f"version_{cid}": "" for cid in rating_ids}
     hammer(app, client, f"/sesi/{sid}/penilaian/{pid}", rating,
            [f"rating_{rating_ids[0]}", f"version_{rating_ids[1]}"])
@@ -199,13 +192,13 @@ def test_proposal_edit_form(app, client, world, login_as):
     from tests.factories import make_proposal
 
     with app_db(app) as session:
-        owner = session.get(User, world["owner"])
-        proposal = make_proposal(session.get(ThemedSession, world["session"]), owner.business)
+        owner = session.get(User, world.owner)
+        proposal = make_proposal(session.get(ThemedSession, world.session), owner.business)
         pid = proposal.id
         session.commit()
-    login_as(world["owner"])
+    login_as(world.owner)
     url = f"/usulan/{pid}/ubah"
-    base = {**FULL, "category_id": str(world["category"]), "action": "save"}
+    base = {**FULL, "category_id": str(world.categories[0]), "action": "save"}
     token = csrf_token(client, url)
     for field in ["title", "category_id", "problem", "description", "estimated_cost", "beneficiaries",
                   "jobs_created", "kelurahan", "kecamatan", "action"]:
@@ -226,11 +219,11 @@ def test_add_criterion_form(app, client, world, login_as):
     from participation.models import SessionStatus
 
     with app_db(app) as session:
-        draft = make_session(session.get(User, world["planner"]), status=SessionStatus.DRAFT,
+        draft = make_session(session.get(User, world.planner), status=SessionStatus.DRAFT,
                              title="Musrenbang Draf")
         sid = draft.id
         session.commit()
-    login_as(world["planner"])
+    login_as(world.planner)
     criterion = {"name": "Dampak lingkungan", "source": "rating", "direction": "1", "weight": "0,1",
                  "scale_min": "1", "scale_max": "5"}
     hammer(app, client, f"/sesi/{sid}/kriteria/baru", criterion, list(criterion))
@@ -242,15 +235,15 @@ def test_paper_form_with_a_fresh_form_number_each_time(app, client, world, login
     """Like the paper hammer above, but no case is turned away early for a reused form number."""
     from tests.intake.test_roster_and_paper import PAPER
 
-    login_as(world["facilitator"])
-    url = f"/sesi/{world['session']}/usulan-kertas"
+    login_as(world.facilitator)
+    url = f"/sesi/{world.session}/usulan-kertas"
     token = csrf_token(client, url)
     number = 0
     for field in [name for name in PAPER if name != "paper_form_number"]:
         for label, payload in HOSTILE.items():
             number += 1
             before = counts(app)
-            data = {**PAPER, "category_id": str(world["category"]), "paper_form_number": f"H-{number:04d}",
+            data = {**PAPER, "category_id": str(world.categories[0]), "paper_form_number": f"H-{number:04d}",
                     "nib": f"{3300000000000 + number:013d}", field: payload, "csrf_token": token}
             response = client.post(url, data=data)
             _assert_safe(url, f"{field}={label}", response)
@@ -336,16 +329,16 @@ def test_import_files_cell_by_cell(app, client, world, login_as, kind, fmt):
 
     with app_db(app) as session:
         make_business(nib="3201010000001", name="UD Keripik Tempe Bu Siti")
-        session.get(ThemedSession, world["session"]).max_proposals_per_business = 10_000
+        session.get(ThemedSession, world.session).max_proposals_per_business = 10_000
         session.commit()
-    sid = world["session"]
+    sid = world.session
     url, columns, cells, grows = {
         "usaha": ("/impor/usaha", BUSINESS_COLUMNS, _business_cells, (2, 0, 0)),
         "undangan": (f"/sesi/{sid}/undangan/impor", BUSINESS_COLUMNS, _business_cells, (2, 0, 2)),
         "undangan-singkat": (f"/sesi/{sid}/undangan/impor", ROSTER_COLUMNS, _roster_cells, (0, 0, None)),
         "usulan": (f"/sesi/{sid}/impor-usulan", PROPOSAL_COLUMNS, _proposal_cells, (0, 2, 0)),
     }[kind]
-    login_as(world["planner"])
+    login_as(world.planner)
     token = csrf_token(client, f"/sesi/{sid}/undangan" if "undangan" in kind else url)
     header, case = list(columns), 0
     for column in header:

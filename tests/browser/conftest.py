@@ -44,6 +44,12 @@ def live_app(browser_template, tmp_path, monkeypatch):
     thread.join(timeout=5)
 
 
+@pytest.fixture
+def app(live_app):
+    """Here the app is the live one, so that make_user and make_world build their worlds in it."""
+    return live_app
+
+
 @pytest.fixture(scope="session")
 def browser():
     from playwright.sync_api import sync_playwright

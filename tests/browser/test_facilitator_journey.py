@@ -7,44 +7,30 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
-from participation.models import Invitation, Proposal, ProposalSource, Role, SessionStatus, User
+from participation.models import Category, Invitation, Proposal, ProposalSource, SessionStatus
 from tests.browser.conftest import axe_violations, screenshot
 from tests.browser.test_proposal_journey import sign_in
 from tests.conftest import STAFF_PASSWORD, app_db
-from tests.factories import as_actor, make_business, make_proposal, make_session, rate_all
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def world(live_app):
-    from participation.auth.passwords import hash_password
-    from participation.intake.services import invite
-
-    with app_db(live_app) as session:
-        planner = User(email="perencana@contoh.id", name="Dedi Kurniawan", role=Role.PLANNER,
-                       password_hash=hash_password(STAFF_PASSWORD))
-        facilitator = User(email="fasilitator@contoh.id", name="Maya Lestari", role=Role.FACILITATOR,
-                           password_hash=hash_password(STAFF_PASSWORD))
-        session.add_all([planner, facilitator])
-        session.flush()
-        themed_session = make_session(planner, members=[facilitator], title="Musrenbang Tematik IKM",
-                                      venue="Aula Bappeda", meeting_start=datetime(2027, 2, 12, 2, 0))
-        businesses = []
-        for n, name in enumerate(["Batik Sekar Jagad", "Keripik Tempe Bu Siti", "Mebel Jati Makmur"]):
-            business = make_business(nib=f"{3201000000001 + n}", name=name)
-            businesses.append(business)
-            make_proposal(themed_session, business, title=f"Usulan {name}", estimated_cost=(20 + 10 * n) * 1_000_000,
-                          category_id=themed_session.categories[n].id)
-        invite(themed_session, [b.id for b in businesses], as_actor(facilitator))
-        rate_all(themed_session, [planner], value=lambda p, c, u: 2 + (p.id + c.id) % 3)
-        themed_session.status = SessionStatus.REVIEW
-        session.commit()
-        return {"session": themed_session.id, "category": themed_session.categories[5].name}
+def world(make_world):
+    return make_world(
+        planners=[{"email": "perencana@contoh.id", "name": "Dedi Kurniawan"}],
+        facilitator={"email": "fasilitator@contoh.id", "name": "Maya Lestari"}, status=SessionStatus.REVIEW,
+        title="Musrenbang Tematik IKM", venue="Aula Bappeda", meeting_start=datetime(2027, 2, 12, 2, 0),
+        invited=True, rated=lambda p, c, u: 2 + (p.id + c.id) % 3,
+        proposals=[{"business": {"nib": f"{3201000000001 + n}", "name": name}, "title": f"Usulan {name}",
+                    "estimated_cost": (20 + 10 * n) * 1_000_000, "category": n}
+                   for n, name in enumerate(["Batik Sekar Jagad", "Keripik Tempe Bu Siti", "Mebel Jati Makmur"])])
 
 
 def test_facilitator_meeting_journey(live_app, page, world):
-    base, sid = live_app.config["LIVE_URL"], world["session"]
+    base, sid = live_app.config["LIVE_URL"], world.session
+    with app_db(live_app) as session:
+        category = session.get(Category, world.categories[5]).name  # one no proposal is in yet
     sign_in(page, base, "fasilitator@contoh.id", STAFF_PASSWORD)
 
     # Check-in at the door: two invitees, found by name and by NIB.
@@ -74,7 +60,7 @@ def test_facilitator_meeting_journey(live_app, page, world):
     page.get_by_label("Judul usulan").fill("Pelatihan pengemasan kerupuk untuk pelaku mikro")
     page.get_by_label("Permasalahan").fill("Kemasan mudah rusak sehingga produk tidak tahan lama.")
     page.get_by_label("Uraian kegiatan").fill("Pelatihan dua hari dan bantuan alat sealer.")
-    page.get_by_label("Jenis dukungan").select_option(label=world["category"])
+    page.get_by_label("Jenis dukungan").select_option(label=category)
     page.get_by_label("Perkiraan biaya (Rupiah)").fill("15.000.000")
     page.get_by_label("Penerima manfaat (orang)").fill("25")
     page.get_by_label("Tenaga kerja baru").fill("2")

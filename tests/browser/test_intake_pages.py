@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from participation.models import Proposal, Role, SessionStatus, User
+from participation.models import Proposal, SessionStatus
 from tests.browser.conftest import axe_violations, screenshot
 from tests.browser.test_proposal_journey import sign_in
 from tests.conftest import STAFF_PASSWORD, TEST_PASSWORD, app_db
-from tests.factories import PDF_BYTES, make_business, make_proposal, make_session
+from tests.factories import PDF_BYTES
 
 pytestmark = pytest.mark.browser
 
@@ -19,26 +19,24 @@ UNKNOWN_ROSTER = "nib,nama_usaha\n3201019999999,Usaha Tak Dikenal\n".encode()
 
 
 @pytest.fixture
-def world(live_app):
-    from participation.auth.passwords import hash_password
-
+def world(live_app, make_world):
+    """Two near-duplicate proposals of one owner, the first with an attachment."""
+    world = make_world(planners=[{"email": "perencana@contoh.id", "name": "Perencana"}],
+                       owner={"email": "pemilik@contoh.id", "name": "Pemilik",
+                              "business": {"nib": "1234567890123", "name": "Keripik Tempe Bu Siti"}},
+                       title="Musrenbang Tematik IKM",
+                       proposals=[{"business": "owner", "title": "Mesin pengemas vakum untuk keripik",
+                                   "attachment": PDF_BYTES},
+                                  {"business": "owner", "title": "Mesin pengemas vakum untuk keripik tempe"}])
     with app_db(live_app) as session:
-        users = {}
-        for role, email in (("planner", "perencana@contoh.id"), ("proponent", "pemilik@contoh.id")):
-            users[role] = User(email=email, name=email.split("@")[0].title(), role=Role(role),
-                               password_hash=hash_password(STAFF_PASSWORD if role != "proponent" else TEST_PASSWORD))
-            session.add(users[role])
-        session.flush()
-        themed_session = make_session(users["planner"], title="Musrenbang Tematik IKM")
-        draft = make_session(users["planner"], title="Musrenbang Tematik Draf", status=SessionStatus.DRAFT)
-        business = make_business(users["proponent"], name="Keripik Tempe Bu Siti")
-        first = make_proposal(themed_session, business, title="Mesin pengemas vakum untuk keripik",
-                              attachment=PDF_BYTES)
-        second = make_proposal(themed_session, business, title="Mesin pengemas vakum untuk keripik tempe")
-        session.commit()
-        assert second.near_duplicate_of_id == first.id
-        return {"session": themed_session.id, "draft": draft.id, "criterion": themed_session.criteria[0].id,
-                "first": first.id, "second": second.id}
+        assert session.get(Proposal, world.proposals[1]).near_duplicate_of_id == world.proposals[0]
+    return world
+
+
+@pytest.fixture
+def draft(make_world, world):
+    """The id of a draft session of the same planner."""
+    return make_world(planners=[world.planner], status=SessionStatus.DRAFT, title="Musrenbang Tematik Draf").session
 
 
 def upload(page, data: bytes, filename: str, button: str):
@@ -47,26 +45,26 @@ def upload(page, data: bytes, filename: str, button: str):
     page.wait_for_load_state()
 
 
-def test_planner_pages_with_warnings_badges_and_error_tables(live_app, page, world):
+def test_planner_pages_with_warnings_badges_and_error_tables(live_app, page, world, draft):
     base = live_app.config["LIVE_URL"]
-    sid = world["session"]
+    sid = world.session
     sign_in(page, base, "perencana@contoh.id", STAFF_PASSWORD)
 
     # The proposals list with a near-duplicate badge, and the flagged proposal's page.
     page.goto(base + f"/sesi/{sid}/usulan")
     assert page.get_by_text("Mirip dengan MT-2027-0001").is_visible()
     assert axe_violations(page) == []
-    page.goto(base + f"/usulan/{world['second']}")
+    page.goto(base + f"/usulan/{world.proposals[1]}")
     assert page.locator(".alert-warning").is_visible()  # the near-duplicate warning
     assert page.get_by_text("MT-2027-0002").first.is_visible()  # the receipt
     assert axe_violations(page) == []
     screenshot(page, "proposal-detail-staff")
-    page.goto(base + f"/usulan/{world['first']}")  # with its attachment link
+    page.goto(base + f"/usulan/{world.proposals[0]}")  # with its attachment link
     assert page.get_by_role("link", name="penawaran.pdf").is_visible()
     assert axe_violations(page) == []
 
     # The criterion form, new (draft sessions only) and edit, also with errors.
-    for path in (f"/sesi/{world['draft']}/kriteria/baru", f"/sesi/{sid}/kriteria/{world['criterion']}"):
+    for path in (f"/sesi/{draft}/kriteria/baru", f"/sesi/{sid}/kriteria/{world.criteria[0]}"):
         assert page.goto(base + path).status == 200, path
         assert axe_violations(page) == [], path
         page.get_by_label("Bobot").fill("-1")
@@ -94,7 +92,7 @@ def test_planner_pages_with_warnings_badges_and_error_tables(live_app, page, wor
     screenshot(page, "roster-import-errors")
 
     # An import page of a session that takes no imported proposals.
-    page.goto(base + f"/sesi/{world['draft']}/impor-usulan")
+    page.goto(base + f"/sesi/{draft}/impor-usulan")
     assert page.locator(".alert-warning").is_visible()
     assert axe_violations(page) == []
     assert page.console_errors == []
@@ -103,10 +101,10 @@ def test_planner_pages_with_warnings_badges_and_error_tables(live_app, page, wor
 def test_owner_proposal_page_with_receipt_and_history(live_app, page, world):
     base = live_app.config["LIVE_URL"]
     sign_in(page, base, "pemilik@contoh.id", TEST_PASSWORD)
-    page.goto(base + f"/usulan/{world['first']}")
+    page.goto(base + f"/usulan/{world.proposals[0]}")
     assert page.locator(".alert-success strong").inner_text() == "MT-2027-0001"
     assert page.get_by_role("heading", name="Riwayat status").is_visible()
     assert axe_violations(page) == []
     with app_db(live_app) as session:
-        assert session.get(Proposal, world["first"]).attachment_name == "penawaran.pdf"
+        assert session.get(Proposal, world.proposals[0]).attachment_name == "penawaran.pdf"
     assert page.console_errors == []

@@ -7,44 +7,31 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from participation.models import RankingSnapshot, Role, SessionStatus, ThemedSession, User
+from participation.models import RankingSnapshot, SessionStatus, ThemedSession
 from tests.browser.conftest import axe_violations, screenshot
 from tests.conftest import STAFF_PASSWORD, TEST_PASSWORD, app_db
-from tests.factories import make_business, make_proposal, make_session, rate_all
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def world(live_app):
-    from participation.auth.passwords import hash_password
-
-    with app_db(live_app) as session:
-        planner = User(email="perencana@contoh.id", name="Dedi Kurniawan", role=Role.PLANNER,
-                       password_hash=hash_password(STAFF_PASSWORD))
-        colleague = User(email="rekan@contoh.id", name="Sri Wahyuni", role=Role.PLANNER,
-                         password_hash=hash_password(STAFF_PASSWORD))
-        session.add_all([planner, colleague])
-        session.flush()
-        owner = User(email="pemilik@contoh.id", name="Siti Aminah", role=Role.PROPONENT,
-                     password_hash=hash_password(TEST_PASSWORD))
-        session.add(owner)
-        session.flush()
-        themed_session = make_session(planner, members=[colleague], title="Musrenbang Tematik IKM",
-                                      budget_ceiling=100_000_000)
-        for n, cost in enumerate([45_000_000, 30_000_000, 60_000_000]):
-            make_proposal(themed_session, make_business(owner if n == 0 else None, nib=f"{n + 1:013d}",
-                                                        name=f"Usaha Contoh {n}"),
-                          title=f"Usulan contoh nomor {n}", estimated_cost=cost, beneficiaries=10 * (n + 2))
-        rate_all(themed_session, [colleague], value=lambda p, c, u: 2 + (p.id + c.id) % 3)
-        themed_session.status = SessionStatus.REVIEW
-        session.commit()
-        return {"session": themed_session.id}
+def world(make_world):
+    """Three proposals the colleague has rated; the planner rates them in the browser."""
+    return make_world(
+        planners=[{"email": "perencana@contoh.id", "name": "Dedi Kurniawan"},
+                  {"email": "rekan@contoh.id", "name": "Sri Wahyuni"}],
+        owner={"email": "pemilik@contoh.id", "name": "Siti Aminah",
+               "business": {"nib": "0000000000001", "name": "Usaha Contoh 0"}},
+        status=SessionStatus.REVIEW, title="Musrenbang Tematik IKM", budget_ceiling=100_000_000,
+        rated=[None, lambda p, c, u: 2 + (p.id + c.id) % 3],
+        proposals=[{"business": "owner" if n == 0 else {"nib": f"{n + 1:013d}", "name": f"Usaha Contoh {n}"},
+                    "title": f"Usulan contoh nomor {n}", "estimated_cost": cost, "beneficiaries": 10 * (n + 2)}
+                   for n, cost in enumerate([45_000_000, 30_000_000, 60_000_000])])
 
 
 def test_planner_review_journey(live_app, page, world):
     base = live_app.config["LIVE_URL"]
-    sid = world["session"]
+    sid = world.session
     page.goto(base + "/masuk")
     page.get_by_label("Email").fill("perencana@contoh.id")
     page.get_by_label("Kata sandi").fill(STAFF_PASSWORD)
@@ -154,7 +141,7 @@ def test_votes_page_has_no_accessibility_violations(live_app, page, world):
     page.get_by_label("Kata sandi").fill(STAFF_PASSWORD)
     page.get_by_role("button", name="Masuk", exact=True).click()
     page.wait_for_load_state()
-    page.goto(base + f"/sesi/{world['session']}/suara")
+    page.goto(base + f"/sesi/{world.session}/suara")
     assert axe_violations(page) == []
     page.goto(base + "/hasil")
     assert axe_violations(page) == []

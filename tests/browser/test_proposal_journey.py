@@ -4,31 +4,20 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from participation.models import Proposal, ProposalStatus, Role, User
+from participation.models import Proposal, ProposalStatus
 from tests.browser.conftest import axe_violations, screenshot
 from tests.conftest import STAFF_PASSWORD, TEST_PASSWORD, app_db
-from tests.factories import make_business, make_session
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def world(live_app):
-    from participation.auth.passwords import hash_password
-
-    with app_db(live_app) as session:
-        users = {}
-        for role, email in (("planner", "perencana@contoh.id"), ("facilitator", "fasilitator@contoh.id"),
-                            ("proponent", "pemilik@contoh.id")):
-            users[role] = User(email=email, name=email.split("@")[0].title(), role=Role(role),
-                               password_hash=hash_password(STAFF_PASSWORD if role != "proponent" else TEST_PASSWORD))
-            session.add(users[role])
-        session.flush()
-        themed_session = make_session(users["planner"], members=[users["facilitator"]],
-                                      title="Musrenbang Tematik IKM")
-        make_business(users["proponent"], name="Keripik Tempe Bu Siti")
-        session.commit()
-        return {"session": themed_session.id}
+def world(make_world):
+    return make_world(planners=[{"email": "perencana@contoh.id", "name": "Perencana"}],
+                      facilitator={"email": "fasilitator@contoh.id", "name": "Fasilitator"},
+                      owner={"email": "pemilik@contoh.id", "name": "Pemilik",
+                             "business": {"nib": "1234567890123", "name": "Keripik Tempe Bu Siti"}},
+                      title="Musrenbang Tematik IKM")
 
 
 def sign_in(page, base, email, password):
@@ -106,7 +95,7 @@ def test_owner_drafts_submits_edits_withdraws_and_reads_the_history(live_app, pa
 
 def test_staff_pages_have_no_accessibility_violations(live_app, page, world):
     base = live_app.config["LIVE_URL"]
-    sid = world["session"]
+    sid = world.session
     sign_in(page, base, "perencana@contoh.id", STAFF_PASSWORD)
     for path in ("/sesi/", f"/sesi/{sid}", f"/sesi/{sid}/ubah", f"/sesi/{sid}/bobot", "/sesi/baru",
                  f"/sesi/{sid}/usulan", f"/sesi/{sid}/undangan?cari=keripik", f"/sesi/{sid}/usulan-kertas",

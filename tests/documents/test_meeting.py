@@ -34,7 +34,7 @@ def audit_actions(session) -> list[str]:
 # Check-in ------------------------------------------------------------------------------------
 
 def test_search_by_name_or_nib_and_check_in_with_a_counter(app, client, meeting):
-    sid, target = meeting["session"], meeting["businesses"][4]
+    sid, target = meeting.session, meeting.businesses[4]
     page = client.get(f"/sesi/{sid}/hadir").get_data(as_text=True)
     assert page.count("Catat hadir") == 12 and "<strong>0</strong> hadir" in page
     by_name = client.get(f"/sesi/{sid}/hadir", query_string={"cari": "rejeki 04"}).get_data(as_text=True)
@@ -60,15 +60,15 @@ def test_search_by_name_or_nib_and_check_in_with_a_counter(app, client, meeting)
 
 
 def test_check_in_refuses_bad_values_and_other_sessions_invitations(app, client, meeting):
-    sid = meeting["session"]
+    sid = meeting.session
     with app_db(app) as session:
-        other = make_session(session.get(User, meeting["planner"]), title="Musrenbang lain",
-                             members=[session.get(User, meeting["facilitator"])])
+        other = make_session(session.get(User, meeting.planner), title="Musrenbang lain",
+                             members=[session.get(User, meeting.facilitator)])
         from participation.intake.services import invite
 
-        invite(other, [meeting["businesses"][0]], as_actor(None))
-        foreign = invitation_of(session, other.id, meeting["businesses"][0]).id
-        own = invitation_of(session, sid, meeting["businesses"][0]).id
+        invite(other, [meeting.businesses[0]], as_actor(None))
+        foreign = invitation_of(session, other.id, meeting.businesses[0]).id
+        own = invitation_of(session, sid, meeting.businesses[0]).id
         session.commit()
     token = csrf_token(client, f"/sesi/{sid}/hadir")
     assert client.post(f"/sesi/{sid}/hadir/{foreign}", data={"hadir": "1", "csrf_token": token}).status_code == 404
@@ -85,14 +85,14 @@ def test_a_facilitator_outside_the_session_gets_404(app, client, meeting, make_u
     outsider = make_user("facilitator", email="luar@contoh.id")
     client = app.test_client()
     assert login(client, "luar@contoh.id", STAFF_PASSWORD).status_code == 303
-    sid = meeting["session"]
+    sid = meeting.session
     for path in (f"/sesi/{sid}/dokumen", f"/sesi/{sid}/hadir", f"/sesi/{sid}/acara",
                  f"/sesi/{sid}/dokumen/berita-acara", f"/sesi/{sid}/dokumen/berita-acara.pdf"):
         assert client.get(path).status_code == 404, path
 
 
 def test_walk_in_matches_a_known_business_or_creates_one_and_links_to_paper_intake(app, client, meeting):
-    sid = meeting["session"]
+    sid = meeting.session
     with app_db(app) as session:
         known = make_business(nib="3578010199999", name="CV Batik Sekar Jagad")
         known_id = known.id
@@ -126,7 +126,7 @@ def test_walk_in_matches_a_known_business_or_creates_one_and_links_to_paper_inta
 
 
 def test_walk_in_form_errors_keep_what_was_typed(app, client, meeting):
-    sid = meeting["session"]
+    sid = meeting.session
     response = post_form(client, f"/sesi/{sid}/hadir",
                          {"nib": "12345", "business_name": "Kopi Gunung Lawu", "owner_name": "Sarno", "phone": "12"})
     assert response.status_code == 400
@@ -137,10 +137,10 @@ def test_walk_in_form_errors_keep_what_was_typed(app, client, meeting):
 
 
 def test_attendance_cannot_change_once_the_session_is_final(app, client, meeting):
-    sid = meeting["session"]
+    sid = meeting.session
     with app_db(app) as session:
         session.get(ThemedSession, sid).status = SessionStatus.FINALIZED
-        invitation_id = invitation_of(session, sid, meeting["businesses"][0]).id
+        invitation_id = invitation_of(session, sid, meeting.businesses[0]).id
         session.commit()
     response = post_form(client, f"/sesi/{sid}/hadir/{invitation_id}", {"hadir": "1"}, token_from=f"/sesi/{sid}/hadir")
     assert "sudah final" in client.get(response.headers["Location"]).get_data(as_text=True)
@@ -148,7 +148,7 @@ def test_attendance_cannot_change_once_the_session_is_final(app, client, meeting
                                                         "owner_name": "Sri Wahyuni"})
     assert response.status_code == 400 and "sudah final" in response.get_data(as_text=True)
     with app_db(app) as session:
-        assert not invitation_of(session, sid, meeting["businesses"][0]).attended
+        assert not invitation_of(session, sid, meeting.businesses[0]).attended
         assert session.scalar(select(func.count(Business.id))) == 12
 
 
@@ -159,7 +159,7 @@ def test_schedule_groups_presentations_by_category_in_rank_order(app, meeting):
     from participation.review.ranking import build_ranking
 
     with app_db(app) as session:
-        themed_session = session.get(ThemedSession, meeting["session"])
+        themed_session = session.get(ThemedSession, meeting.session)
         themed_session.minutes_per_proposal = 4
         ranking = build_ranking(themed_session, stability=False)
         slots = schedule(themed_session, ranking)
@@ -181,7 +181,7 @@ def test_schedule_groups_presentations_by_category_in_rank_order(app, meeting):
 
 
 def test_facilitator_lays_out_edits_reorders_adds_and_removes_items(app, client, meeting):
-    sid = meeting["session"]
+    sid = meeting.session
     url = f"/sesi/{sid}/acara"
     assert "Ini susunan acara dari templat" in client.get(url).get_data(as_text=True)
     assert post_form(client, f"{url}/susun", {}, token_from=url).status_code == 303
@@ -226,7 +226,7 @@ def test_facilitator_lays_out_edits_reorders_adds_and_removes_items(app, client,
 
 
 def test_agenda_form_errors_keep_typed_data_and_save_nothing(app, client, meeting):
-    sid = meeting["session"]
+    sid = meeting.session
     url = f"/sesi/{sid}/acara"
     post_form(client, f"{url}/susun", {}, token_from=url)
     with app_db(app) as session:
@@ -249,8 +249,8 @@ def test_agenda_form_errors_keep_typed_data_and_save_nothing(app, client, meetin
         assert [item.title for item in session.get(ThemedSession, sid).agenda] == titles
     # Another session's item is not found; a missing direction is a bad request.
     with app_db(app) as session:
-        other = make_session(session.get(User, meeting["planner"]), title="Lain",
-                             members=[session.get(User, meeting["facilitator"])])
+        other = make_session(session.get(User, meeting.planner), title="Lain",
+                             members=[session.get(User, meeting.facilitator)])
         session.add(AgendaItem(session_id=other.id, kind=AgendaKind.OTHER, title="Asing", position=0))
         session.commit()
         foreign = session.scalar(select(AgendaItem.id).where(AgendaItem.title == "Asing"))
@@ -261,12 +261,12 @@ def test_agenda_form_errors_keep_typed_data_and_save_nothing(app, client, meetin
 
 
 def test_saving_before_laying_out_is_a_conflict(client, meeting):
-    url = f"/sesi/{meeting['session']}/acara"
+    url = f"/sesi/{meeting.session}/acara"
     assert post_form(client, url, {"title_1": "x"}, token_from=url).status_code == 409
 
 
 def test_document_settings_are_saved_and_errors_keep_typed_data(app, client, meeting):
-    url = f"/sesi/{meeting['session']}/dokumen"
+    url = f"/sesi/{meeting.session}/dokumen"
     page = client.get(url).get_data(as_text=True)
     assert "Membawa fotokopi NIB" in page  # the default notes, ready to edit
     data = {"minutes_per_proposal": "7", "invitation_notes": "Membawa contoh produk.",
@@ -276,10 +276,10 @@ def test_document_settings_are_saved_and_errors_keep_typed_data(app, client, mee
     response = post_form(client, url, {**data, "minutes_per_proposal": "0", "chair_name": "Dr. Siti Aminah"})
     assert response.status_code == 400 and 'value="Dr. Siti Aminah"' in response.get_data(as_text=True)
     with app_db(app) as session:
-        themed_session = session.get(ThemedSession, meeting["session"])
+        themed_session = session.get(ThemedSession, meeting.session)
         assert (themed_session.minutes_per_proposal, themed_session.chair_name) == (7, "Ir. Bambang Sutrisno")
         assert themed_session.invitation_notes == "Membawa contoh produk."
-    text = client.get(f"/sesi/{meeting['session']}/dokumen/undangan").get_data(as_text=True)
+    text = client.get(f"/sesi/{meeting.session}/dokumen/undangan").get_data(as_text=True)
     assert "Membawa contoh produk." in text
 
 
@@ -310,7 +310,7 @@ def test_a_large_logo_is_shrunk_and_printed_once_for_all_letters(app, client, me
     with app_db(app) as session:
         head = session.scalar(select(Letterhead))
         assert max(image_size(head.logo)) == 480 and head.logo_type == "image/png"
-    sid = meeting["session"]
+    sid = meeting.session
     html = client.get(f"/sesi/{sid}/dokumen/undangan").get_data(as_text=True)
     assert html.count('src="/kop/logo?v=') == 12 and "data:image" not in html  # an address, not a copy
     from tests.documents.conftest import pdf_reader
@@ -337,7 +337,7 @@ def test_letterhead_with_a_logo_checked_by_content(app, client, meeting):
     assert client.get("/kop/logo").data == stored
     from tests.documents.conftest import pdf_reader
 
-    reader = pdf_reader(client.get(f"/sesi/{meeting['session']}/dokumen/acara.pdf"))
+    reader = pdf_reader(client.get(f"/sesi/{meeting.session}/dokumen/acara.pdf"))
     images = reader.pages[0].images
     assert len(images) == 1
     assert "BAPPEDA KOTA HARAPAN JAYA" in reader.pages[0].extract_text()  # the kop is set in capitals
@@ -367,7 +367,7 @@ def test_letterhead_with_a_logo_checked_by_content(app, client, meeting):
 def test_hostile_input_on_every_documents_form(app, client, meeting):
     from tests.test_hostile_forms import hammer
 
-    sid = meeting["session"]
+    sid = meeting.session
     url = f"/sesi/{sid}/acara"
     post_form(client, f"{url}/susun", {}, token_from=url)
     with app_db(app) as session:
@@ -399,7 +399,7 @@ def test_hostile_input_on_every_documents_form(app, client, meeting):
 def test_a_walk_ins_paper_form_completes_the_business_registered_at_the_door(app, client, meeting):
     from tests.intake.test_roster_and_paper import PAPER
 
-    sid = meeting["session"]
+    sid = meeting.session
     post_form(client, f"/sesi/{sid}/hadir", {"nib": "3578010177777", "business_name": "Jamu Mbok Sri",
                                              "owner_name": "Sri Rahayu"})
     with app_db(app) as session:
@@ -417,12 +417,12 @@ def test_a_walk_ins_paper_form_completes_the_business_registered_at_the_door(app
         assert business.kbli_list == ["13134"]
     # A registered owner's own profile is not overwritten by a facilitator's form.
     with app_db(app) as session:
-        owned = session.get(Business, meeting["businesses"][0])
-        owned.user_id = session.get(User, meeting["planner"]).id  # any account stands for "owned" here
+        owned = session.get(Business, meeting.businesses[0])
+        owned.user_id = session.get(User, meeting.planner).id  # any account stands for "owned" here
         nib, name = owned.nib, owned.name
         session.commit()
     post_form(client, f"/sesi/{sid}/usulan-kertas", {
         **PAPER, "paper_form_number": "F1-0078", "nib": nib, "business_name": name, "owner_name": "X",
         "scale": "menengah", "category_id": str(category)})
     with app_db(app) as session:
-        assert session.get(Business, meeting["businesses"][0]).scale.value == "mikro"
+        assert session.get(Business, meeting.businesses[0]).scale.value == "mikro"

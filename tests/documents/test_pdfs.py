@@ -48,7 +48,7 @@ def check_page_numbers(reader: PdfReader) -> None:
 
 @pytest.mark.parametrize("slug", SLUGS)
 def test_every_document_is_a4_with_embedded_fonts_and_page_numbers(client, meeting, slug):
-    response = client.get(f"/sesi/{meeting['session']}/dokumen/{slug}.pdf")
+    response = client.get(f"/sesi/{meeting.session}/dokumen/{slug}.pdf")
     reader = pdf_reader(response)
     assert response.headers["Content-Disposition"].startswith("attachment; filename=")
     for page in reader.pages:
@@ -58,7 +58,7 @@ def test_every_document_is_a4_with_embedded_fonts_and_page_numbers(client, meeti
 
 
 def test_agenda_of_fifteen_items_fits_exactly_one_a4_page(app, client, meeting):
-    sid = meeting["session"]
+    sid = meeting.session
     assert post_form(client, f"/sesi/{sid}/acara/susun", {}, token_from=f"/sesi/{sid}/acara").status_code == 303
     with app_db(app) as session:
         laid_out = len(session.get(ThemedSession, sid).agenda)
@@ -74,12 +74,12 @@ def test_agenda_of_fifteen_items_fits_exactly_one_a4_page(app, client, meeting):
     text = pdf_text(reader)
     assert all(title in text for title in extra)
     assert "Pembukaan" in text and "Penutupan" in text
-    for receipt in meeting["receipts"]:  # each presentation block lists its proposals
+    for receipt in meeting.receipts:  # each presentation block lists its proposals
         assert receipt in text
 
 
 def test_agenda_shows_indonesian_dates_and_time_slots(client, meeting):
-    text = pdf_text(pdf_reader(client.get(f"/sesi/{meeting['session']}/dokumen/acara.pdf")))
+    text = pdf_text(pdf_reader(client.get(f"/sesi/{meeting.session}/dokumen/acara.pdf")))
     assert "Jumat, 12 Februari 2027" in text
     # The template's agenda: opening 10 minutes, remarks 15, then the first presentation block.
     assert "09.00–09.10" in text and "09.10–09.25" in text
@@ -90,10 +90,10 @@ def test_attendance_list_has_every_invited_business_and_blank_rows(app, client, 
     from participation.documents.render import BLANK_ATTENDANCE_ROWS
     from participation.models import Business
 
-    reader = pdf_reader(client.get(f"/sesi/{meeting['session']}/dokumen/daftar-hadir.pdf"))
+    reader = pdf_reader(client.get(f"/sesi/{meeting.session}/dokumen/daftar-hadir.pdf"))
     text = pdf_text(reader)
     with app_db(app) as session:
-        for business_id in meeting["businesses"]:
+        for business_id in meeting.businesses:
             business = session.get(Business, business_id)
             assert business.name in text and business.nib in text and business.owner_name in text
     last_row = INVITED + BLANK_ATTENDANCE_ROWS
@@ -102,7 +102,7 @@ def test_attendance_list_has_every_invited_business_and_blank_rows(app, client, 
 
 
 def test_invitations_are_one_letter_per_invited_business(app, client, meeting):
-    reader = pdf_reader(client.get(f"/sesi/{meeting['session']}/dokumen/undangan.pdf"))
+    reader = pdf_reader(client.get(f"/sesi/{meeting.session}/dokumen/undangan.pdf"))
     assert len(reader.pages) == INVITED
     for n, page in enumerate(reader.pages):
         text = " ".join(page.extract_text().split())
@@ -112,7 +112,7 @@ def test_invitations_are_one_letter_per_invited_business(app, client, meeting):
 
 
 def test_minutes_carry_the_ranking_attendance_criteria_and_signatures(app, client, meeting):
-    sid = meeting["session"]
+    sid = meeting.session
     with app_db(app) as session:
         from participation.models import Invitation
 
@@ -123,7 +123,7 @@ def test_minutes_carry_the_ranking_attendance_criteria_and_signatures(app, clien
         criteria = [criterion.name for criterion in themed_session.criteria]
         session.commit()
     text = pdf_text(pdf_reader(client.get(f"/sesi/{sid}/dokumen/berita-acara.pdf")))
-    for receipt in meeting["receipts"]:
+    for receipt in meeting.receipts:
         assert receipt in text
     assert all(name in text for name in criteria)
     assert (f"dihadiri oleh 1 dari {INVITED} pelaku usaha yang diundang dan 0 pelaku usaha yang datang "
@@ -139,18 +139,18 @@ def test_minutes_of_a_finalised_session_print_the_snapshot(app, client, meeting)
     from tests.factories import as_actor
     from participation.models import Proposal
 
-    sid = meeting["session"]
+    sid = meeting.session
     with app_db(app) as session:
         themed_session = session.get(ThemedSession, sid)
-        planner = session.get(User, meeting["planner"])
-        decide(session.get(Proposal, meeting["proposals"][3]), Outcome.PRIORITIZED, "Mendesak.", as_actor(planner))
+        planner = session.get(User, meeting.planner)
+        decide(session.get(Proposal, meeting.proposals[3]), Outcome.PRIORITIZED, "Mendesak.", as_actor(planner))
         write_snapshot(themed_session, planner)
         themed_session.status = SessionStatus.FINALIZED
         session.commit()
     text = pdf_text(pdf_reader(client.get(f"/sesi/{sid}/dokumen/berita-acara.pdf")))
     assert "Draf" not in text and "versi 1" in text
     assert "Diprioritaskan" in text
-    assert all(receipt in text for receipt in meeting["receipts"])
+    assert all(receipt in text for receipt in meeting.receipts)
 
 
 # What the minutes print for each method (msgstr of messages.po), and what they must not.
@@ -176,12 +176,12 @@ def visible_text(page: str) -> str:
 def test_minutes_name_the_method_in_words_not_codes(app, client, meeting, settings, shown, hidden, final):
     from participation.review.services import write_snapshot
 
-    sid = meeting["session"]
+    sid = meeting.session
     with app_db(app) as session:
         themed_session = session.get(ThemedSession, sid)
         themed_session.scoring_method, themed_session.normalization, themed_session.selection_method = settings
         if final:
-            write_snapshot(themed_session, session.get(User, meeting["planner"]))
+            write_snapshot(themed_session, session.get(User, meeting.planner))
             themed_session.status = SessionStatus.FINALIZED
             # The minutes print the snapshot's codes, not the session's settings as they are now.
             themed_session.scoring_method = next(m for m in ScoringMethod if m is not settings[0])
@@ -203,16 +203,16 @@ def test_minutes_name_the_method_in_words_not_codes(app, client, meeting, settin
 
 def test_print_view_is_the_same_document_for_the_browser(client, meeting):
     for slug in SLUGS:
-        page = client.get(f"/sesi/{meeting['session']}/dokumen/{slug}")
+        page = client.get(f"/sesi/{meeting.session}/dokumen/{slug}")
         assert page.status_code == 200
         body = page.get_data(as_text=True)
         assert "data-print" in body and "css/print.css" in body and "<script>" not in body
-    assert client.get(f"/sesi/{meeting['session']}/dokumen/lainnya").status_code == 404
-    assert client.get(f"/sesi/{meeting['session']}/dokumen/lainnya.pdf").status_code == 404
+    assert client.get(f"/sesi/{meeting.session}/dokumen/lainnya").status_code == 404
+    assert client.get(f"/sesi/{meeting.session}/dokumen/lainnya.pdf").status_code == 404
 
 
 def test_facilitator_text_is_printed_as_data_never_as_a_template(app, client, meeting):
-    sid = meeting["session"]
+    sid = meeting.session
     for title in ("{{ config }}", "{{7*7}}", "{% print 6*7 %}"):
         assert post_form(client, f"/sesi/{sid}/acara/tambah", {"title": title, "duration_minutes": "5"},
                          token_from=f"/sesi/{sid}/acara").status_code == 303
@@ -277,11 +277,11 @@ def test_the_network_guard_would_catch_a_fetching_renderer(app, connections):
 def test_documents_with_hostile_text_render_literally_and_fetch_nothing(app, client, meeting, connections):
     from participation.models import Business, Proposal
 
-    sid = meeting["session"]
+    sid = meeting.session
     payload = '<img src="http://127.0.0.1:9/x.png"> =HYPERLINK("http://evil.example")'
     with app_db(app) as session:
-        session.get(Business, meeting["businesses"][0]).name = payload
-        session.get(Proposal, meeting["proposals"][0]).title = payload
+        session.get(Business, meeting.businesses[0]).name = payload
+        session.get(Proposal, meeting.proposals[0]).title = payload
         session.get(ThemedSession, sid).venue = payload
         session.commit()
     for slug in SLUGS:
@@ -292,12 +292,12 @@ def test_documents_with_hostile_text_render_literally_and_fetch_nothing(app, cli
 
 def test_print_documents_command_writes_the_four_pdfs(app, meeting, tmp_path):
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["print-documents", str(meeting["session"]), "--output", str(tmp_path / "out")])
+    result = runner.invoke(args=["print-documents", str(meeting.session), "--output", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     names = sorted(path.name for path in (tmp_path / "out").iterdir())
     assert names == ["agenda.pdf", "attendance.pdf", "invitations.pdf", "minutes.pdf"]
     minutes = PdfReader(tmp_path / "out" / "minutes.pdf")
-    assert all(receipt in pdf_text(minutes) for receipt in meeting["receipts"])
+    assert all(receipt in pdf_text(minutes) for receipt in meeting.receipts)
     assert len(PdfReader(tmp_path / "out" / "invitations.pdf").pages) == INVITED
     missing = runner.invoke(args=["print-documents", "9999", "--output", str(tmp_path / "none")])
     assert missing.exit_code != 0 and "9999" in missing.output
@@ -324,7 +324,7 @@ def test_print_documents_needs_no_request_context(app, meeting, tmp_path, monkey
 
     monkeypatch.setattr(Flask, "test_request_context", forbidden)
     monkeypatch.setattr(Flask, "request_context", forbidden)
-    result = app.test_cli_runner().invoke(args=["print-documents", str(meeting["session"]),
+    result = app.test_cli_runner().invoke(args=["print-documents", str(meeting.session),
                                                 "--output", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     for name in ("invitations", "agenda", "attendance", "minutes"):

@@ -15,11 +15,10 @@ from participation.models import (
     ProposalStatus,
     SessionStatus,
     ThemedSession,
-    User,
     normalize_business_name,
 )
 from tests.conftest import app_db, csrf_token
-from tests.factories import make_business, make_session
+from tests.factories import make_business
 from tests.hostile import HOSTILE
 
 HEADER = "nib,nama_usaha,nama_pemilik,kbli,skala,kelurahan,kecamatan,telepon,sertifikat"
@@ -203,13 +202,10 @@ PROPOSAL_HEADER = ("nib,nama_usaha,judul,masalah,deskripsi,kategori,perkiraan_bi
 
 
 @pytest.fixture
-def import_session(app, planner):
-    with app_db(app) as session:
-        themed_session = make_session(session.get(User, planner))
-        make_business(nib="3201010000001", name="UD Keripik Tempe Bu Siti")
-        sid = themed_session.id
-        session.commit()
-    return sid
+def import_session(make_world, planner):
+    """The id of the planner's open session, with one business already registered."""
+    known = {"nib": "3201010000001", "name": "UD Keripik Tempe Bu Siti"}
+    return make_world(planners=[planner], businesses=[known]).session
 
 
 def proposal_row(title="Mesin pengemas vakum bersama", nib="3201010000001", category="Bantuan peralatan",

@@ -7,9 +7,9 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
-from participation.models import Business, Invitation, Proposal, ProposalSource, ThemedSession, User
+from participation.models import Business, Invitation, Proposal, ProposalSource, ThemedSession
 from tests.conftest import app_db, csrf_token, post_form
-from tests.factories import make_business, make_session
+from tests.factories import make_business
 from tests.intake.test_imports import HEADER, csv_bytes, xlsx_bytes
 
 PAPER = {
@@ -33,16 +33,11 @@ PAPER = {
 
 
 @pytest.fixture
-def world(app, make_user, login_as):
-    planner, facilitator = make_user("planner"), make_user("facilitator")
-    with app_db(app) as session:
-        themed_session = make_session(session.get(User, planner), members=[session.get(User, facilitator)])
-        known = make_business(nib="3201010123456", name="Batik Sekar Jagad")
-        ids = {"session": themed_session.id, "category": themed_session.categories[3].id, "known": known.id,
-               "planner": planner, "facilitator": facilitator}
-        session.commit()
-    login_as(facilitator)
-    return ids
+def world(make_world, login_as):
+    """An open session, a known business not yet on its roster, the facilitator signed in."""
+    world = make_world(facilitator=True, businesses=[{"nib": "3201010123456", "name": "Batik Sekar Jagad"}])
+    login_as(world.facilitator)
+    return world
 
 
 def test_facilitator_searches_and_invites_then_removes(app, client, world):
@@ -50,42 +45,42 @@ def test_facilitator_searches_and_invites_then_removes(app, client, world):
         other = make_business(nib="1111111111111", name="Mebel Jati Makmur")
         other_id = other.id
         session.commit()
-    page = client.get(f"/sesi/{world['session']}/undangan?cari=jati").get_data(as_text=True)
+    page = client.get(f"/sesi/{world.session}/undangan?cari=jati").get_data(as_text=True)
     assert "Mebel Jati Makmur" in page and "Batik Sekar Jagad" not in page
-    response = post_form(client, f"/sesi/{world['session']}/undangan",
-                         {"business_id": [str(other_id), str(world["known"])]},
-                         token_from=f"/sesi/{world['session']}/undangan")
+    response = post_form(client, f"/sesi/{world.session}/undangan",
+                         {"business_id": [str(other_id), str(world.businesses[0])]},
+                         token_from=f"/sesi/{world.session}/undangan")
     assert response.status_code == 303
     with app_db(app) as session:
-        invitations = session.scalars(select(Invitation).where(Invitation.session_id == world["session"])).all()
-        assert {i.business_id for i in invitations} == {other_id, world["known"]}
+        invitations = session.scalars(select(Invitation).where(Invitation.session_id == world.session)).all()
+        assert {i.business_id for i in invitations} == {other_id, world.businesses[0]}
         invitation_id = next(i.id for i in invitations if i.business_id == other_id)
     # Inviting again changes nothing.
-    post_form(client, f"/sesi/{world['session']}/undangan", {"business_id": str(other_id)},
-              token_from=f"/sesi/{world['session']}/undangan")
-    assert post_form(client, f"/sesi/{world['session']}/undangan/{invitation_id}/hapus", {},
-                     token_from=f"/sesi/{world['session']}/undangan").status_code == 303
+    post_form(client, f"/sesi/{world.session}/undangan", {"business_id": str(other_id)},
+              token_from=f"/sesi/{world.session}/undangan")
+    assert post_form(client, f"/sesi/{world.session}/undangan/{invitation_id}/hapus", {},
+                     token_from=f"/sesi/{world.session}/undangan").status_code == 303
     with app_db(app) as session:
         assert session.scalar(select(func.count(Invitation.id))) == 1
 
 
 def paper(client, world, **changes):
-    data = {**PAPER, "category_id": str(world["category"]), **changes}
-    return post_form(client, f"/sesi/{world['session']}/usulan-kertas", data)
+    data = {**PAPER, "category_id": str(world.categories[3]), **changes}
+    return post_form(client, f"/sesi/{world.session}/usulan-kertas", data)
 
 
 def test_paper_form_matches_the_known_business_by_nib_and_normalised_name(app, client, world):
     response = paper(client, world)
     assert response.status_code == 303
-    assert response.headers["Location"].endswith(f"/sesi/{world['session']}/usulan-kertas?nomor=F1-0002")
+    assert response.headers["Location"].endswith(f"/sesi/{world.session}/usulan-kertas?nomor=F1-0002")
     with app_db(app) as session:
         [proposal] = session.scalars(select(Proposal)).all()
-        assert proposal.business_id == world["known"]
+        assert proposal.business_id == world.businesses[0]
         assert (proposal.source, proposal.paper_form_number, proposal.receipt_number) == (
             ProposalSource.PAPER, "F1-0001", "MT-2027-0001")
-        assert session.get(Business, world["known"]).kbli_list == ["10794", "13134"]
+        assert session.get(Business, world.businesses[0]).kbli_list == ["10794", "13134"]
         invitation = session.scalar(select(Invitation))
-        assert invitation.business_id == world["known"] and invitation.walk_in
+        assert invitation.business_id == world.businesses[0] and invitation.walk_in
     next_page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert 'value="F1-0002"' in next_page and "F1-0001" in next_page  # flash names the saved form
 
@@ -94,7 +89,7 @@ def test_paper_form_matches_the_known_business_by_nib_and_normalised_name(app, c
 def test_paper_form_matches_a_dotted_legal_prefix(app, client, world, written):
     assert paper(client, world, business_name=written).status_code == 303
     with app_db(app) as session:
-        assert session.scalar(select(Proposal.business_id)) == world["known"]
+        assert session.scalar(select(Proposal.business_id)) == world.businesses[0]
         assert session.scalar(select(func.count(Business.id))) == 1
 
 
@@ -133,7 +128,7 @@ def test_paper_form_errors_keep_the_typed_data(app, client, world, field, value,
 
 
 def test_blank_forms_are_numbered_a4_pages(app, client, world):
-    response = post_form(client, f"/sesi/{world['session']}/formulir-kosong", {"count": "3"})
+    response = post_form(client, f"/sesi/{world.session}/formulir-kosong", {"count": "3"})
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     reader = PdfReader(io.BytesIO(response.data))
     assert len(reader.pages) == 3
@@ -141,15 +136,15 @@ def test_blank_forms_are_numbered_a4_pages(app, client, world):
         width, height = float(page.mediabox.width), float(page.mediabox.height)
         assert (round(width), round(height)) == (595, 842)  # A4 in points
         text = page.extract_text()
-        assert f"F{world['session']}-{number:04d}" in text and "Formulir usulan" in text
+        assert f"F{world.session}-{number:04d}" in text and "Formulir usulan" in text
         assert f"Halaman {number} dari 3" in text
     fonts = {str(font) for page in reader.pages for font in _fonts(page)}
     assert any("DejaVu" in font for font in fonts)
     # The next batch continues the numbering.
-    response = post_form(client, f"/sesi/{world['session']}/formulir-kosong", {"count": "1"})
-    assert f"F{world['session']}-0004" in PdfReader(io.BytesIO(response.data)).pages[0].extract_text()
+    response = post_form(client, f"/sesi/{world.session}/formulir-kosong", {"count": "1"})
+    assert f"F{world.session}-0004" in PdfReader(io.BytesIO(response.data)).pages[0].extract_text()
     with app_db(app) as session:
-        assert session.get(ThemedSession, world["session"]).paper_forms_printed == 4
+        assert session.get(ThemedSession, world.session).paper_forms_printed == 4
 
 
 def _fonts(page):
@@ -160,7 +155,7 @@ def _fonts(page):
 
 def test_blank_form_count_is_validated(app, client, world):
     for value in ("0", "501", "banyak", "-3"):
-        response = post_form(client, f"/sesi/{world['session']}/formulir-kosong", {"count": value})
+        response = post_form(client, f"/sesi/{world.session}/formulir-kosong", {"count": value})
         assert response.status_code == 400
 
 
@@ -186,7 +181,7 @@ def roster_file(fmt: str, header: list[str], rows: list[list]) -> tuple[bytes, s
 
 
 def import_roster(client, world, data: bytes, filename: str):
-    url = f"/sesi/{world['session']}/undangan"
+    url = f"/sesi/{world.session}/undangan"
     return client.post(url + "/impor", data={"csrf_token": csrf_token(client, url),
                                              "file": (io.BytesIO(data), filename)},
                        content_type="multipart/form-data")
@@ -194,7 +189,7 @@ def import_roster(client, world, data: bytes, filename: str):
 
 def invited(app, world) -> set[int]:
     with app_db(app) as session:
-        return set(session.scalars(select(Invitation.business_id).where(Invitation.session_id == world["session"])))
+        return set(session.scalars(select(Invitation.business_id).where(Invitation.session_id == world.session)))
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
@@ -217,7 +212,7 @@ def test_roster_import_invites_registered_businesses_and_reports_unknown_rows(ap
 
     response = import_roster(client, world, *roster_file(fmt, header, rows[:2] + rows[:1]))
     assert response.status_code == 303
-    assert invited(app, world) == {world["known"], other}
+    assert invited(app, world) == {world.businesses[0], other}
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "3 baris dibaca, 0 usaha baru, 2 ditambahkan ke daftar undangan." in page
     with app_db(app) as session:
@@ -243,7 +238,7 @@ def test_roster_import_from_a_business_file_creates_and_invites_all_or_nothing(a
     with app_db(app) as session:
         keripik = session.scalar(select(Business.id).where(Business.nib == "3201010000001"))
         assert session.scalar(select(func.count(Business.id))) == 2  # the known one matched
-    assert invited(app, world) == {world["known"], keripik}
+    assert invited(app, world) == {world.businesses[0], keripik}
 
 
 def test_roster_import_refuses_a_file_without_the_name_column(app, client, world):

@@ -19,7 +19,7 @@ from participation.models import (
     utcnow,
 )
 from tests.conftest import app_db, csrf_token, post_form
-from tests.factories import PDF_BYTES, as_actor, PNG_BYTES, make_session
+from tests.factories import PDF_BYTES, PNG_BYTES, as_actor
 
 FULL = {
     "title": "Mesin pengemas vakum untuk keripik",
@@ -35,23 +35,16 @@ FULL = {
 
 
 @pytest.fixture
-def world(app, make_user, login_as):
-    """An open session with an owner signed in; returns ids."""
-    planner = make_user("planner")
-    facilitator = make_user("facilitator")
-    owner = make_user()
-    with app_db(app) as session:
-        themed_session = make_session(session.get(User, planner), members=[session.get(User, facilitator)])
-        ids = {"session": themed_session.id, "category": themed_session.categories[2].id,
-               "planner": planner, "facilitator": facilitator, "owner": owner}
-        session.commit()
-    login_as(owner)
-    return ids
+def world(make_world, login_as):
+    """An open session with an owner signed in; proposals go to its third category."""
+    world = make_world(facilitator=True, owner=True)
+    login_as(world.owner)
+    return world
 
 
 def new_form(client, world):
     """The new-proposal page's CSRF token and idempotency key, as a browser would see them."""
-    page = client.get(f"/usulan/baru/{world['session']}").get_data(as_text=True)
+    page = client.get(f"/usulan/baru/{world.session}").get_data(as_text=True)
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
     key = re.search(r'name="idempotency_key"[^>]*value="([0-9a-f]{32})"', page).group(1)
     return token, key
@@ -59,9 +52,9 @@ def new_form(client, world):
 
 def submit_new(client, world, action="submit", **changes):
     token, key = new_form(client, world)
-    data = {**FULL, "category_id": str(world["category"]), "csrf_token": token, "idempotency_key": key,
+    data = {**FULL, "category_id": str(world.categories[2]), "csrf_token": token, "idempotency_key": key,
             "action": action, **changes}
-    return client.post(f"/usulan/baru/{world['session']}", data={k: v for k, v in data.items() if v is not None})
+    return client.post(f"/usulan/baru/{world.session}", data={k: v for k, v in data.items() if v is not None})
 
 
 def proposals(app):
@@ -75,7 +68,7 @@ def proposals(app):
 
 def test_owner_sees_open_sessions_and_submits_getting_a_receipt(app, client, world):
     page = client.get("/usulan/").get_data(as_text=True)
-    assert "Musrenbang Tematik Uji" in page and f"/usulan/baru/{world['session']}" in page
+    assert "Musrenbang Tematik Uji" in page and f"/usulan/baru/{world.session}" in page
     response = submit_new(client, world)
     assert response.status_code == 303
     [proposal] = proposals(app)
@@ -100,7 +93,7 @@ def test_a_draft_needs_only_a_title_and_is_submitted_later(app, client, world):
     assert response.status_code == 303 and response.headers["Location"].endswith(f"/usulan/{draft.id}/ubah")
     assert proposals(app)[0].status is ProposalStatus.DRAFT
     # Completing it in the edit form with the submit button gives it a receipt.
-    data = {**FULL, "category_id": str(world["category"]), "action": "submit"}
+    data = {**FULL, "category_id": str(world.categories[2]), "action": "submit"}
     response = post_form(client, f"/usulan/{draft.id}/ubah", data)
     assert response.status_code == 303
     assert proposals(app)[0].receipt_number == "MT-2027-0001"
@@ -119,10 +112,10 @@ def test_submitting_an_incomplete_form_marks_every_missing_field(app, client, wo
 
 def test_double_click_or_replay_stores_one_proposal(app, client, world):
     token, key = new_form(client, world)
-    data = {**FULL, "category_id": str(world["category"]), "csrf_token": token, "idempotency_key": key,
+    data = {**FULL, "category_id": str(world.categories[2]), "csrf_token": token, "idempotency_key": key,
             "action": "submit"}
-    first = client.post(f"/usulan/baru/{world['session']}", data=data)
-    second = client.post(f"/usulan/baru/{world['session']}", data=data)
+    first = client.post(f"/usulan/baru/{world.session}", data=data)
+    second = client.post(f"/usulan/baru/{world.session}", data=data)
     assert first.status_code == second.status_code == 303
     assert first.headers["Location"] == second.headers["Location"]
     assert len(proposals(app)) == 1
@@ -131,14 +124,14 @@ def test_double_click_or_replay_stores_one_proposal(app, client, world):
 def test_owner_edits_until_the_window_closes(app, client, world):
     submit_new(client, world)
     [proposal] = proposals(app)
-    data = {**FULL, "category_id": str(world["category"]), "title": "Mesin pengemas vakum bersama", "action": "save"}
+    data = {**FULL, "category_id": str(world.categories[2]), "title": "Mesin pengemas vakum bersama", "action": "save"}
     assert post_form(client, f"/usulan/{proposal.id}/ubah", data).status_code == 303
     assert proposals(app)[0].title == "Mesin pengemas vakum bersama"
     # A submitted proposal must stay complete.
     response = post_form(client, f"/usulan/{proposal.id}/ubah", {**data, "problem": ""})
     assert response.status_code == 400 and "Wajib diisi sebelum mengirim." in response.get_data(as_text=True)
     with app_db(app) as session:
-        session.get(ThemedSession, world["session"]).submission_closes_at = utcnow() - timedelta(minutes=1)
+        session.get(ThemedSession, world.session).submission_closes_at = utcnow() - timedelta(minutes=1)
         session.commit()
     response = client.get(f"/usulan/{proposal.id}/ubah")
     assert response.status_code == 302
@@ -163,7 +156,7 @@ def test_owner_withdraws_and_sees_the_history(app, client, world):
 
 def test_the_per_business_limit_is_enforced(app, client, world):
     with app_db(app) as session:
-        session.get(ThemedSession, world["session"]).max_proposals_per_business = 2
+        session.get(ThemedSession, world.session).max_proposals_per_business = 2
         session.commit()
     assert submit_new(client, world, title="Usulan pertama yang lengkap").status_code == 303
     assert submit_new(client, world, title="Usulan kedua yang lengkap").status_code == 303
@@ -180,24 +173,24 @@ def test_the_per_business_limit_is_enforced(app, client, world):
 
 def test_invitation_only_sessions_are_hidden_from_the_uninvited(app, client, world):
     with app_db(app) as session:
-        session.get(ThemedSession, world["session"]).invitation_only = True
+        session.get(ThemedSession, world.session).invitation_only = True
         session.commit()
     assert "Musrenbang Tematik Uji" not in client.get("/usulan/").get_data(as_text=True)
-    assert client.get(f"/usulan/baru/{world['session']}").status_code == 404
+    assert client.get(f"/usulan/baru/{world.session}").status_code == 404
     from participation.intake.services import invite
 
     with app_db(app) as session:
-        business = session.get(User, world["owner"]).business
-        invite(session.get(ThemedSession, world["session"]), [business.id], as_actor(None))
+        business = session.get(User, world.owner).business
+        invite(session.get(ThemedSession, world.session), [business.id], as_actor(None))
         session.commit()
-    assert client.get(f"/usulan/baru/{world['session']}").status_code == 200
+    assert client.get(f"/usulan/baru/{world.session}").status_code == 200
 
 
 def test_draft_sessions_take_no_proposals(app, client, world):
     with app_db(app) as session:
-        session.get(ThemedSession, world["session"]).status = SessionStatus.DRAFT
+        session.get(ThemedSession, world.session).status = SessionStatus.DRAFT
         session.commit()
-    assert client.get(f"/usulan/baru/{world['session']}").status_code == 404
+    assert client.get(f"/usulan/baru/{world.session}").status_code == 404
 
 
 def test_similar_titles_of_one_business_are_flagged_for_the_planner(app, client, world, login_as):
@@ -207,16 +200,16 @@ def test_similar_titles_of_one_business_are_flagged_for_the_planner(app, client,
     first, second, third = proposals(app)
     assert second.near_duplicate_of_id == first.id and third.near_duplicate_of_id is None
     post_form(client, "/keluar", {}, token_from="/")
-    login_as(world["planner"])
-    page = client.get(f"/sesi/{world['session']}/usulan").get_data(as_text=True)
+    login_as(world.planner)
+    page = client.get(f"/sesi/{world.session}/usulan").get_data(as_text=True)
     assert page.count("Mirip dengan MT-2027-0001") == 1
 
 
 def upload(client, world, content: bytes, filename: str):
     token, key = new_form(client, world)
-    data = {**FULL, "category_id": str(world["category"]), "csrf_token": token, "idempotency_key": key,
+    data = {**FULL, "category_id": str(world.categories[2]), "csrf_token": token, "idempotency_key": key,
             "action": "submit", "attachment": (io.BytesIO(content), filename)}
-    return client.post(f"/usulan/baru/{world['session']}", data=data, content_type="multipart/form-data")
+    return client.post(f"/usulan/baru/{world.session}", data=data, content_type="multipart/form-data")
 
 
 def test_attachments_are_checked_by_content_and_stored_outside_static(app, client, world):
@@ -245,7 +238,7 @@ def test_attachment_download_is_limited_to_the_owner_and_the_session_staff(app, 
     [proposal] = proposals(app)
     url = f"/usulan/{proposal.id}/lampiran"
     other_owner, other_planner = make_user(), make_user("planner")
-    for user_id, status in ((world["planner"], 200), (world["facilitator"], 200), (other_owner, 404),
+    for user_id, status in ((world.planner, 200), (world.facilitator, 200), (other_owner, 404),
                             (other_planner, 404)):
         post_form(client, "/keluar", {}, token_from="/")
         login_as(user_id)

@@ -9,41 +9,30 @@ import numpy as np
 import pytest
 from openpyxl import load_workbook
 
-from sqlalchemy import select
-
-from participation.models import Proposal, Rating, Role, SessionStatus, ThemedSession, User
-from participation.review.services import rating_criteria
+from participation.models import Role, SessionStatus, ThemedSession, User
 from tests.conftest import app_db, post_form
-from tests.factories import make_business, make_proposal, make_session, rate_all
+from tests.factories import rate_all
 
 HOSTILE_TITLE = '=HYPERLINK("http://evil.example","klik")'
 
 
 @pytest.fixture
-def world(app, make_user, login_as):
-    planner = make_user("planner")
-    with app_db(app) as session:
-        planner_user = session.get(User, planner)
-        themed_session = make_session(planner_user, budget_ceiling=60_000_000)
-        make_proposal(themed_session, make_business(name="@Usaha Minus"), title=HOSTILE_TITLE,
-                      estimated_cost=35_000_000)
-        make_proposal(themed_session, make_business(nib="2222222222222", name="Usaha Kedua"),
-                      title="+62 pelatihan kemasan", estimated_cost=30_000_000)
-        make_proposal(themed_session, make_business(nib="3333333333333", name="Usaha Ketiga"),
-                      title="Usulan belum dinilai", estimated_cost=10_000_000)
-        rated = session.scalars(select(Proposal).order_by(Proposal.id)).all()[:2]
-        for n, proposal in enumerate(rated):
-            for criterion in rating_criteria(themed_session):
-                session.add(Rating(proposal=proposal, criterion=criterion, planner=planner_user, value=3 + n))
-        themed_session.status = SessionStatus.REVIEW
-        session.commit()
-        ids = {"session": themed_session.id, "planner": planner}
-    login_as(planner)
-    return ids
+def world(make_world, login_as):
+    """A session in review: two rated proposals with formula-like text, one unrated; the planner signed in."""
+    world = make_world(status=SessionStatus.REVIEW, budget_ceiling=60_000_000, proposals=[
+        {"business": {"nib": "1234567890123", "name": "@Usaha Minus"}, "title": HOSTILE_TITLE,
+         "estimated_cost": 35_000_000, "rated": 3},
+        {"business": {"nib": "2222222222222", "name": "Usaha Kedua"}, "title": "+62 pelatihan kemasan",
+         "estimated_cost": 30_000_000, "rated": 4},
+        {"business": {"nib": "3333333333333", "name": "Usaha Ketiga"}, "title": "Usulan belum dinilai",
+         "estimated_cost": 10_000_000},
+    ])
+    login_as(world.planner)
+    return world
 
 
 def test_json_follows_the_contract(app, client, world):
-    response = client.get(f"/sesi/{world['session']}/peringkat.json")
+    response = client.get(f"/sesi/{world.session}/peringkat.json")
     assert response.status_code == 200 and response.mimetype == "application/json"
     payload = json.loads(response.data)
     assert set(payload) == {"session", "method", "normalization", "selection", "criteria", "proposals", "generated_at"}
@@ -60,7 +49,7 @@ def test_json_follows_the_contract(app, client, world):
 
 
 def test_csv_has_a_bom_and_neutralises_formula_cells(app, client, world):
-    response = client.get(f"/sesi/{world['session']}/peringkat.csv")
+    response = client.get(f"/sesi/{world.session}/peringkat.csv")
     assert response.data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
     assert rows[0][:9] == ["rank", "receipt_number", "title", "business", "category", "estimated_cost", "score",
@@ -73,7 +62,7 @@ def test_csv_has_a_bom_and_neutralises_formula_cells(app, client, world):
 
 
 def test_xlsx_keeps_text_as_text_with_rupiah_format_frozen_header_and_three_sheets(app, client, world):
-    response = client.get(f"/sesi/{world['session']}/peringkat.xlsx")
+    response = client.get(f"/sesi/{world.session}/peringkat.xlsx")
     workbook = load_workbook(io.BytesIO(response.data))
     assert workbook.sheetnames == ["Peringkat", "Kriteria", "Sesi"]
     sheet = workbook["Peringkat"]
@@ -97,30 +86,30 @@ def test_xlsx_keeps_text_as_text_with_rupiah_format_frozen_header_and_three_shee
 
 def test_cli_export_ranking_to_stdout_and_file(app, world, tmp_path):
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["export-ranking", str(world["session"]), "--format", "json"])
-    assert result.exit_code == 0 and json.loads(result.output)["session"]["id"] == world["session"]
-    result = runner.invoke(args=["export-ranking", str(world["session"]), "--format", "csv"])
+    result = runner.invoke(args=["export-ranking", str(world.session), "--format", "json"])
+    assert result.exit_code == 0 and json.loads(result.output)["session"]["id"] == world.session
+    result = runner.invoke(args=["export-ranking", str(world.session), "--format", "csv"])
     assert result.exit_code == 0 and result.output.lstrip("\ufeff").startswith("rank,receipt_number")
-    assert runner.invoke(args=["export-ranking", str(world["session"]), "--format", "xlsx"]).exit_code != 0
+    assert runner.invoke(args=["export-ranking", str(world.session), "--format", "xlsx"]).exit_code != 0
     target = tmp_path / "peringkat.xlsx"
-    result = runner.invoke(args=["export-ranking", str(world["session"]), "--format", "xlsx", "--output", str(target)])
+    result = runner.invoke(args=["export-ranking", str(world.session), "--format", "xlsx", "--output", str(target)])
     assert result.exit_code == 0 and load_workbook(target).sheetnames[0] == "Peringkat"
     assert runner.invoke(args=["export-ranking", "999", "--format", "json"]).exit_code != 0
 
 
 def test_a_finalised_session_exports_its_snapshot(app, client, world):
     with app_db(app) as session:
-        themed_session = session.get(ThemedSession, world["session"])
+        themed_session = session.get(ThemedSession, world.session)
         second = User(email="kedua@contoh.id", name="Perencana Kedua", role=Role.PLANNER, password_hash="x")
         session.add(second)
         rate_all(themed_session, [second], value=2)  # now every proposal has a rating on every criterion
         session.commit()
-    post_form(client, f"/sesi/{world['session']}/finalisasi", {"confirm": "FINAL"})
-    exported = json.loads(client.get(f"/sesi/{world['session']}/peringkat.json").data)
+    post_form(client, f"/sesi/{world.session}/finalisasi", {"confirm": "FINAL"})
+    exported = json.loads(client.get(f"/sesi/{world.session}/peringkat.json").data)
     with app_db(app) as session:
         from participation.review.services import latest_snapshot
 
-        snapshot = latest_snapshot(session.get(ThemedSession, world["session"]))
+        snapshot = latest_snapshot(session.get(ThemedSession, world.session))
         assert exported == snapshot.payload["export"]
         assert exported["session"]["status"] == "finalized"
 

@@ -36,13 +36,13 @@ from tests.review.test_review_flow import (  # noqa: F401 (the fixture)
 def test_max_normalisation_with_a_zero_cost_value_explains_instead_of_failing(app, client, world):
     """New jobs set as a cost under SAW max: one proposal has 0 jobs, and min/x has no meaning."""
     rate_everything(app, world)
-    sid = world["session"]
+    sid = world.session
     with app_db(app) as session:
         themed_session = session.get(ThemedSession, sid)
         themed_session.normalization = Normalization.MAX
         jobs = next(c for c in themed_session.criteria if c.source is CriterionSource.JOBS_CREATED)
         jobs.direction = -1
-        zero = session.get(Proposal, world["others"][1])
+        zero = session.get(Proposal, world.proposals[2])
         zero.jobs_created = 0
         receipt, name = zero.receipt_number, jobs.name
         session.commit()
@@ -66,7 +66,7 @@ def test_max_normalisation_with_a_zero_cost_value_explains_instead_of_failing(ap
 
 
 def test_ahp_with_more_than_ten_criteria_says_so(app, client, world):
-    sid = world["session"]
+    sid = world.session
     with app_db(app) as session:
         themed_session = session.get(ThemedSession, sid)
         for n in range(4):  # 7 default criteria + 4
@@ -87,11 +87,11 @@ def test_a_concurrent_first_rating_of_the_same_cell_is_a_conflict(app, client, w
     """Two planners' windows both saw 'not rated yet'; the second insert hits the unique key."""
     from participation.review import services
 
-    sid, pid = world["session"], world["mine"]
+    sid, pid = world.session, world.proposals[0]
     cids = criteria_ids(app, world)
     page = rating_page(client, world, pid)
     with app_db(app) as session:  # the other save lands first
-        planner = session.get(User, world["planner"])
+        planner = session.get(User, world.planner)
         session.add(Rating(proposal_id=pid, criterion_id=cids[0], planner=planner, value=5))
         session.commit()
     monkeypatch.setattr(services, "ratings_by", lambda planner, proposal: {})  # read before that commit
@@ -126,18 +126,18 @@ def test_a_save_waiting_on_a_finalisation_is_refused_once_it_commits(app, world)
                 db.session.remove()
 
     def rate():
-        proposal = db.session.get(Proposal, world["mine"])
+        proposal = db.session.get(Proposal, world.proposals[0])
         versions = {r.criterion_id: r.version for r in db.session.scalars(
             select(Rating).where(Rating.proposal_id == proposal.id))}
-        services.save_ratings(proposal, {c: 1.0 for c in cids}, versions, as_actor(db.session.get(User, world["planner"])))
+        services.save_ratings(proposal, {c: 1.0 for c in cids}, versions, as_actor(db.session.get(User, world.planner)))
 
     def decide():
-        services.decide(db.session.get(Proposal, world["mine"]), Outcome.REJECTED, "Terlambat.",
-                        as_actor(db.session.get(User, world["planner"])))
+        services.decide(db.session.get(Proposal, world.proposals[0]), Outcome.REJECTED, "Terlambat.",
+                        as_actor(db.session.get(User, world.planner)))
 
     with app.app_context():
-        services.finalize(db.session.get(ThemedSession, world["session"]), {},
-                          as_actor(db.session.get(User, world["planner"])))
+        services.finalize(db.session.get(ThemedSession, world.session), {},
+                          as_actor(db.session.get(User, world.planner)))
         threads = [threading.Thread(target=later, args=(label, act)) for label, act in (("rate", rate),
                                                                                           ("decide", decide))]
         for thread in threads:
@@ -150,7 +150,7 @@ def test_a_save_waiting_on_a_finalisation_is_refused_once_it_commits(app, world)
     assert outcomes == {"rate": "locked", "decide": "locked"}
     with app_db(app) as session:
         assert session.scalar(select(func.count(Rating.id)).where(Rating.value == 1.0)) == 0
-        assert session.get(Proposal, world["mine"]).decision is None
+        assert session.get(Proposal, world.proposals[0]).decision is None
         assert session.scalar(select(func.count(RankingSnapshot.id))) == 1
 
 
@@ -158,9 +158,9 @@ def test_corrections_record_their_reason_in_the_audit_log(app, client, world):
     rate_everything(app, world)
     assert finalize(client, world).status_code == 303
     cids = criteria_ids(app, world)
-    data = form_fields(rating_page(client, world, world["mine"])) | {f"rating_{cid}": "2" for cid in cids}
-    client.post(f"/sesi/{world['session']}/penilaian/{world['mine']}", data=data | {"correction_reason": "Salah ketik."})
-    post_form(client, f"/sesi/{world['session']}/keputusan/{world['mine']}",
+    data = form_fields(rating_page(client, world, world.proposals[0])) | {f"rating_{cid}": "2" for cid in cids}
+    client.post(f"/sesi/{world.session}/penilaian/{world.proposals[0]}", data=data | {"correction_reason": "Salah ketik."})
+    post_form(client, f"/sesi/{world.session}/keputusan/{world.proposals[0]}",
               {"outcome": "deferred", "reason": "Menunggu data.", "correction_reason": "Rapat lanjutan."})
     with app_db(app) as session:
         events = {e.action: e for e in session.scalars(select(AuditEvent))}
@@ -171,16 +171,16 @@ def test_corrections_record_their_reason_in_the_audit_log(app, client, world):
 def test_why_not_selected_under_optimal_selection_names_the_amount(app, client, world):
     rate_everything(app, world, value=None)
     with app_db(app) as session:
-        session.get(ThemedSession, world["session"]).selection_method = SelectionMethod.OPTIMAL
+        session.get(ThemedSession, world.session).selection_method = SelectionMethod.OPTIMAL
         session.commit()
     from participation.review.ranking import build_ranking
 
     with app_db(app) as session:
-        ranking = build_ranking(session.get(ThemedSession, world["session"]), stability=False)
+        ranking = build_ranking(session.get(ThemedSession, world.session), stability=False)
         left = [item for item in ranking.ranked if not item.selected and item.proposal.estimated_cost <= ranking.budget]
         remaining = ranking.remaining
     assert left, "the world should leave a proposal out"
-    body = client.get(f"/sesi/{world['session']}/peringkat").get_data(as_text=True)
+    body = client.get(f"/sesi/{world.session}/peringkat").get_data(as_text=True)
     from participation.i18n import rupiah
 
     with app.test_request_context():
@@ -192,31 +192,31 @@ def test_a_correction_cannot_publish_an_unrankable_snapshot(app, client, world):
     rate_everything(app, world)
     assert finalize(client, world).status_code == 303
     with app_db(app) as session:  # values the method cannot take appear after finalisation
-        themed_session = session.get(ThemedSession, world["session"])
+        themed_session = session.get(ThemedSession, world.session)
         themed_session.normalization = Normalization.MAX
         next(c for c in themed_session.criteria if c.source is CriterionSource.JOBS_CREATED).direction = -1
-        session.get(Proposal, world["others"][0]).jobs_created = 0
+        session.get(Proposal, world.proposals[1]).jobs_created = 0
         session.commit()
-    response = post_form(client, f"/sesi/{world['session']}/keputusan/{world['mine']}",
+    response = post_form(client, f"/sesi/{world.session}/keputusan/{world.proposals[0]}",
                          {"outcome": "deferred", "reason": "Menunggu data.", "correction_reason": "Rapat lanjutan."})
     assert response.status_code == 400
     assert "Normalisasi 'max' tidak dapat memeringkat" in html.unescape(response.get_data(as_text=True))
     with app_db(app) as session:
         assert session.scalar(select(func.count(RankingSnapshot.id))) == 1
-        assert session.get(Proposal, world["mine"]).decision is None
+        assert session.get(Proposal, world.proposals[0]).decision is None
 
 
 def test_a_hostile_criterion_name_is_escaped_in_labels_and_messages(app, client, world):
     """Lazy translated strings count as safe HTML in Jinja: labels carrying names must not be lazy."""
     rate_everything(app, world)
-    sid = world["session"]
+    sid = world.session
     hostile = "<script>alert('kriteria')</script>"
     with app_db(app) as session:
         themed_session = session.get(ThemedSession, sid)
         jobs = next(c for c in themed_session.criteria if c.source is CriterionSource.JOBS_CREATED)
         jobs.name, jobs.direction = hostile, -1
         themed_session.normalization = Normalization.MAX
-        session.get(Proposal, world["others"][0]).jobs_created = 0
+        session.get(Proposal, world.proposals[1]).jobs_created = 0
         session.commit()
     for path in (f"/sesi/{sid}/ahp", f"/sesi/{sid}/bobot", f"/sesi/{sid}/peringkat", f"/sesi/{sid}/finalisasi"):
         body = client.get(path).get_data(as_text=True)

@@ -297,16 +297,6 @@ def test_the_submission_window_cannot_be_cleared_while_open(app, client, planner
     assert response.status_code == 303 and _session(app, draft.id).submission_opens_at is None
 
 
-def _finalized(app, planner_id, status):
-    with app_db(app) as session:
-        themed_session = make_session(session.get(User, planner_id), status=status)
-        sid = themed_session.id
-        ids = {"session": sid, "category": themed_session.categories[1].id,
-               "criterion": themed_session.criteria[1].id, "criteria": [c.id for c in themed_session.criteria]}
-        session.commit()
-    return ids
-
-
 def _shape(app, sid):
     themed_session = _session(app, sid)
     return ([(c.id, c.name, c.position) for c in themed_session.categories],
@@ -314,26 +304,26 @@ def _shape(app, sid):
 
 
 @pytest.mark.parametrize("status", [SessionStatus.FINALIZED, SessionStatus.ARCHIVED])
-def test_categories_criteria_and_weights_are_locked_once_finalized(app, client, planner, status):
-    ids = _finalized(app, planner, status)
-    sid = ids["session"]
+def test_categories_criteria_and_weights_are_locked_once_finalized(app, client, planner, make_world, status):
+    world = make_world(planners=[planner], status=status)
+    sid = world.session
     before = _shape(app, sid)
     criterion = {"name": "Urgensi baru", "source": "rating", "direction": "-1", "weight": "9", "scale_min": "1",
                  "scale_max": "5"}
-    weights = {f"weight_{i}": "1" for i in ids["criteria"]} | {f"direction_{i}": "-1" for i in ids["criteria"]}
+    weights = {f"weight_{i}": "1" for i in world.criteria} | {f"direction_{i}": "-1" for i in world.criteria}
     token = csrf_token(client, f"/sesi/{sid}")
     for url, data in ((f"/sesi/{sid}/kategori", {"name": "Kategori terlambat"}),
-                      (f"/sesi/{sid}/kategori/{ids['category']}/hapus", {}),
-                      (f"/sesi/{sid}/kategori/{ids['category']}/pindah", {"arah": "naik"}),
-                      (f"/sesi/{sid}/kriteria/{ids['criterion']}", criterion),
-                      (f"/sesi/{sid}/kriteria/{ids['criterion']}/pindah", {"arah": "turun"}),
+                      (f"/sesi/{sid}/kategori/{world.categories[1]}/hapus", {}),
+                      (f"/sesi/{sid}/kategori/{world.categories[1]}/pindah", {"arah": "naik"}),
+                      (f"/sesi/{sid}/kriteria/{world.criteria[1]}", criterion),
+                      (f"/sesi/{sid}/kriteria/{world.criteria[1]}/pindah", {"arah": "turun"}),
                       (f"/sesi/{sid}/bobot", weights)):
         response = client.post(url, data={**data, "csrf_token": token})
         assert response.status_code == 303, url
         assert _shape(app, sid) == before, url
         page = client.get(response.headers["Location"]).get_data(as_text=True)
         assert "Kategori, kriteria, dan bobot dikunci setelah musrenbang difinalkan." in page, url
-    for url in (f"/sesi/{sid}/kriteria/{ids['criterion']}", f"/sesi/{sid}/bobot"):
+    for url in (f"/sesi/{sid}/kriteria/{world.criteria[1]}", f"/sesi/{sid}/bobot"):
         assert client.get(url).status_code == 303, url
     page = client.get(f"/sesi/{sid}").get_data(as_text=True)
     assert "/pindah" not in page and "/bobot" not in page and f"/sesi/{sid}/kategori" not in page
@@ -343,12 +333,12 @@ def test_categories_criteria_and_weights_are_locked_once_finalized(app, client, 
                 "session.criterion_updated", "session.criterion_moved", "session.weights_set"} & actions
 
 
-def test_the_services_refuse_changes_to_a_finalized_session(app, planner):
+def test_the_services_refuse_changes_to_a_finalized_session(app, planner, make_world):
     from participation.sessions import services
 
-    ids = _finalized(app, planner, SessionStatus.FINALIZED)
+    world = make_world(planners=[planner], status=SessionStatus.FINALIZED)
     with app_db(app) as session:
-        themed_session = session.get(ThemedSession, ids["session"])
+        themed_session = session.get(ThemedSession, world.session)
         category, criterion = themed_session.categories[1], themed_session.criteria[1]
         actor = as_actor(session.get(User, planner))
         for call in (lambda: services.add_category(themed_session, "Kategori terlambat", actor),
