@@ -18,7 +18,7 @@ from participation.models import (
 )
 from participation.review.ranking import NotSelected, Selection, WhyNotSelected, build_ranking, export_payload
 from tests.conftest import ROOT, app_db, login
-from tests.factories import as_actor, make_business, make_proposal, make_session, rate_all
+from tests.factories import as_actor, make_business, make_proposal, make_session
 
 TEMPLATES = ROOT / "templates"
 BOOTSTRAP_CSS = ROOT / "static/vendor/bootstrap-5.3.9/css/bootstrap.min.css"
@@ -227,29 +227,24 @@ def test_published_is_one_definition_for_the_model_and_the_query(app, make_user)
 # --- why not selected ----------------------------------------------------------------------------
 
 @pytest.fixture
-def budget_world(app, make_user, login_as):
+def budget_world(make_world, login_as):
     """Three rated proposals for a ceiling of Rp100 million: 60 million ranked first, 50, then 120 million.
 
     The ratings are equal, so the proposal fields rank them: the 60-million one helps the most
     people and makes the most jobs.
     """
-    planner_id, owner_id = make_user("planner"), make_user("proponent")
-    with app_db(app) as session:
-        planner_user, owner = session.get(User, planner_id), session.get(User, owner_id)
-        themed_session = make_session(planner_user, budget_ceiling=CEILING)
-        first = make_proposal(themed_session, make_business(nib="1111111111111", name="Usaha Pertama"),
-                              title="Usulan pertama yang lengkap", estimated_cost=60_000_000, beneficiaries=100, jobs_created=10)
-        short = make_proposal(themed_session, owner.business, title="Usulan kedua yang lengkap",
-                              estimated_cost=50_000_000, beneficiaries=10, jobs_created=1)
-        over = make_proposal(themed_session, make_business(nib="3333333333333", name="Usaha Ketiga"),
-                             title="Usulan ketiga yang lengkap", estimated_cost=120_000_000, beneficiaries=50, jobs_created=5)
-        rate_all(themed_session, [planner_user], value=4)
-        themed_session.status = SessionStatus.REVIEW
-        session.commit()
-        ids = {"session": themed_session.id, "planner": planner_id, "owner": owner_id,
-               "first": first.id, "short": short.id, "over": over.id}
-    login_as(planner_id)
-    return ids
+    world = make_world(owner=True, budget_ceiling=CEILING, rated=4, status=SessionStatus.REVIEW, proposals=[
+        {"business": {"nib": "1111111111111", "name": "Usaha Pertama"}, "title": "Usulan pertama yang lengkap",
+         "estimated_cost": 60_000_000, "beneficiaries": 100, "jobs_created": 10},
+        {"business": "owner", "title": "Usulan kedua yang lengkap", "estimated_cost": 50_000_000,
+         "beneficiaries": 10, "jobs_created": 1},
+        {"business": {"nib": "3333333333333", "name": "Usaha Ketiga"}, "title": "Usulan ketiga yang lengkap",
+         "estimated_cost": 120_000_000, "beneficiaries": 50, "jobs_created": 5},
+    ])
+    login_as(world.planner)
+    first, short, over = world.proposals
+    return {"session": world.session, "planner": world.planner, "owner": world.owner,
+            "first": first, "short": short, "over": over}
 
 
 def reasons(app, session_id) -> dict[str, NotSelected | None]:

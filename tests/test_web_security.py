@@ -185,3 +185,18 @@ def test_no_remote_assets_are_referenced(client):
     body = client.get("/").get_data(as_text=True)
     for url in re.findall(r'(?:src|href)="([^"]+)"', body):
         assert not url.startswith(("http:", "https:", "//")), url
+
+
+def test_a_signed_in_users_language_is_kept_through_the_service(app, client, make_user, login_as):
+    from participation.models import AuditEvent
+
+    user_id = make_user()
+    login_as(user_id)
+    assert post_form(client, "/bahasa", {"locale": "en"}, token_from="/").status_code == 303
+    assert post_form(client, "/bahasa", {"locale": "en"}, token_from="/").status_code == 303  # no change
+    with app_db(app) as session:
+        assert session.get(User, user_id).locale == "en"
+        events = session.scalars(select(AuditEvent).where(AuditEvent.action == "user.locale_set")).all()
+        assert [(e.actor_id, e.object_id, e.after, e.channel) for e in events] == [
+            (user_id, str(user_id), {"locale": "en"}, "web")]
+    assert '<html lang="en">' in client.get("/akun").get_data(as_text=True)

@@ -143,6 +143,14 @@ def change_password(user: User, current_password: str, new_password: str, actor:
     record("user.password_changed", actor, user)
 
 
+def set_locale(user: User, locale: str, actor: Actor) -> None:
+    """Keep the user's language for their next sign-in (recorded only when it changes)."""
+    if user.locale != locale:
+        before = {"locale": user.locale}
+        user.locale = locale
+        record("user.locale_set", actor, user, before=before, after={"locale": locale})
+
+
 def set_active(user: User, active: bool, actor: Actor) -> None:
     """Activate or deactivate an account; deactivation ends its sessions at once."""
     before = {"active": user.active}

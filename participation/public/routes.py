@@ -8,10 +8,12 @@ from flask_login import current_user
 
 from sqlalchemy import select
 
+from participation.auth.services import set_locale
 from participation.extensions import db
 from participation.models import SessionStatus, ThemedSession
 from participation.review.services import official_ranking
 from participation.i18n import SESSION_LOCALE
+from participation.security import web_actor
 
 bp = Blueprint("public", __name__)
 
@@ -54,7 +56,7 @@ def set_language():
         abort(400)
     session[SESSION_LOCALE] = locale
     if current_user.is_authenticated:
-        current_user.locale = locale
+        set_locale(current_user._get_current_object(), locale, web_actor())
         db.session.commit()
     return redirect(_same_site_referrer() or url_for("public.index"), code=303)
 
