@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
 
 from participation.extensions import db, login_manager
-from participation.models import Role, User
+from participation.models import Role, ThemedSession, User
 
 CSP = "; ".join(
     [
@@ -112,8 +112,6 @@ def session_page(*roles: Role, manage: bool = False):
     def decorator(view):
         @wraps(view)
         def wrapped(*args, session_id: int, **kwargs):
-            from participation.models import ThemedSession
-
             themed_session = db.get_or_404(ThemedSession, session_id)
             if not themed_session.can_facilitate(current_user):
                 abort(404)

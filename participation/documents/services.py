@@ -16,7 +16,6 @@ from participation.models import (
     AgendaKind,
     Invitation,
     Letterhead,
-    SessionStatus,
     ThemedSession,
     utcnow,
 )
@@ -204,7 +203,7 @@ def check_in(invitation: Invitation, attended: bool, actor: Actor, *, at: dateti
     `at` is when it arrived, when that is entered afterwards (from the signed paper list);
     a check-in at the door is now.
     """
-    if invitation.themed_session.status in (SessionStatus.FINALIZED, SessionStatus.ARCHIVED):
+    if invitation.themed_session.is_published:
         raise DocumentsError("finalized")
     invitation.attended = attended
     invitation.checked_in_at = (at or utcnow()) if attended else None
@@ -214,7 +213,7 @@ def check_in(invitation: Invitation, attended: bool, actor: Actor, *, at: dateti
 
 def register_walk_in(themed_session: ThemedSession, data: dict, actor: Actor) -> Invitation:
     """A business that came without an invitation: matched by NIB and name, or created; present."""
-    if themed_session.status in (SessionStatus.FINALIZED, SessionStatus.ARCHIVED):
+    if themed_session.is_published:
         raise DocumentsError("finalized")
     business, _created = find_or_create_business(data)  # holds the NIB's lock until commit
     add_invitations(themed_session, [business.id], actor, walk_in=True)

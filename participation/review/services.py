@@ -27,7 +27,6 @@ from participation.models import (
 from participation.review.ranking import build_ranking, export_payload
 
 RATING_STATUSES = (SessionStatus.OPEN, SessionStatus.REVIEW)
-FINAL_STATUSES = (SessionStatus.FINALIZED, SessionStatus.ARCHIVED)
 DECISION_STATUSES = (SessionStatus.REVIEW,)
 
 
@@ -246,7 +245,7 @@ def official_ranking(themed_session: ThemedSession) -> OfficialRanking:
     """Which ranking is the official one: the latest snapshot once the session is finalised (or
     archived), the live ranking before. Exports, documents, the owner's page and the public page
     all ask here, so none of them can show a ranking the others do not."""
-    if themed_session.status in FINAL_STATUSES:
+    if themed_session.is_published:
         snapshot = latest_snapshot(themed_session)
         if snapshot is not None:
             return OfficialRanking(snapshot.payload["export"], snapshot)
