@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from playwright.sync_api import expect
 import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
@@ -40,7 +41,7 @@ def test_facilitator_meeting_journey(live_app, page, world):
     page.get_by_label("Cari berdasarkan nama, pemilik, atau NIB").fill("sekar")
     page.get_by_role("button", name="Cari", exact=True).click()
     page.get_by_role("button", name="Catat kehadiran Batik Sekar Jagad").click()
-    assert page.get_by_text("Batik Sekar Jagad tercatat hadir.").is_visible()
+    expect(page.get_by_text("Batik Sekar Jagad tercatat hadir.")).to_be_visible()
     page.get_by_label("Cari berdasarkan nama, pemilik, atau NIB").fill("3201000000002")
     page.get_by_role("button", name="Cari", exact=True).click()
     page.get_by_role("button", name="Catat kehadiran Keripik Tempe Bu Siti").click()
@@ -67,20 +68,20 @@ def test_facilitator_meeting_journey(live_app, page, world):
     page.get_by_label("Kelurahan").fill("Kauman")
     page.get_by_label("Kecamatan").fill("Karanganyar")
     page.get_by_role("button", name="Simpan dan entri formulir berikutnya").click()
-    assert page.get_by_text("Formulir kertas F1-0001 disimpan sebagai MT-").is_visible()
+    expect(page.get_by_text("Formulir kertas F1-0001 disimpan sebagai MT-")).to_be_visible()
 
     # Votes counted in the room.
     page.goto(base + f"/sesi/{sid}/suara")
     for n, field in enumerate(page.locator("input.vote-input").all()):
         field.fill(str(10 + n))
     page.get_by_role("button", name="Simpan suara").click()
-    assert page.get_by_text("Suara telah disimpan.").is_visible()
+    expect(page.get_by_text("Suara telah disimpan.")).to_be_visible()
 
     # The agenda, laid out from the template.
     page.goto(base + f"/sesi/{sid}/acara")
     assert axe_violations(page) == []
     page.get_by_role("button", name="Susun dari templat").click()
-    assert page.get_by_text("Susunan acara telah disusun dari templat.").is_visible()
+    expect(page.get_by_text("Susunan acara telah disusun dari templat.")).to_be_visible()
     assert axe_violations(page) == []
     screenshot(page, "facilitator-agenda-builder")
 

@@ -1,6 +1,7 @@
 """axe on the intake pages in the states the journeys do not reach: errors, warnings, badges."""
 from __future__ import annotations
 
+from playwright.sync_api import expect
 import pytest
 
 from participation.models import Proposal, SessionStatus
@@ -52,15 +53,15 @@ def test_planner_pages_with_warnings_badges_and_error_tables(live_app, page, wor
 
     # The proposals list with a near-duplicate badge, and the flagged proposal's page.
     page.goto(base + f"/sesi/{sid}/usulan")
-    assert page.get_by_text("Mirip dengan MT-2027-0001").is_visible()
+    expect(page.get_by_text("Mirip dengan MT-2027-0001")).to_be_visible()
     assert axe_violations(page) == []
     page.goto(base + f"/usulan/{world.proposals[1]}")
-    assert page.locator(".alert-warning").is_visible()  # the near-duplicate warning
-    assert page.get_by_text("MT-2027-0002").first.is_visible()  # the receipt
+    expect(page.locator(".alert-warning")).to_be_visible()  # the near-duplicate warning
+    expect(page.get_by_text("MT-2027-0002").first).to_be_visible()  # the receipt
     assert axe_violations(page) == []
     screenshot(page, "proposal-detail-staff")
     page.goto(base + f"/usulan/{world.proposals[0]}")  # with its attachment link
-    assert page.get_by_role("link", name="penawaran.pdf").is_visible()
+    expect(page.get_by_role("link", name="penawaran.pdf")).to_be_visible()
     assert axe_violations(page) == []
 
     # The criterion form, new (draft sessions only) and edit, also with errors.
@@ -70,30 +71,30 @@ def test_planner_pages_with_warnings_badges_and_error_tables(live_app, page, wor
         page.get_by_label("Bobot").fill("-1")
         page.get_by_role("button", name="Simpan", exact=True).click()
         page.wait_for_load_state()
-        assert page.locator("[data-error-summary]").is_visible(), path
+        expect(page.locator("[data-error-summary]"), path).to_be_visible()
         assert axe_violations(page) == [], path
 
     # Each import page with its row-level error table.
     page.goto(base + "/impor/usaha")
     upload(page, BAD_BUSINESSES, "usaha.csv", "Impor")
-    assert page.locator(".import-errors table").is_visible()
+    expect(page.locator(".import-errors table")).to_be_visible()
     assert axe_violations(page) == []
     screenshot(page, "import-businesses-errors")
     page.goto(base + f"/sesi/{sid}/impor-usulan")
     upload(page, BAD_PROPOSALS, "usulan.csv", "Impor")
-    assert page.locator(".import-errors table").is_visible()
+    expect(page.locator(".import-errors table")).to_be_visible()
     assert axe_violations(page) == []
 
     # The roster after a refused import: the file's unknown business is reported by row.
     page.goto(base + f"/sesi/{sid}/undangan")
     upload(page, UNKNOWN_ROSTER, "undangan.csv", "Impor dan undang")
-    assert page.locator(".import-errors table").is_visible()
+    expect(page.locator(".import-errors table")).to_be_visible()
     assert axe_violations(page) == []
     screenshot(page, "roster-import-errors")
 
     # An import page of a session that takes no imported proposals.
     page.goto(base + f"/sesi/{draft}/impor-usulan")
-    assert page.locator(".alert-warning").is_visible()
+    expect(page.locator(".alert-warning")).to_be_visible()
     assert axe_violations(page) == []
     assert page.console_errors == []
 
@@ -103,7 +104,7 @@ def test_owner_proposal_page_with_receipt_and_history(live_app, page, world):
     sign_in(page, base, "pemilik@contoh.id", TEST_PASSWORD)
     page.goto(base + f"/usulan/{world.proposals[0]}")
     assert page.locator(".alert-success strong").inner_text() == "MT-2027-0001"
-    assert page.get_by_role("heading", name="Riwayat status").is_visible()
+    expect(page.get_by_role("heading", name="Riwayat status")).to_be_visible()
     assert axe_violations(page) == []
     with app_db(live_app) as session:
         assert session.get(Proposal, world.proposals[0]).attachment_name == "penawaran.pdf"

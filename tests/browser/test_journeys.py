@@ -1,6 +1,7 @@
 """Journeys in a real browser (DESIGN §4), with axe-core accessibility checks."""
 from __future__ import annotations
 
+from playwright.sync_api import expect
 import pytest
 from sqlalchemy import select
 
@@ -38,7 +39,7 @@ def test_business_owner_registers_signs_out_and_signs_in_again(live_app, page):
     page.get_by_label("Telepon / WhatsApp").fill("0813")
     page.get_by_role("button", name="Buat akun").click()
     summary = page.locator("[data-error-summary]")
-    assert summary.is_visible()
+    expect(summary).to_be_visible()
     assert summary.evaluate("node => node === document.activeElement")
     assert page.get_by_label("Nama usaha").input_value() == "UD Tenun Ikat Sudarsana"
     summary.get_by_role("link", name="Telepon / WhatsApp").click()
@@ -50,21 +51,21 @@ def test_business_owner_registers_signs_out_and_signs_in_again(live_app, page):
     page.get_by_label("Saya setuju").check()
     page.get_by_role("button", name="Buat akun").click()
     page.wait_for_url("**/akun")
-    assert page.get_by_text("Akun Anda telah dibuat").is_visible()
-    assert page.get_by_text("UD Tenun Ikat Sudarsana").is_visible()
+    expect(page.get_by_text("Akun Anda telah dibuat")).to_be_visible()
+    expect(page.get_by_text("UD Tenun Ikat Sudarsana")).to_be_visible()
     screenshot(page, "account-after-register")
 
     page.get_by_role("button", name="Buka menu").click()
     page.get_by_role("button", name="Keluar").click()
     page.wait_for_url(base + "/")
-    assert page.get_by_text("Anda telah keluar.").is_visible()
+    expect(page.get_by_text("Anda telah keluar.")).to_be_visible()
 
     page.goto(base + "/masuk")
     page.get_by_label("Email").fill("wayan@contoh.id")
     page.get_by_label("Kata sandi").fill(PASSWORD)
     page.get_by_role("button", name="Masuk", exact=True).click()
     page.wait_for_url(base + "/")
-    assert page.get_by_text("Selamat datang, Wayan Sudarsana.").is_visible()
+    expect(page.get_by_text("Selamat datang, Wayan Sudarsana.")).to_be_visible()
     screenshot(page, "home-signed-in")
     assert page.console_errors == []
 
@@ -78,7 +79,7 @@ def test_language_switch_in_the_browser(live_app, page):
     page.get_by_role("button", name="Buka menu").click()
     page.get_by_role("button", name="English").click()
     assert page.locator("html").get_attribute("lang") == "en"
-    assert page.get_by_role("heading", name="Sign in").is_visible()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
 
 
 @pytest.mark.parametrize("path", ["/", "/masuk", "/daftar"])
@@ -91,7 +92,7 @@ def test_public_pages_have_no_accessibility_violations(live_app, page, path):
 def test_form_with_errors_has_no_accessibility_violations(live_app, page):
     page.goto(live_app.config["LIVE_URL"] + "/daftar")
     page.get_by_role("button", name="Buat akun").click()
-    assert page.locator("[data-error-summary]").is_visible()
+    expect(page.locator("[data-error-summary]")).to_be_visible()
     assert axe_violations(page) == []
 
 

@@ -1,6 +1,7 @@
 """A planner rates, tries weights, runs AHP, decides, finalises and downloads the XLSX."""
 from __future__ import annotations
 
+from playwright.sync_api import expect
 import io
 
 import pytest
@@ -40,7 +41,7 @@ def test_planner_review_journey(live_app, page, world):
 
     # Rate every proposal: the form moves on to the next unrated one.
     page.goto(base + f"/sesi/{sid}/penilaian")
-    assert page.get_by_text("0 dari 3 usulan sudah dinilai").is_visible()
+    expect(page.get_by_text("0 dari 3 usulan sudah dinilai")).to_be_visible()
     assert axe_violations(page) == []
     page.get_by_role("link", name="Usulan contoh nomor 0").click()
     for n in range(3):
@@ -50,7 +51,7 @@ def test_planner_review_journey(live_app, page, world):
             assert axe_violations(page) == []
             screenshot(page, "planner-rate")
         page.get_by_role("button", name="Simpan dan lanjut ke berikutnya").click()
-    assert page.get_by_text("3 dari 3 usulan sudah dinilai").is_visible()
+    expect(page.get_by_text("3 dari 3 usulan sudah dinilai")).to_be_visible()
 
     # The ranked list, then what-if weights: cost only.
     page.goto(base + f"/sesi/{sid}/peringkat")
@@ -62,7 +63,7 @@ def test_planner_review_journey(live_app, page, world):
         field.fill("0")
     page.get_by_role("textbox", name="Perkiraan biaya").fill("1")
     page.get_by_role("button", name="Peringkat ulang").click()
-    assert page.get_by_text("Pratinjau dengan bobot yang belum disimpan.").is_visible()
+    expect(page.get_by_text("Pratinjau dengan bobot yang belum disimpan.")).to_be_visible()
     first_row = page.locator("table.ranked-list tbody tr").first
     assert "Rp30.000.000" in first_row.inner_text()
     assert axe_violations(page) == []  # arrows and the save-these-weights form
@@ -76,18 +77,18 @@ def test_planner_review_journey(live_app, page, world):
     comparisons[1].select_option("1/9")
     comparisons[6].select_option("9")
     page.get_by_role("button", name="Hitung bobot").click()
-    assert page.get_by_text("Perbandingan tidak konsisten").is_visible()
+    expect(page.get_by_text("Perbandingan tidak konsisten")).to_be_visible()
     assert axe_violations(page) == []
     # Then urgency moderately more important than everything else; apply.
     page.goto(base + f"/sesi/{sid}/ahp")
     for comparison in page.locator("select[id^=p]").all()[:6]:
         comparison.select_option("3")
     page.get_by_role("button", name="Hitung bobot").click()
-    assert page.get_by_text("Cukup konsisten").is_visible()
+    expect(page.get_by_text("Cukup konsisten")).to_be_visible()
     assert axe_violations(page) == []
     screenshot(page, "planner-ahp")
     page.get_by_role("button", name="Terapkan bobot ini").click()
-    assert page.get_by_text("Bobot AHP telah diterapkan.").is_visible()
+    expect(page.get_by_text("Bobot AHP telah diterapkan.")).to_be_visible()
 
     # Decide on the first proposal.
     page.locator("table.ranked-list a", has_text="Putuskan").first.click()
@@ -95,14 +96,14 @@ def test_planner_review_journey(live_app, page, world):
     page.get_by_label("Alasan", exact=True).fill("Mendesak dan siap dilaksanakan.")
     assert axe_violations(page) == []
     page.get_by_role("button", name="Catat keputusan").click()
-    assert page.get_by_text("telah dicatat").is_visible()
+    expect(page.get_by_text("telah dicatat")).to_be_visible()
 
     # Finalise, then download the XLSX.
     page.get_by_role("link", name="Finalisasi").click()
     assert axe_violations(page) == []
     page.get_by_label("Ketik FINAL untuk mengonfirmasi").fill("FINAL")
     page.get_by_role("button", name="Finalisasi").click()
-    assert page.get_by_text("Musrenbang telah difinalkan.").is_visible()
+    expect(page.get_by_text("Musrenbang telah difinalkan.")).to_be_visible()
     with page.expect_download() as download_info:
         page.get_by_role("link", name="XLSX").click()
     download = download_info.value
@@ -123,7 +124,7 @@ def test_planner_review_journey(live_app, page, world):
     page.get_by_role("button", name="Masuk", exact=True).click()
     page.goto(base + "/usulan/")
     page.get_by_role("link", name="Usulan contoh nomor 0").click()
-    assert page.get_by_text("Keputusan").first.is_visible()
+    expect(page.get_by_text("Keputusan").first).to_be_visible()
     assert axe_violations(page) == []
     screenshot(page, "owner-final-result")
     with app_db(live_app) as session:

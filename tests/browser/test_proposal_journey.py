@@ -1,6 +1,7 @@
 """An owner drafts, submits, edits, withdraws and reads the history; staff pages pass axe."""
 from __future__ import annotations
 
+from playwright.sync_api import expect
 import pytest
 from sqlalchemy import select
 
@@ -42,15 +43,15 @@ def test_owner_drafts_submits_edits_withdraws_and_reads_the_history(live_app, pa
     base = live_app.config["LIVE_URL"]
     sign_in(page, base, "pemilik@contoh.id", TEST_PASSWORD)
     page.goto(base + "/usulan/")
-    assert page.get_by_text("Musrenbang Tematik IKM").is_visible()
+    expect(page.get_by_text("Musrenbang Tematik IKM")).to_be_visible()
     assert axe_violations(page) == []
 
     # A draft with only a title.
     page.get_by_role("link", name="Tulis usulan").click()
     page.get_by_label("Judul usulan").fill("Mesin pengemas vakum untuk keripik")
     page.get_by_role("button", name="Simpan draf").click()
-    assert page.get_by_text("Draf Anda telah disimpan.").is_visible()
-    assert page.get_by_text("Draf ini masih memerlukan").is_visible()
+    expect(page.get_by_text("Draf Anda telah disimpan.")).to_be_visible()
+    expect(page.get_by_text("Draf ini masih memerlukan")).to_be_visible()
     screenshot(page, "proposal-draft")
 
     # Complete it and submit: a receipt number.
@@ -66,8 +67,8 @@ def test_owner_drafts_submits_edits_withdraws_and_reads_the_history(live_app, pa
     page.get_by_role("link", name="Ubah").click()
     page.get_by_label("Perkiraan biaya (Rupiah)").fill("Rp 52.750.000")
     page.get_by_role("button", name="Simpan perubahan").click()
-    assert page.get_by_text("Perubahan Anda telah disimpan.").is_visible()
-    assert page.get_by_text("Rp52.750.000").is_visible()
+    expect(page.get_by_text("Perubahan Anda telah disimpan.")).to_be_visible()
+    expect(page.get_by_text("Rp52.750.000")).to_be_visible()
 
     # A second proposal, submitted straight away, then withdrawn.
     page.goto(base + "/usulan/")
@@ -76,13 +77,13 @@ def test_owner_drafts_submits_edits_withdraws_and_reads_the_history(live_app, pa
     page.get_by_role("button", name="Kirim usulan").click()
     assert page.locator(".alert-success strong").first.inner_text() == "MT-2027-0002"
     page.get_by_role("button", name="Tarik usulan").click()
-    assert page.get_by_text("Usulan MT-2027-0002 telah ditarik.").is_visible()
+    expect(page.get_by_text("Usulan MT-2027-0002 telah ditarik.")).to_be_visible()
 
     # The list shows both with their history.
     page.goto(base + "/usulan/")
     page.locator("summary", has_text="Riwayat status").nth(0).click()
     page.locator("summary", has_text="Riwayat status").nth(1).click()
-    assert page.get_by_text("Ditarik").first.is_visible()
+    expect(page.get_by_text("Ditarik").first).to_be_visible()
     screenshot(page, "my-proposals")
     assert axe_violations(page) == []
     assert page.console_errors == []
@@ -108,7 +109,7 @@ def test_staff_pages_have_no_accessibility_violations(live_app, page, world):
     # The paper intake form with errors, as a facilitator types a stack of forms.
     page.goto(base + f"/sesi/{sid}/usulan-kertas")
     page.get_by_role("button", name="Simpan dan entri formulir berikutnya").click()
-    assert page.locator("[data-error-summary]").is_visible()
+    expect(page.locator("[data-error-summary]")).to_be_visible()
     assert axe_violations(page) == []
     screenshot(page, "paper-intake-errors")
     assert page.console_errors == []
