@@ -285,7 +285,9 @@ def app_run(kind: str, mode: str | None, args, tmp: Path) -> dict:
         drop = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
     try:
         env = {**os.environ, "APP_ENV": "development", "FLASK_SECRET_KEY": secrets.token_urlsafe(48),
-               "DATABASE_URL": database_url, "INSTANCE_PATH": str(tmp / f"instance-{name}")}
+               "DATABASE_URL": database_url, "INSTANCE_PATH": str(tmp / f"instance-{name}"),
+               # 32 owners behind one address submit far faster than the abuse limits allow.
+               "SUBMISSION_LIMIT": "1000000000", "SUBMISSION_IP_LIMIT": "1000000000"}
         subprocess.run([sys.executable, "-m", "flask", "--app", "app", "db", "upgrade"], cwd=ROOT, env=env,
                        check=True, capture_output=True)
         seeded = subprocess.run([sys.executable, __file__, "--seed", str(args.users)], cwd=ROOT, env=env,

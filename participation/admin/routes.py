@@ -7,6 +7,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from participation import limits
 from participation.admin.forms import StaffUserForm
 from participation.auth import services
 from participation.extensions import db
@@ -87,4 +88,4 @@ def set_active(user_id: int):
 def audit():
     query = select(AuditEvent).options(selectinload(AuditEvent.actor)).order_by(AuditEvent.id.desc())
     events, paging = paginate(query, AUDIT_PAGE_SIZE)
-    return render_template("admin/audit.html", events=events, paging=paging)
+    return render_template("admin/audit.html", events=events, paging=paging, limits=limits.overview())

@@ -1,8 +1,13 @@
 """Password hashing (argon2id) and the password policy."""
 from __future__ import annotations
 
+import fcntl
 import gzip
+import os
 import re
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
@@ -33,17 +38,103 @@ def _hasher(time_cost: int, memory_cost: int, parallelism: int) -> PasswordHashe
     )
 
 
+class HashingBusy(Exception):
+    """Every hashing slot of this host stayed taken for ARGON2_SLOT_WAIT; `retry_after` in seconds."""
+
+    retry_after = 2
+
+
+def _take_slot(path: Path) -> int | None:
+    """An open, exclusively locked slot file, or None when another request holds it."""
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(descriptor)
+        return None
+    return descriptor
+
+
+def _slot_paths() -> list[Path]:
+    folder = Path(current_app.instance_path) / "hashing-slots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return [folder / f"slot-{number}" for number in range(current_app.config["ARGON2_MAX_CONCURRENT"])]
+
+
+def slot_free() -> bool:
+    """Whether a hashing slot is free at this moment (a cheap look before any other work)."""
+    for path in _slot_paths():
+        descriptor = _take_slot(path)
+        if descriptor is not None:
+            os.close(descriptor)
+            return True
+    return False
+
+
+@contextmanager
+def hashing_slot():
+    """Hold one of the host's ARGON2_MAX_CONCURRENT hashing slots while hashing.
+
+    A 64 MiB argon2id hash keeps a core busy for a good part of a second, so a burst of sign-ins
+    must not run one per worker and starve every other page. The slots are lock files in the
+    instance folder (flock: shared by every worker and thread of the host, and freed by the
+    kernel when a process dies); a request that gets none within ARGON2_SLOT_WAIT gives up
+    (HashingBusy) rather than keep a worker waiting.
+    """
+    paths = _slot_paths()
+    deadline = time.monotonic() + current_app.config["ARGON2_SLOT_WAIT"].total_seconds()
+    while True:
+        for path in paths:
+            descriptor = _take_slot(path)
+            if descriptor is not None:
+                try:
+                    yield
+                finally:
+                    os.close(descriptor)  # closing releases the lock
+                return
+        if time.monotonic() >= deadline:
+            raise HashingBusy()
+        time.sleep(0.005)
+
+
+_executors: dict[tuple, ThreadPoolExecutor] = {}
+
+
+def _lower_priority(nice: int) -> None:
+    # Linux keeps the nice value per thread, and argon2's lane threads inherit it from this one.
+    os.setpriority(os.PRIO_PROCESS, 0, nice)
+
+
+def _at_low_priority(function, *args):
+    """Run `function(*args)` in a hashing thread niced by ARGON2_NICE, so that pages preempt it.
+
+    The request's own thread keeps its priority; only the hash yields the CPU to other requests.
+    One pool per process (a forked worker makes its own) and per setting.
+    """
+    config = current_app.config
+    nice = config["ARGON2_NICE"]
+    if not nice:
+        return function(*args)
+    key = (os.getpid(), nice, config["ARGON2_MAX_CONCURRENT"])
+    if key not in _executors:
+        _executors[key] = ThreadPoolExecutor(max_workers=key[2], thread_name_prefix="argon2",
+                                             initializer=_lower_priority, initargs=(nice,))
+    return _executors[key].submit(function, *args).result()
+
+
 def hash_password(password: str) -> str:
-    """An argon2id hash of `password`."""
-    return hasher().hash(password)
+    """An argon2id hash of `password` (waits for a hashing slot, or raises HashingBusy)."""
+    with hashing_slot():
+        return _at_low_priority(hasher().hash, password)
 
 
 def verify_password(password_hash: str, password: str) -> bool:
-    """Whether `password` matches; a malformed hash never matches."""
-    try:
-        return hasher().verify(password_hash, password)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return False
+    """Whether `password` matches; a malformed hash never matches (waits for a hashing slot)."""
+    with hashing_slot():
+        try:
+            return _at_low_priority(hasher().verify, password_hash, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
 
 
 def needs_rehash(password_hash: str) -> bool:
