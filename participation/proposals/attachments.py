@@ -1,11 +1,10 @@
-"""Proposal attachments: PDF, JPEG or PNG up to 5 MB, checked by content, stored outside static/."""
+"""Proposal attachments: PDF, JPEG or PNG up to 5 MB, checked by content, stored in the database."""
 from __future__ import annotations
 
 import re
-import secrets
 from pathlib import Path
 
-from flask import current_app
+from participation import storage
 
 MAX_BYTES = 5 * 1024 * 1024
 SIGNATURES = (
@@ -31,13 +30,6 @@ def sniff(head: bytes) -> tuple[str, str] | None:
     return None
 
 
-def upload_dir() -> Path:
-    """Where attachments live: under instance/, never under static/."""
-    path = Path(current_app.instance_path) / "uploads"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def safe_name(filename: str | None, extension: str) -> str:
     """A display name for downloads: the original stem, tamed, with the true extension."""
     stem = Path(filename or "").stem
@@ -45,8 +37,13 @@ def safe_name(filename: str | None, extension: str) -> str:
     return stem + extension
 
 
+def removed() -> dict:
+    """The proposal columns that drop its attachment; the file row is deleted with the save."""
+    return {"attachment_file": None, "attachment_name": None, "attachment_type": None, "attachment_size": None}
+
+
 def store(file_storage) -> dict:
-    """Check and save an uploaded file under a generated name; returns the columns to set."""
+    """Check an upload; returns the proposal columns to set, its file saved with the proposal's transaction."""
     data = file_storage.stream.read(MAX_BYTES + 1)
     if not data:
         raise AttachmentError("empty")
@@ -56,23 +53,6 @@ def store(file_storage) -> dict:
     if kind is None:
         raise AttachmentError("wrong_type")
     mime, extension = kind
-    key = secrets.token_hex(16)
-    (upload_dir() / key).write_bytes(data)
-    return {"attachment_key": key, "attachment_name": safe_name(file_storage.filename, extension),
+    return {"attachment_file": storage.new_file(data, mime),
+            "attachment_name": safe_name(file_storage.filename, extension),
             "attachment_type": mime, "attachment_size": len(data)}
-
-
-def path_for(key: str) -> Path:
-    """The stored file for `key` (keys are generated hex, never user input)."""
-    if not re.fullmatch(r"[0-9a-f]{32}", key or ""):
-        raise FileNotFoundError(key)
-    return upload_dir() / key
-
-
-def discard(key: str | None) -> None:
-    """Remove a stored file, e.g. after it was replaced or its transaction failed."""
-    if key:
-        try:
-            path_for(key).unlink(missing_ok=True)
-        except FileNotFoundError:
-            pass
