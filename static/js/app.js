@@ -13,3 +13,31 @@ document.addEventListener("DOMContentLoaded", () => {
     button.addEventListener("click", () => window.print());
   });
 });
+
+// A background job's page: follow its progress, and show the result once it is finished.
+document.addEventListener("DOMContentLoaded", () => {
+  const job = document.querySelector("[data-job-status]");
+  if (!job) {
+    return;
+  }
+  const bar = job.querySelector("progress");
+  const text = job.querySelector("[data-job-progress]");
+  const poll = () => {
+    fetch(job.dataset.jobStatus, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then((response) => (response.ok ? response.json() : Promise.reject(response.status)))
+      .then((status) => {
+        if (status.finished) {
+          window.location.reload();
+          return;
+        }
+        if (status.total) {
+          bar.max = status.total;
+          bar.value = status.done;
+        }
+        text.textContent = status.text;
+        window.setTimeout(poll, 2000);
+      })
+      .catch(() => window.setTimeout(poll, 10000));
+  };
+  window.setTimeout(poll, 2000);
+});
