@@ -49,8 +49,9 @@ run: $(VENV)/.installed translations
 	  if [[ "$$seeded" == *"not seeded again"* && -f "$$f" ]]; then \
 	    echo; echo "Demo logins (from $$f):"; cat "$$f"; fi; } && \
 	port="$${PORT:-5000}" && \
-	echo && echo "Serving on http://127.0.0.1:$$port  (Ctrl+C stops)" && \
-	exec $(VENV)/bin/gunicorn --workers 2 --bind "127.0.0.1:$$port" --access-logfile - app:app
+	echo && echo "Serving on http://127.0.0.1:$$port  (Ctrl+C stops), with one background worker" && \
+	{ $(FLASK) run-jobs & worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
+	  $(VENV)/bin/gunicorn --workers 2 --bind "127.0.0.1:$$port" --access-logfile - app:app; }
 
 test: $(VENV)/.installed-dev translations chromium
 	$(PY) -m pytest -n auto

@@ -84,12 +84,16 @@ def register_blueprints(app) -> None:
     from participation.documents.routes import bp as documents_bp
     from participation.health import bp as health_bp
     from participation.intake.routes import bp as intake_bp
+    from participation.jobs.routes import bp as jobs_bp
     from participation.proposals.routes import bp as proposals_bp
     from participation.public.routes import bp as public_bp
     from participation.review.routes import bp as review_bp
     from participation.sessions.routes import bp as sessions_bp
 
-    for blueprint in (public_bp, auth_bp, admin_bp, sessions_bp, proposals_bp, intake_bp, review_bp, documents_bp,
+    import participation.documents.jobs  # noqa: F401  (registers the kinds of background job)
+    import participation.intake.jobs  # noqa: F401
+
+    for blueprint in (public_bp, auth_bp, admin_bp, sessions_bp, proposals_bp, intake_bp, review_bp, documents_bp, jobs_bp,
                       health_bp):
         app.register_blueprint(blueprint)
 

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from participation.auth import services
 from participation.events import Actor
 from participation.extensions import db
-from participation.models import Role, User
+from participation.models import Role, StoredFile, User
 
 
 def register_cli(app) -> None:
@@ -31,6 +31,7 @@ def register_cli(app) -> None:
     app.cli.add_command(import_proposals_command)
     app.cli.add_command(export_ranking_command)
     app.cli.add_command(print_documents_command)
+    app.cli.add_command(run_jobs_command)
 
 
 @click.command("create-user")
@@ -57,7 +58,10 @@ def create_user_command(role: str, email: str, name: str) -> None:
 @with_appcontext
 @click.argument("dest", type=click.Path(dir_okay=False, writable=True, path_type=Path))
 def backup_command(dest: Path) -> None:
-    """Write a consistent copy of the live database to DEST while the app keeps running."""
+    """Write a consistent copy of the live database to DEST while the app keeps running.
+
+    The copy carries the attachments too: they are rows of `stored_files`, not files on this host.
+    """
     url = db.engine.url
     dest.parent.mkdir(parents=True, exist_ok=True)
     if url.get_backend_name() == "sqlite":
@@ -82,7 +86,8 @@ def backup_command(dest: Path) -> None:
     else:
         raise click.ClickException(f"no backup method for {url.get_backend_name()}")
     users = db.session.scalar(select(func.count(User.id)))
-    click.echo(f"Backed up the database ({users} accounts) to {dest}.")
+    files = db.session.scalar(select(func.count(StoredFile.id)))
+    click.echo(f"Backed up the database ({users} accounts, {files} stored files) to {dest}.")
 
 
 def _run_import(path: Path, label: str, run) -> None:
@@ -189,3 +194,23 @@ def print_documents_command(session_id: int, output: Path) -> None:
         target = output / f"{name}.pdf"
         target.write_bytes(render.pdf(themed_session, slug, head))
         click.echo(f"Wrote {target}")
+
+
+@click.command("run-jobs")
+@click.option("--once", is_flag=True, help="Run what is due, then exit.")
+@click.option("--poll", default=2.0, show_default=True, help="Seconds between looks at the queue.")
+@with_appcontext
+def run_jobs_command(once: bool, poll: float) -> None:
+    """Run queued background jobs (large imports and PDFs); `make run` starts one beside gunicorn."""
+    import signal
+
+    from participation import jobs
+
+    # Stopped between or during jobs: a job cut short rolls back and is taken up again after its lease.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        ran = jobs.work(poll_seconds=poll, once=once)
+    except KeyboardInterrupt:
+        return
+    if once:
+        click.echo(ngettext("%(num)d job run.", "%(num)d jobs run.", ran))

@@ -13,8 +13,33 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
+# Abuse-limit counts and hashing settings that the environment may set (whole numbers;
+# participation/limits.py lists what each limit counts).
+COUNT_SETTINGS = ("LOGIN_MAX_FAILURES", "LOGIN_IP_MAX_FAILURES", "LOGIN_IP_BURST_FAILURES",
+                  "LOGIN_SUBNET_MAX_FAILURES",
+                  "LOGIN_SLOW_CHECKS", "REGISTRATION_LIMIT", "SUBMISSION_LIMIT", "SUBMISSION_IP_LIMIT",
+                  "RESET_REQUEST_LIMIT", "RESET_REQUEST_IP_LIMIT", "ARGON2_MAX_CONCURRENT", "ARGON2_NICE")
+
+
 class ConfigError(RuntimeError):
     """The configuration would make the app unsafe or unusable."""
+
+
+# Session cookies and CSRF tokens are signed with SECRET_KEY; a short key can be guessed offline
+# from one signed cookie. Every environment needs this much, tests and development included.
+MIN_SECRET_KEY_BYTES = 32
+GENERATE_KEY_HINT = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
+
+
+def secret_key_problem(key, source: str = "FLASK_SECRET_KEY") -> str | None:
+    """Why `key` cannot sign sessions (None when it can): missing, or shorter than 32 bytes."""
+    if not key:
+        return f"{source} is not set; generate one with {GENERATE_KEY_HINT}"
+    size = len(key.encode() if isinstance(key, str) else key)
+    if size < MIN_SECRET_KEY_BYTES:
+        return (f"{source} must be at least {MIN_SECRET_KEY_BYTES} bytes of random data, not {size}; "
+                f"generate one with {GENERATE_KEY_HINT}")
+    return None
 
 
 def instance_dir() -> Path:
@@ -47,13 +72,17 @@ def _development_secret_key() -> str:
     """A random key kept in instance/ so that development sessions survive restarts."""
     path = instance_dir() / "secret_key"
     try:
-        return path.read_text().strip()
+        key = path.read_text().strip()
     except FileNotFoundError:
         path.parent.mkdir(parents=True, exist_ok=True)
         key = secrets.token_urlsafe(48)
         path.write_text(key)
         path.chmod(0o600)
         return key
+    problem = secret_key_problem(key, source=str(path))
+    if problem:
+        raise ConfigError(f"{problem} (or delete the file to have a new key generated)")
+    return key
 
 
 class Config:
@@ -81,14 +110,43 @@ class Config:
     WTF_CSRF_ENABLED = True
     WTF_CSRF_TIME_LIMIT = int(SESSION_ABSOLUTE_LIFETIME.total_seconds())
 
-    # Login throttling: failed checks per account within a sliding window.
+    # Login throttling (participation/auth/throttle.py): failed password checks within a sliding
+    # window, per account, per client IP and per network (IPv4 /24, IPv6 /64). Over the account's
+    # limit an address that has not failed on it may still try, LOGIN_SLOW_CHECKS per interval.
     LOGIN_MAX_FAILURES = 10
+    LOGIN_IP_MAX_FAILURES = 10
+    LOGIN_SUBNET_MAX_FAILURES = 30
     LOGIN_FAILURE_WINDOW = timedelta(minutes=15)
+    # ... and, per client IP, at most this many within a minute (a burst is spaced out).
+    LOGIN_IP_BURST_FAILURES = 3
+    LOGIN_IP_BURST_WINDOW = timedelta(minutes=1)
+    LOGIN_SLOW_CHECKS = 1
+    LOGIN_SLOW_INTERVAL = timedelta(seconds=30)
+
+    # Abuse limits (participation/limits.py), counted in the database per client IP or account.
+    REGISTRATION_LIMIT = 10
+    REGISTRATION_WINDOW = timedelta(hours=1)
+    # A registration form sent sooner than this after it was opened is taken for a robot.
+    REGISTRATION_MIN_FILL_TIME = timedelta(seconds=3)
+    SUBMISSION_LIMIT = 20
+    SUBMISSION_IP_LIMIT = 200
+    SUBMISSION_WINDOW = timedelta(hours=1)
+    RESET_REQUEST_LIMIT = 3
+    RESET_REQUEST_IP_LIMIT = 10
+    RESET_REQUEST_WINDOW = timedelta(hours=1)
 
     # argon2id parameters (RFC 9106, second recommended option); tests lower them.
     ARGON2_TIME_COST = 3
     ARGON2_MEMORY_COST = 65536
     ARGON2_PARALLELISM = 4
+    # How many password hashes may run at once on one host (across its workers), and how long a
+    # request waits for a turn before it is answered 503 with Retry-After instead of queueing
+    # (0: at once; a waiting request holds a worker that pages need).
+    ARGON2_MAX_CONCURRENT = max(1, (os.cpu_count() or 2) // 2)
+    ARGON2_SLOT_WAIT = timedelta(0)
+    # Hashes run in threads at this nice value (0 to 19; 0: in the request's own thread), so that
+    # pages get the CPU first while sign-ins are being checked (BENCHMARKS.md, login flood).
+    ARGON2_NICE = 19
 
     BABEL_DEFAULT_LOCALE = "id"
     BABEL_DEFAULT_TIMEZONE = "Asia/Jakarta"
@@ -97,6 +155,21 @@ class Config:
     CITY_NAME = "Kota Harapan Jaya"
     INSTITUTION_NAME = "Badan Perencanaan Pembangunan Daerah"
     MAX_CONTENT_LENGTH = 8 * 1024 * 1024
+    # Drafts one business may keep in one session (submitted proposals have their own limit).
+    MAX_DRAFTS_PER_BUSINESS = 10
+    # Imports: rows in one web upload (the command line takes up to imports.MAX_ROWS), and what an
+    # XLSX may unpack to before it is parsed: in all, per web upload or command-line file, and the
+    # compression ratio of any member larger than 1 MiB.
+    IMPORT_MAX_ROWS_WEB = 20_000  # a file over IMPORT_INLINE_ROWS rows is imported by the worker
+    XLSX_MAX_UNPACKED_BYTES_WEB = 48 * 1024 * 1024
+    XLSX_MAX_UNPACKED_BYTES = 512 * 1024 * 1024
+    XLSX_MAX_COMPRESSION_RATIO = 200
+    # Background jobs (participation/jobs): a web upload with more rows than this, or a PDF with
+    # more letters, is handed to the worker (`flask run-jobs`) and followed on its own page; a job
+    # whose worker stops answering is taken up again after its lease.
+    IMPORT_INLINE_ROWS = 1_000
+    DOCUMENTS_INLINE_LETTERS = 150
+    JOB_LEASE = timedelta(minutes=15)
     SEND_FILE_MAX_AGE_DEFAULT = 3600
     SEED_DEMO_ALLOWED = True
     # How many reverse proxies (load balancer, nginx) stand in front of the app; their
@@ -125,19 +198,31 @@ class Config:
             values["SESSION_IDLE_TIMEOUT"] = timedelta(minutes=int(os.environ["SESSION_IDLE_MINUTES"]))
         if os.environ.get("TRUSTED_PROXIES", "").strip():
             values["TRUSTED_PROXIES"] = _count_or_text(os.environ["TRUSTED_PROXIES"])
+        for name in COUNT_SETTINGS:
+            if os.environ.get(name, "").strip():
+                values[name] = _count_or_text(os.environ[name])
         return values
 
     @classmethod
     def validate(cls, config: dict) -> None:
         """Refuse settings that cannot work."""
-        if not config.get("SECRET_KEY"):
-            raise ConfigError("FLASK_SECRET_KEY is not set")
+        problem = secret_key_problem(config.get("SECRET_KEY"))
+        if problem:
+            raise ConfigError(problem)
         if not config.get("SQLALCHEMY_DATABASE_URI"):
             raise ConfigError("no database configured")
         proxies = config.get("TRUSTED_PROXIES", 0)
         if isinstance(proxies, bool) or not isinstance(proxies, int) or proxies < 0:
             raise ConfigError("TRUSTED_PROXIES must be a whole number of proxies in front of the app "
                               f"(0 for none), not {proxies!r}")
+        for name in COUNT_SETTINGS:
+            value = config.get(name, 0)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ConfigError(f"{name} must be a whole number (0 or more), not {value!r}")
+        if config.get("ARGON2_MAX_CONCURRENT", 1) < 1:
+            raise ConfigError("ARGON2_MAX_CONCURRENT must be at least 1")
+        if not 0 <= config.get("ARGON2_NICE", 0) <= 19:
+            raise ConfigError("ARGON2_NICE must be a nice value from 0 to 19")
 
 
 class DevelopmentConfig(Config):
@@ -163,6 +248,15 @@ class TestConfig(Config):
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 8
     ARGON2_PARALLELISM = 1
+    # Every test client comes from 127.0.0.1 and many tests register or submit a lot: the abuse
+    # limits are raised out of their way; the limits' own tests set the values they test.
+    LOGIN_IP_MAX_FAILURES = 1000
+    LOGIN_IP_BURST_FAILURES = 1000
+    LOGIN_SUBNET_MAX_FAILURES = 1000
+    REGISTRATION_LIMIT = 1000
+    SUBMISSION_LIMIT = 1000
+    SUBMISSION_IP_LIMIT = 1000
+    REGISTRATION_MIN_FILL_TIME = timedelta(0)
 
     @classmethod
     def from_environ(cls) -> dict:
@@ -182,8 +276,6 @@ class ProductionConfig(Config):
     def validate(cls, config: dict) -> None:
         """Refuse to start without a real secret key or with debug on."""
         super().validate(config)
-        if len(config["SECRET_KEY"]) < 32:
-            raise ConfigError("FLASK_SECRET_KEY must be at least 32 random characters")
         if config.get("DEBUG") or env_flag("FLASK_DEBUG"):
             raise ConfigError("debug must be off in production")
         if config.get("TESTING"):

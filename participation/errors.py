@@ -1,13 +1,18 @@
 """Error pages that show no internals; the 500 handler rolls the transaction back."""
 from __future__ import annotations
 
-from flask import current_app, g, make_response, render_template, request
-from flask_babel import lazy_gettext as _l
+import math
+from datetime import timedelta
+
+from flask import current_app, g, make_response, render_template, request, session
+from flask_babel import lazy_gettext as _l, ngettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from participation.auth.passwords import HashingBusy
 from participation.extensions import db
 from participation.forms import CSRF_FAILED
+from participation.limits import RateLimited
 
 # status -> (title, explanation); nothing from the exception itself is ever shown.
 PAGES = {
@@ -43,14 +48,62 @@ def handle_http_exception(error: HTTPException):
     return response
 
 
+def wait_text(retry_after: timedelta) -> str:
+    """"Try again in N minutes (seconds)" for a refusal that lasts `retry_after`."""
+    seconds = max(1, math.ceil(retry_after.total_seconds()))
+    if seconds < 120:
+        return ngettext("Try again in %(num)d second.", "Try again in %(num)d seconds.", seconds)
+    minutes = math.ceil(seconds / 60)
+    return ngettext("Try again in %(num)d minute.", "Try again in %(num)d minutes.", minutes)
+
+
+def retry_after_header(retry_after: timedelta) -> str:
+    """The Retry-After value, in whole seconds (at least 1)."""
+    return str(max(1, math.ceil(retry_after.total_seconds())))
+
+
+def handle_rate_limited(error: RateLimited):
+    """An abuse limit refused the request: 429, what was counted, when to come back, Retry-After."""
+    db.session.rollback()
+    title, text = PAGES[429]
+    text = f"{error.limit.message or text} {wait_text(error.retry_after)}"
+    response = make_response(render_template("errors/error.html", status=429, title=title, text=text,
+                                             description=None), 429)
+    response.headers["Retry-After"] = retry_after_header(error.retry_after)
+    return response
+
+
+def handle_hashing_busy(error: HashingBusy):
+    """Every password-hashing slot is taken: 503 with a short Retry-After rather than a queue."""
+    db.session.rollback()
+    response = make_response(render_template(
+        "errors/error.html", status=503, title=_l("Busy"),
+        text=_l("Many sign-ins are being checked at this moment. Wait a few seconds and try again."),
+        description=None), 503)
+    response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
 def handle_csrf_error(error: CSRFError):
-    """Re-render forms that can keep the typed data; otherwise explain and offer a reload."""
+    """Re-render forms that can keep the typed data; otherwise explain and offer a reload.
+
+    The view runs inside this handler, where an abort would be unhandled (a 500): a 404 or 403
+    it raises, for an object or a page the user may not open, is answered as that status. A view
+    that answers with a redirect has no form to show again: the reload page explains instead, so
+    that a request without a valid token is always a 4xx and never looks accepted.
+    """
     view = current_app.view_functions.get(request.endpoint)
     if view is not None and getattr(view, "rerender_on_csrf_error", False):
         g.setdefault(CSRF_FAILED, True)
-        response = make_response(view(**(request.view_args or {})))
-        response.status_code = 400
-        return response
+        try:
+            response = make_response(view(**(request.view_args or {})))
+        except HTTPException as refused:
+            return handle_http_exception(refused)
+        if not response.status_code // 100 == 3:
+            response.status_code = max(response.status_code, 400)
+            return response
+        db.session.rollback()
+        session.pop("_flashes", None)  # the view's own message would name the wrong problem
     return render_error(400, "csrf")
 
 
@@ -67,5 +120,7 @@ def handle_server_error(error: Exception):
 def register_error_handlers(app) -> None:
     """Attach the handlers to `app`."""
     app.register_error_handler(CSRFError, handle_csrf_error)
+    app.register_error_handler(RateLimited, handle_rate_limited)
+    app.register_error_handler(HashingBusy, handle_hashing_busy)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(InternalServerError, handle_server_error)

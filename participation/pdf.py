@@ -14,6 +14,8 @@ from urllib.parse import unquote, urlsplit
 
 from flask import current_app, render_template
 
+from participation.extensions import db
+
 STATIC_PREFIX = "/static/"
 LOGO_PATH = "/kop/logo"  # where a document's letterhead logo is read from (the bytes given to the fetcher)
 # Documents resolve relative links against this; `/static/...` becomes file:///static/...
@@ -67,13 +69,17 @@ def html_to_pdf(html: str, logo: tuple[bytes, str] | None = None) -> bytes:
     return HTML(string=html, base_url=BASE_URL, url_fetcher=static_only_fetcher(logo)).write_pdf()
 
 
-def render_pdf(template: str, *, letterhead, **context) -> bytes:
+def render_pdf(template: str, *, letterhead, release_database: bool = False, **context) -> bytes:
     """Render `template` (which extends print.html) to PDF bytes under `letterhead`.
 
     Needs an app context only: no request, no URL building, no database read while WeasyPrint
-    fetches the logo.
+    fetches the logo. With `release_database`, a caller that has written nothing ends its
+    transaction once the HTML is made, so that the slow conversion holds no database lock (on
+    SQLite every transaction holds the write lock).
     """
     logo = (letterhead.logo, letterhead.logo_type) if letterhead.logo else None
     html = render_template(template, browser=False, letterhead=letterhead,
                            logo_src=LOGO_PATH if logo else None, **context)
+    if release_database:
+        db.session.commit()
     return html_to_pdf(html, logo)

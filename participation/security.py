@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 from functools import wraps
+from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
@@ -31,6 +32,23 @@ SESSION_AUTH_AT = "_auth_at"
 SESSION_SEEN_AT = "_seen_at"
 # Refreshing the idle clock rewrites the cookie; once a minute is precise enough.
 SEEN_AT_RESOLUTION = 60
+
+
+def safe_next(target: str | None) -> str | None:
+    """`target` if it is a path on this site, else None (no open redirects).
+
+    Refused: anything not starting with one slash, a second slash or any backslash (browsers read
+    "//host" and "/\\host" as another host), and control characters (browsers drop a tab or a
+    newline, so a slash, a tab and a slash is "//host" to them).
+    """
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    if any(ord(character) < 0x20 or ord(character) == 0x7F for character in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
 
 
 @login_manager.user_loader

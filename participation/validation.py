@@ -23,13 +23,17 @@ PHONE_PATTERN = re.compile(r"\+62[1-9]\d{7,11}")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _LINE_BREAKS = re.compile(r"[\r\n\t]")
 _BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
+# Invisible characters (zero-width space, joiners, word joiner, BOM, soft hyphen, Mongolian vowel
+# separator, invisible operators): "Usa\u200bha" looks like "Usaha" but is another string, a
+# look-alike of a name. They carry nothing in the texts typed here, so they are dropped.
+_INVISIBLE = re.compile(r"[\u00ad\u180e\u200b-\u200d\u2060-\u2064\ufeff]")
 
 
 def clean_text(value, multiline: bool = False):
-    """Normalise submitted text (NFC, trimmed); refuse control and bidi-override characters."""
+    """Normalise submitted text (NFC, invisible characters dropped, trimmed); refuse controls and bidi overrides."""
     if value is None or not isinstance(value, str):
         return value
-    value = unicodedata.normalize("NFC", value)
+    value = unicodedata.normalize("NFC", _INVISIBLE.sub("", value))
     if _CONTROL.search(value) or (not multiline and _LINE_BREAKS.search(value)):
         raise ValueError(_("Contains control characters that are not allowed."))
     if _BIDI.search(value):

@@ -5,12 +5,14 @@ then every test gets a clean copy: SQLite copies a migrated template file, Postg
 """
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
 import sqlite3
 import subprocess
 import sys
+import traceback
 import uuid
 from contextlib import contextmanager
 from functools import partial
@@ -52,6 +54,8 @@ def _compile_translations() -> None:
 
 def pytest_configure(config):
     _compile_translations()
+    config.addinivalue_line("markers", f"{SERVER_ERROR_MARKER}: the test provokes an unhandled exception on "
+                                       "purpose (the 500 page itself); the unhandled-exception guard lets it pass")
 
 
 def pytest_report_header(config):
@@ -67,6 +71,53 @@ def pytest_terminal_summary(terminalreporter):
             "NOTE: PostgreSQL was not reachable, so the database tests ran on SQLite only.",
             yellow=True,
         )
+
+
+SERVER_ERROR_MARKER = "provokes_server_error"
+
+
+class UnhandledErrors(logging.Handler):
+    """Collects what the app reports as unhandled: request exceptions and ERRORs logged with a traceback."""
+
+    def __init__(self):
+        super().__init__(level=logging.ERROR)
+        self.seen: list[str] = []
+        self._exceptions: list[BaseException] = []  # each reported once, however many times it is logged
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.exc_info and record.exc_info[1] is not None:
+            self._add(record.exc_info[1], record.getMessage() + "\n")
+
+    def on_request_exception(self, sender, exception, **extra) -> None:
+        self._add(exception, "")
+
+    def _add(self, exception: BaseException, heading: str) -> None:
+        if not any(exception is seen for seen in self._exceptions):
+            self._exceptions.append(exception)
+            self.seen.append(heading + "".join(traceback.format_exception(exception)))
+
+
+@pytest.fixture(autouse=True)
+def no_unhandled_exceptions(request):
+    """Fail any test during which an app met an unhandled exception (a 500 or a logged traceback).
+
+    Every app (the test's, a live server's, one a test builds itself) logs to the `participation`
+    logger and sends Flask's `got_request_exception`; only a test marked `provokes_server_error` may.
+    """
+    from flask import got_request_exception
+
+    collector = UnhandledErrors()
+    logger = logging.getLogger("participation")
+    logger.addHandler(collector)
+    got_request_exception.connect(collector.on_request_exception, weak=False)
+    try:
+        yield collector
+    finally:
+        got_request_exception.disconnect(collector.on_request_exception)
+        logger.removeHandler(collector)
+    if collector.seen and request.node.get_closest_marker(SERVER_ERROR_MARKER) is None:
+        pytest.fail(f"the app met {len(collector.seen)} unhandled exception(s) during the test:\n\n"
+                    + "\n".join(collector.seen)[:20_000], pytrace=False)
 
 
 def _redact(url: str) -> str:

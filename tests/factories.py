@@ -77,16 +77,11 @@ def make_proposal(themed_session: ThemedSession, business: Business, *, submit: 
     proposal = services.new_proposal(themed_session, business, data, as_actor(business.user), submit=submit,
                                      check_window=False)
     if attachment is not None:
-        from flask import current_app
+        from participation import storage
 
-        from participation.proposals import attachments
-
-        key = "ab" * 16
-        path = attachments.upload_dir() / key
-        path.write_bytes(attachment)
-        proposal.attachment_key, proposal.attachment_name = key, "penawaran.pdf"
+        proposal.attachment_file = storage.new_file(attachment, "application/pdf")
+        proposal.attachment_name = "penawaran.pdf"
         proposal.attachment_type, proposal.attachment_size = "application/pdf", len(attachment)
-        assert current_app.static_folder not in str(path)
     db.session.flush()
     return proposal
 

@@ -52,6 +52,8 @@ ACCESS = {
     ("auth.change_password", "POST"): signed_in(400),
     ("auth.edit_business", "GET"): only(["proponent"], 200),
     ("auth.edit_business", "POST"): only(["proponent"], 400),
+    ("auth.identity_changes", "GET"): only(STAFF, 200),
+    ("auth.decide_identity_change", "POST"): only(STAFF, 303),
     ("admin.users", "GET"): only(["admin"], 200),
     ("admin.new_user", "GET"): only(["admin"], 200),
     ("admin.new_user", "POST"): only(["admin"], 400),
@@ -124,6 +126,11 @@ ACCESS = {
     ("documents.index", "POST"): only(STAFF, 400),
     ("documents.view", "GET"): only(STAFF, 200),
     ("documents.pdf", "GET"): only(STAFF, 200),
+    ("documents.prepare_pdf", "POST"): only(STAFF, 303),
+    # A background job is its own user's (the world's belongs to the facilitator); anyone else's is a 404.
+    ("jobs.detail", "GET"): {**signed_in(404), "facilitator": 200},
+    ("jobs.download", "GET"): {**signed_in(404), "facilitator": 200},
+    ("jobs.status", "GET"): {**signed_in(404), "facilitator": 200},
     ("documents.agenda", "GET"): only(STAFF, 200),
     ("documents.agenda", "POST"): only(STAFF, 400),
     ("documents.rebuild_agenda", "POST"): only(STAFF, 303),
@@ -148,6 +155,7 @@ REQUESTS = {
     ("static", "GET"): {"values": {"filename": "css/app.css"}},
     ("public.set_language", "POST"): {"data": {"locale": "en"}},
     ("admin.set_active", "POST"): {"values": {"user_id": "@spare_user"}, "data": {"active": "0"}},
+    ("auth.decide_identity_change", "POST"): {"values": {"change_id": "@identity_change"}, "data": {"keputusan": "tolak"}},
     ("sessions.delete_category", "POST"): {"values": {"category_id": "@spare_category"}},
     ("sessions.move_category", "POST"): {"values": {"category_id": "@spare_category"}, "data": {"arah": "naik"}},
     ("sessions.edit_criterion", "GET"): {"values": {"criterion_id": "@criterion"}},
@@ -175,6 +183,10 @@ REQUESTS = {
     ("public.result", "GET"): {"values": {"session_id": "@finalized_session"}},
     ("documents.view", "GET"): {"values": {"slug": "acara"}},
     ("documents.pdf", "GET"): {"values": {"slug": "acara"}},
+    ("documents.prepare_pdf", "POST"): {"values": {"slug": "undangan"}},
+    ("jobs.detail", "GET"): {"values": {"job_id": "@job"}},
+    ("jobs.download", "GET"): {"values": {"job_id": "@job"}},
+    ("jobs.status", "GET"): {"values": {"job_id": "@job"}},
     ("documents.move_agenda_item", "POST"): {"values": {"item_id": "@agenda_item"}, "data": {"arah": "turun"}},
     ("documents.delete_agenda_item", "POST"): {"values": {"item_id": "@agenda_item"}},
     ("documents.mark", "POST"): {"values": {"invitation_id": "@spare_invitation"}, "data": {"hadir": "1"}},
@@ -197,11 +209,12 @@ def test_every_route_is_declared(app):
 
 def build_world(app) -> dict:
     """The objects every access case acts on; returns their ids by name."""
+    from participation.auth.identity import hold_identity_change
     from participation.auth.passwords import hash_password
     from participation.demo import demo_logo
     from participation.documents.services import build_agenda, save_letterhead
     from participation.intake.services import invite
-    from participation.models import Invitation, Role, User
+    from participation.models import IdentityChangeReason, Invitation, Job, JobState, Role, User
     from participation.review.ranking import build_ranking
     from participation.sessions import services as session_services
     from tests.factories import PDF_BYTES, as_actor, make_business, make_finalized_session, make_proposal, make_session
@@ -235,14 +248,20 @@ def build_world(app) -> dict:
                               as_actor(accounts["facilitator"]))
         save_letterhead({"institution_name": "Bappeda", "address": "", "contact": ""}, (demo_logo(), "image/png"),
                         False, as_actor(accounts["admin"]))
+        identity_change = hold_identity_change(business, "7777777777777", "Usaha Baru", IdentityChangeReason.HAS_PROPOSALS,
+                                               as_actor(accounts["proponent"]))
+        job = Job(kind="document_pdf", user=accounts["facilitator"], themed_session=themed_session,
+                  params={"slug": "undangan"}, state=JobState.DONE, output_name="undangan.pdf",
+                  output_type="application/pdf", output_data=PDF_BYTES, result={"slug": "undangan"})
+        session.add(job)
         session.commit()
         return {
-            "session": themed_session.id, "spare_category": spare_category.id,
+            "session": themed_session.id, "job": job.id, "spare_category": spare_category.id,
             "criterion": themed_session.criteria[-1].id, "proposal": proposal.id, "draft": draft.id,
             "spare_user": user_id_of(session, "fasilitator2@contoh.id"),
             "spare_facilitator": spare_facilitator.id, "spare_facilitator_member": spare_member.id,
             "spare_business": spare_business.id, "spare_invitation": spare_invitation.id,
-            "finalized_session": finalized.id, "agenda_item": agenda[0].id,
+            "finalized_session": finalized.id, "agenda_item": agenda[0].id, "identity_change": identity_change.id,
         }
 
 

@@ -46,6 +46,46 @@ def test_production_refuses_seed_demo_and_starts_when_safe(monkeypatch, tmp_path
     assert app.config["SEED_DEMO_ALLOWED"] is False and not app.debug
 
 
+@pytest.mark.parametrize("app_env", ["test", "development", "production"])
+def test_every_environment_refuses_a_secret_key_shorter_than_32_bytes(monkeypatch, tmp_path, app_env):
+    from participation import create_app
+
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
+    database = {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/k.db"}
+    for short in ("x", "too-short", "k" * 31, "é" * 15):  # 15 × 2 bytes in UTF-8: still short
+        with pytest.raises(ConfigError, match="at least 32 bytes") as refused:
+            create_app({"APP_ENV": app_env, "SECRET_KEY": short, **database})
+        assert "secrets.token_urlsafe" in str(refused.value)  # the message says how to make one
+    assert create_app({"APP_ENV": app_env, "SECRET_KEY": "k" * 32, **database}).secret_key == "k" * 32
+    # The environment variable goes through the same rule (the test config ignores the environment).
+    if app_env != "test":
+        monkeypatch.setenv("FLASK_SECRET_KEY", "k" * 20)
+        with pytest.raises(ConfigError, match="FLASK_SECRET_KEY must be at least 32 bytes"):
+            create_app({"APP_ENV": app_env, **database})
+
+
+def test_the_test_config_key_is_long_enough():
+    from participation.config import TestConfig
+
+    assert len(TestConfig.SECRET_KEY.encode()) >= 32
+
+
+def test_development_from_a_fresh_clone_generates_a_long_key_and_refuses_a_short_one(monkeypatch, tmp_path):
+    from participation import create_app
+
+    monkeypatch.delenv("FLASK_SECRET_KEY", raising=False)
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("APP_ENV", "development")
+    app = create_app()  # what `make run` does on a fresh clone: no .env, no instance/
+    key = (tmp_path / "secret_key").read_text()
+    assert app.secret_key == key and len(key.encode()) >= 32
+    assert create_app().secret_key == key  # kept across restarts
+    (tmp_path / "secret_key").write_text("short-hand-written-key")
+    with pytest.raises(ConfigError, match=r"secret_key must be at least 32 bytes.*delete the file"):
+        create_app()
+
+
 def test_unknown_environment_is_refused(monkeypatch):
     from participation import create_app
 

@@ -10,7 +10,7 @@ from sqlalchemy import event, select
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from participation.config import ConfigError
-from participation.models import AuditEvent, LoginFailure
+from participation.models import AuditEvent, RateLimitHit
 from tests.conftest import app_db, csrf_token
 
 
@@ -129,7 +129,7 @@ def _fail_login(app, client, headers):
     assert response.status_code == 401, response.get_data(as_text=True)[:500]
     with app_db(app) as session:
         audited = session.scalars(select(AuditEvent.ip).where(AuditEvent.action == "login.failure")).all()
-        counted = session.scalars(select(LoginFailure.ip)).all()
+        counted = session.scalars(select(RateLimitHit.ip).where(RateLimitHit.scope == "login.account")).all()
     return audited, counted
 
 

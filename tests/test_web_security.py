@@ -117,6 +117,7 @@ def test_method_not_allowed_lists_the_allowed_methods(client):
     assert "POST" in response.headers["Allow"]
 
 
+@pytest.mark.provokes_server_error
 def test_server_error_page_rolls_back_and_hides_internals(app_config, make_user, app):
     from participation import create_app
     from participation.extensions import db
@@ -200,3 +201,33 @@ def test_a_signed_in_users_language_is_kept_through_the_service(app, client, mak
         assert [(e.actor_id, e.object_id, e.after, e.channel) for e in events] == [
             (user_id, str(user_id), {"locale": "en"}, "web")]
     assert '<html lang="en">' in client.get("/akun").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("referrer", [
+    "//evil.example", "https://evil.example/x", "/\\evil", "http://localhost//evil.example/x",
+    "http://localhost/\\evil.example", "http://localhost/\t/evil.example", "javascript://localhost/%0aalert(1)",
+    "http://localhost.evil.example/masuk", "http://evil.example@localhost.evil/x",
+])
+def test_language_switch_never_redirects_off_site(client, referrer):
+    response = post_form(client, "/bahasa", {"locale": "en"}, token_from="/", headers={"Referer": referrer})
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/"
+
+
+@pytest.mark.parametrize("referrer,expected", [
+    ("http://localhost/hasil?tahun=2027", "/hasil?tahun=2027"),
+    ("http://localhost/masuk", "/masuk"),
+    ("/hasil", "/hasil"),
+])
+def test_language_switch_returns_to_the_page_it_was_pressed_on(client, referrer, expected):
+    response = post_form(client, "/bahasa", {"locale": "en"}, token_from="/", headers={"Referer": referrer})
+    assert response.status_code == 303 and response.headers["Location"] == expected
+
+
+@pytest.mark.parametrize("target", ["//evil.example", "/\\evil", "/\t/evil.example", "/\n/evil.example",
+                                    "https://evil.example/x", "evil.example", ""])
+def test_safe_next_refuses_other_hosts(target):
+    from participation.security import safe_next
+
+    assert safe_next(target) is None
+    assert safe_next("/sesi/1?tab=kriteria") == "/sesi/1?tab=kriteria"

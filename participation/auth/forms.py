@@ -220,6 +220,8 @@ class RegisterForm(NewPasswordMixin, BusinessProfileForm):
            "Personal Data Protection)."),
         validators=[InputRequired(_l("You must agree before registering."))],
     )
+    # A honeypot: hidden from people (and screen readers), filled in by robots that fill everything.
+    website = StringField(_l("Leave this field empty"), render_kw={"autocomplete": "off", "tabindex": "-1"})
 
     def validate(self, extra_validators=None):
         valid = super().validate(extra_validators)

@@ -1,30 +1,26 @@
 """Sign in, sign out, register, and the account pages."""
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+import time
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import (Blueprint, abort, current_app, flash, make_response, redirect, render_template, request,
+                   session, url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from participation.auth import services
+from participation import limits
+from participation.auth import identity, services
+from participation.auth.passwords import HashingBusy
 from participation.auth.forms import BusinessProfileForm, ChangePasswordForm, LoginForm, RegisterForm
+from participation.errors import handle_rate_limited, retry_after_header, wait_text
 from participation.extensions import db
 from participation.i18n import SESSION_LOCALE
-from participation.models import Business, Role
-from participation.security import rerender_on_csrf_error, role_required, start_session, web_actor
+from participation.models import Business, IdentityChange, Role
+from participation.security import STAFF, rerender_on_csrf_error, role_required, safe_next, start_session, web_actor
 
 bp = Blueprint("auth", __name__)
-
-
-def safe_next(target: str | None) -> str | None:
-    """`target` if it is a path on this site, else None (no open redirects)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc:
-        return None
-    return target
+# When this browser opened the registration form (seconds since the epoch), for the minimum fill time.
+REGISTER_OPENED_AT = "_register_opened_at"
 
 
 def home_for(user) -> str:
@@ -61,14 +57,10 @@ def login():
             begin_session(user)
             flash(_("Welcome, %(name)s.", name=user.name), "success")
             return redirect(safe_next(form.next.data) or home_for(user), code=303)
-        if result.throttled:
-            minutes = max(1, round(result.retry_after.total_seconds() / 60))
-            form.form_errors.append(
-                _("Too many failed sign-in attempts for this account. Try again in %(n)d minutes.",
-                  n=minutes)
-            )
-            status = 429
-        elif result.inactive:
+        if result.throttled or result.busy:
+            form.form_errors.append(refusal_text(result))
+            return refused(render_template("auth/login.html", form=form), result)
+        if result.inactive:
             form.form_errors.append(_("This account has been deactivated. Contact the administrator."))
             status = 403
         else:
@@ -77,6 +69,31 @@ def login():
     elif request.method == "POST":
         status = 400
     return render_template("auth/login.html", form=form), status
+
+
+def refusal_text(result) -> str:
+    """Why the throttle did not check a password, and when to try again."""
+    if result.busy:
+        return _("Many sign-ins are being checked at this moment. Wait a few seconds and try again.")
+    if result.throttled_by == "account":
+        minutes = max(1, round(result.retry_after.total_seconds() / 60))
+        return _("Too many failed sign-in attempts for this account. Try again in %(n)d minutes.", n=minutes)
+    if result.throttled_by == "network":
+        reason = _("Too many failed sign-in attempts from your network.")
+    else:
+        reason = _("This account has had many failed sign-in attempts, so it is checked only now and then.")
+    return f"{reason} {wait_text(result.retry_after)}"
+
+
+def refused(page: str, result):
+    """The page of a password check the throttle refused: 429 (or 503 when busy) with Retry-After."""
+    if result.busy:
+        response = make_response(page, 503)
+        response.headers["Retry-After"] = str(HashingBusy.retry_after)
+    else:
+        response = make_response(page, 429)
+        response.headers["Retry-After"] = retry_after_header(result.retry_after)
+    return response
 
 
 @bp.route("/keluar", methods=["POST"])
@@ -93,21 +110,53 @@ def logout():
     return redirect(url_for("public.index"), code=303)
 
 
+def looks_automated(form: RegisterForm) -> bool:
+    """A filled-in honeypot, or a form sent sooner after it was opened than a person could fill it."""
+    if form.website.data:
+        return True
+    minimum = current_app.config["REGISTRATION_MIN_FILL_TIME"].total_seconds()
+    if not minimum:
+        return False
+    opened = session.get(REGISTER_OPENED_AT)
+    if not isinstance(opened, (int, float)):
+        session[REGISTER_OPENED_AT] = time.time()  # the next try is timed from now
+        return True
+    return time.time() - opened < minimum
+
+
 @bp.route("/daftar", methods=["GET", "POST"])
 @rerender_on_csrf_error
 def register():
     if current_user.is_authenticated:
         return redirect(home_for(current_user))
+    actor = web_actor()
+    if request.method == "GET":
+        wait = services.registration_retry_after(actor)
+        if wait is not None:
+            return handle_rate_limited(limits.RateLimited(limits.REGISTRATIONS, wait))
+        session[REGISTER_OPENED_AT] = time.time()
     form = RegisterForm()
-    if form.validate_on_submit():
+    valid = form.validate_on_submit()
+    if valid and looks_automated(form):
+        form.form_errors.append(_("The form could not be accepted yet. Check your entries and send it again."))
+    elif valid:
         try:
             user = services.register_owner(
-                web_actor(), email=form.email.data, name=form.name.data, password=form.password.data,
+                actor, email=form.email.data, name=form.name.data, password=form.password.data,
                 profile=form.profile_data(),
             )
+        except limits.RateLimited as error:
+            db.session.rollback()
+            form.form_errors.append(f"{error.limit.message} {wait_text(error.retry_after)}")
+            response = make_response(render_template("auth/register.html", form=form), 429)
+            response.headers["Retry-After"] = retry_after_header(error.retry_after)
+            return response
         except services.EmailTaken:
+            # The same words whoever holds the address (an owner, staff, a deactivated account):
+            # the page must not confirm that a staff address exists or whose it is.
             form.email.errors.append(
-                _("This email is already registered. Sign in, or use another address.")
+                _("An account cannot be created with this email address. If you already have an "
+                  "account, sign in; otherwise use another address.")
             )
         else:
             db.session.commit()
@@ -137,6 +186,10 @@ def change_password():
             services.change_password(user, form.current_password.data, form.password.data, web_actor())
         except services.WeakPassword as error:
             form.password.errors.extend(error.problems)
+        except services.PasswordCheckRefused as error:
+            form.current_password.errors.append(refusal_text(error.result))
+            return refused(render_template("auth/account.html", form=form, business=user.business),
+                           error.result)
         except services.AccountError:
             form.current_password.errors.append(_("The current password is wrong."))
         else:
@@ -154,11 +207,50 @@ def edit_business():
     business: Business | None = current_user.business
     form = BusinessProfileForm()
     if request.method == "GET" and business is not None:
-        form.process(data=services.profile_data(business))
+        data = services.profile_data(business)
+        if (pending := business.pending_identity_change) is not None:
+            data.update(nib=pending.nib, business_name=pending.name)  # what the owner asked for
+        form.process(data=data)
     if form.validate_on_submit():
-        services.save_business_profile(current_user._get_current_object(), form.profile_data(), web_actor())
+        business = services.save_business_profile(current_user._get_current_object(), form.profile_data(),
+                                                  web_actor())
         db.session.commit()
-        flash(_("Your business profile has been saved."), "success")
+        if business.pending_identity_change is not None:
+            flash(_("Your business profile has been saved. The new NIB or business name waits for review by "
+                    "the session's staff; until then the profile keeps the current one."), "warning")
+        else:
+            flash(_("Your business profile has been saved."), "success")
         return redirect(url_for("auth.account"), code=303)
     status = 400 if request.method == "POST" else 200
-    return render_template("auth/business.html", form=form), status
+    return render_template("auth/business.html", form=form, business=business), status
+
+
+@bp.route("/perubahan-usaha")
+@role_required(*STAFF)
+def identity_changes():
+    """Owners' changes of NIB or business name waiting for the staff of their sessions."""
+    changes = identity.reviewable_changes(current_user._get_current_object())
+    return render_template("auth/identity_changes.html", changes=changes)
+
+
+@bp.route("/perubahan-usaha/<int:change_id>", methods=["POST"])
+@role_required(*STAFF)
+def decide_identity_change(change_id: int):
+    change = db.session.get(IdentityChange, change_id, with_for_update=True)
+    if change is None or not change.can_review(current_user):
+        abort(404)
+    decision = request.form.get("keputusan")
+    if decision not in {"setujui", "tolak"}:
+        abort(400)
+    try:
+        identity.decide_identity_change(change, decision == "setujui", web_actor())
+    except identity.IdentityChangeError:
+        db.session.rollback()
+        flash(_("This change has already been decided."), "info")
+    else:
+        db.session.commit()
+        if decision == "setujui":
+            flash(_("The change of %(business)s has been approved.", business=change.business.name), "success")
+        else:
+            flash(_("The change of %(business)s has been rejected.", business=change.business.name), "info")
+    return redirect(url_for("auth.identity_changes"), code=303)

@@ -1,10 +1,14 @@
 """Account operations. Services flush, never commit; the caller owns the transaction."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import func, select
 
-from participation.auth.passwords import hash_password, password_problems, verify_password
-from participation.auth.throttle import CheckResult, check_credentials
+from participation.auth import identity
+from participation import limits
+from participation.auth.passwords import hash_password, password_problems
+from participation.auth.throttle import CheckResult, check_credentials, check_password
 from participation.events import Actor, record
 from participation.extensions import db
 from participation.models import Business, Role, User
@@ -16,6 +20,14 @@ class AccountError(Exception):
 
 class EmailTaken(AccountError):
     """Another account already uses this email address."""
+
+
+class PasswordCheckRefused(AccountError):
+    """The throttle refused to check the current password; `result` says why and for how long."""
+
+    def __init__(self, result: CheckResult):
+        super().__init__(result.failure_reason)
+        self.result = result
 
 
 class WeakPassword(AccountError):
@@ -64,8 +76,21 @@ def apply_business_profile(business: Business, data: dict) -> Business:
     return business
 
 
+def registration_retry_after(actor: Actor) -> timedelta | None:
+    """How long until `actor`'s address may register again; None when it may now."""
+    if not limits.applies_to(actor) or not actor.ip:
+        return None
+    return limits.retry_after(limits.REGISTRATIONS, actor.ip)
+
+
 def register_owner(actor: Actor, *, email: str, name: str, password: str, profile: dict) -> User:
-    """A business owner's account and business profile, created together (the owner acts)."""
+    """A business owner's account and business profile, created together (the owner acts).
+
+    At most REGISTRATION_LIMIT per client IP per REGISTRATION_WINDOW (raises RateLimited); the
+    count is part of this transaction, so a registration that fails does not count.
+    """
+    if limits.applies_to(actor) and actor.ip:
+        limits.enforce([(limits.REGISTRATIONS, actor.ip)], ip=actor.ip)
     user = _new_user(email=email, name=name, role=Role.PROPONENT, password=password)
     business = apply_business_profile(Business(owner_name=name, user=user), profile)
     db.session.add(business)
@@ -92,16 +117,35 @@ def sign_out(user: User, actor: Actor) -> None:
 
 
 def save_business_profile(user: User, data: dict, actor: Actor) -> Business:
-    """Create or update the owner's business profile from cleaned form data."""
+    """Create or update the owner's business profile from cleaned form data.
+
+    A change of NIB or name that needs staff review (see auth.identity) is held as the business's
+    pending change, audited as `business.identity_change_requested`; the rest of the profile is
+    saved at once. Saving the current NIB and name again withdraws a pending change.
+    """
     business = user.business
     if business is None:
         business = Business(owner_name=user.name, user=user)
         db.session.add(business)
     before = profile_data(business) if business.id else None
+    held = None
+    if business.id is not None:
+        if identity.changes_identity(business, data["nib"], data["name"]):
+            reason = identity.review_reason(business, data["nib"])
+            if reason is not None:
+                held = identity.hold_identity_change(business, data["nib"], data["name"], reason, actor)
+                data = {**data, "nib": business.nib, "name": business.name}
+        else:
+            identity.withdraw_identity_change(business)
     apply_business_profile(business, data)
     db.session.flush()
-    record("business.updated", actor, business, before=_auditable(before),
-           after=_auditable(profile_data(business)))
+    after = _auditable(profile_data(business))
+    if held is None:
+        record("business.updated", actor, business, before=_auditable(before), after=after)
+    else:
+        record("business.identity_change_requested", actor, business, before=_auditable(before),
+               after={**after, "change_id": held.id, "reason": held.reason.value,
+                      "requested": {"nib": held.nib, "business_name": held.name}})
     return business
 
 
@@ -132,8 +176,12 @@ def _auditable(data: dict | None) -> dict | None:
 
 
 def change_password(user: User, current_password: str, new_password: str, actor: Actor) -> None:
-    """Replace the password after checking the current one; ends every other session."""
-    if not verify_password(user.password_hash, current_password):
+    """Replace the password after checking the current one (throttled like signing in); ends every
+    other session."""
+    result = check_password(user, current_password, actor.ip)
+    if result.throttled or result.busy:
+        raise PasswordCheckRefused(result)
+    if result.user is None:
         raise AccountError("current password is wrong")
     problems = password_problems(new_password, role=user.role, email=user.email, name=user.name)
     if problems:
@@ -152,7 +200,13 @@ def set_locale(user: User, locale: str, actor: Actor) -> None:
 
 
 def set_active(user: User, active: bool, actor: Actor) -> None:
-    """Activate or deactivate an account; deactivation ends its sessions at once."""
+    """Activate or deactivate an account; deactivation ends its sessions at once.
+
+    An admin never deactivates their own account (the page offers no button for it; this holds
+    for every door to the service).
+    """
+    if not active and actor.user is not None and not actor.user.can_deactivate(user):
+        raise AccountError("cannot deactivate this account")
     before = {"active": user.active}
     user.active = active
     if not active:

@@ -82,12 +82,17 @@ class WalkInForm(BaseForm):
     business_name = PaperProposalForm.business_name
     owner_name = PaperProposalForm.owner_name
     phone = PaperProposalForm.phone
+    owner_match = PaperProposalForm.owner_match
+    owner_business_id = PaperProposalForm.owner_business_id
+    validate_owner_match = PaperProposalForm.validate_owner_match
+    owner_choice = PaperProposalForm.owner_choice
 
     def business_data(self) -> dict:
         # Unknown at the door (scale None, no places): a new business starts as mikro, and the
         # paper form that follows fills in what it says.
         return {"nib": self.nib.data, "name": self.business_name.data, "owner_name": self.owner_name.data,
-                "phone": self.phone.data or None, "kbli": [], "scale": None, "kelurahan": "", "kecamatan": ""}
+                "phone": self.phone.data or None, "kbli": [], "scale": None, "kelurahan": "", "kecamatan": "",
+                **self.owner_choice()}
 
 
 class LetterheadForm(BaseForm):

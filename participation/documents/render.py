@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import render_template, url_for
+from flask_babel import lazy_gettext as _l
 
 from participation.documents import services
 from participation.intake.services import roster
@@ -16,6 +17,8 @@ DOCUMENTS = {
     "daftar-hadir": ("attendance", "documents/attendance.html"),
     "berita-acara": ("minutes", "documents/minutes.html"),
 }
+TITLES = {"undangan": _l("Invitations"), "acara": _l("Agenda"), "daftar-hadir": _l("Attendance list"),
+          "berita-acara": _l("Minutes of the meeting")}
 BLANK_ATTENDANCE_ROWS = 15
 
 
@@ -57,10 +60,14 @@ def html(themed_session: ThemedSession, slug: str) -> str:
                            **context(themed_session, slug))
 
 
-def pdf(themed_session: ThemedSession, slug: str, letterhead=None) -> bytes:
-    """The document as an A4 PDF with embedded fonts; nothing is fetched from outside, no request needed."""
+def pdf(themed_session: ThemedSession, slug: str, letterhead=None, *, release_database: bool = False) -> bytes:
+    """The document as an A4 PDF with embedded fonts; nothing is fetched from outside, no request needed.
+
+    `release_database` (for a caller that has written nothing) ends the transaction before the slow
+    conversion; see `render_pdf`.
+    """
     return render_pdf(DOCUMENTS[slug][1], letterhead=letterhead or services.letterhead(),
-                      **context(themed_session, slug))
+                      release_database=release_database, **context(themed_session, slug))
 
 
 def logo_url(head) -> str | None:

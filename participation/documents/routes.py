@@ -4,8 +4,13 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from flask_wtf import FlaskForm
+
+from participation import jobs
+from participation.documents import jobs as document_jobs
 from participation.documents import render, services
-from participation.intake.services import roster
+from participation.intake.owner_match import ask_about_owner
+from participation.intake.services import OwnedBusinessMatch, roster
 from participation.documents.forms import (
     AgendaItemForm,
     DocumentSettingsForm,
@@ -18,6 +23,7 @@ from participation.models import AgendaItem, Invitation, Role, ThemedSession
 from participation.proposals.attachments import sniff
 from participation.review.ranking import build_ranking
 from participation.security import STAFF, rerender_on_csrf_error, role_required, session_page, web_actor
+from participation.sessions.errors import meeting_frozen_message
 from participation.validation import clean_text
 
 bp = Blueprint("documents", __name__)
@@ -34,8 +40,11 @@ def index(themed_session: ThemedSession):
     if request.method == "GET" and not themed_session.invitation_notes:
         form.invitation_notes.data = services.DEFAULT_INVITATION_NOTES
     if form.validate_on_submit():
-        services.update_settings(themed_session, {name: form[name].data for name in services.SETTINGS_FIELDS},
-                                 web_actor())
+        try:
+            services.update_settings(themed_session, {name: form[name].data for name in services.SETTINGS_FIELDS},
+                                     web_actor())
+        except services.DocumentsError:
+            return refuse_frozen("documents.index", session_id)
         db.session.commit()
         flash(_("The document settings have been saved."), "success")
         return redirect(url_for("documents.index", session_id=session_id), code=303)
@@ -57,10 +66,33 @@ def view(themed_session: ThemedSession, slug: str):
 def pdf(themed_session: ThemedSession, slug: str):
     if slug not in render.DOCUMENTS:
         abort(404)
-    body = render.pdf(themed_session, slug)
-    filename = f"{render.DOCUMENTS[slug][0]}-sesi-{themed_session.id}.pdf"
+    if document_jobs.runs_as_job(themed_session, slug):
+        # Hundreds of letters take longer than a request may: the worker prepares them on request.
+        return render_template("documents/prepare.html", themed_session=themed_session, slug=slug,
+                               form=FlaskForm(), title=render.TITLES[slug])
+    body = render.pdf(themed_session, slug, release_database=True)
     return Response(body, mimetype="application/pdf",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+                    headers={"Content-Disposition": f'attachment; filename="{document_jobs.filename(themed_session, slug)}"'})
+
+
+@bp.route("/sesi/<int:session_id>/dokumen/<slug>.pdf", methods=["POST"])
+@session_page(*STAFF)
+def prepare_pdf(themed_session: ThemedSession, slug: str):
+    """Queue a large document for the worker and follow it on the job's page."""
+    if slug not in render.DOCUMENTS:
+        abort(404)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    job = jobs.enqueue("document_pdf", web_actor(), themed_session=themed_session, params={"slug": slug})
+    db.session.commit()
+    return redirect(url_for("jobs.detail", job_id=job.id), code=303)
+
+
+def refuse_frozen(endpoint: str, session_id: int):
+    """A change posted after finalisation (a page left open): nothing is saved; the page says why."""
+    db.session.rollback()
+    flash(meeting_frozen_message(), "danger")
+    return redirect(url_for(endpoint, session_id=session_id), code=303)
 
 
 def _load_item(themed_session, item_id: int) -> AgendaItem:
@@ -92,7 +124,10 @@ def agenda(themed_session: ThemedSession):
         abort(409)  # nothing to save until the agenda has been laid out
     form = make_agenda_form(stored)()
     if form.validate_on_submit():
-        services.update_agenda(themed_session, form.values(), web_actor())
+        try:
+            services.update_agenda(themed_session, form.values(), web_actor())
+        except services.DocumentsError:
+            return refuse_frozen("documents.agenda", session_id)
         db.session.commit()
         flash(_("The agenda has been saved."), "success")
         return redirect(url_for("documents.agenda", session_id=session_id), code=303)
@@ -103,7 +138,10 @@ def agenda(themed_session: ThemedSession):
 @session_page(*STAFF)
 def rebuild_agenda(themed_session: ThemedSession):
     session_id = themed_session.id
-    services.build_agenda(themed_session, build_ranking(themed_session, stability=False), web_actor())
+    try:
+        services.build_agenda(themed_session, build_ranking(themed_session, stability=False), web_actor())
+    except services.DocumentsError:
+        return refuse_frozen("documents.agenda", session_id)
     db.session.commit()
     flash(_("The agenda has been laid out from the template."), "success")
     return redirect(url_for("documents.agenda", session_id=session_id), code=303)
@@ -119,8 +157,11 @@ def add_agenda_item(themed_session: ThemedSession):
         return render_builder(themed_session, new_form=new_form, status=400)
     # The ranking is needed only to lay the template out first, when there is no agenda yet.
     ranking = None if themed_session.agenda else build_ranking(themed_session, stability=False)
-    services.add_agenda_item(themed_session, ranking, new_form.title.data, new_form.duration_minutes.data,
-                             web_actor(), new_form.description.data or "")
+    try:
+        services.add_agenda_item(themed_session, ranking, new_form.title.data, new_form.duration_minutes.data,
+                                 web_actor(), new_form.description.data or "")
+    except services.DocumentsError:
+        return refuse_frozen("documents.agenda", session_id)
     db.session.commit()
     flash(_("Item added to the agenda."), "success")
     return redirect(url_for("documents.agenda", session_id=session_id), code=303)
@@ -134,7 +175,10 @@ def move_agenda_item(themed_session: ThemedSession, item_id: int):
     step = {"naik": -1, "turun": 1}.get(request.form.get("arah", ""))
     if step is None:
         abort(400)
-    services.move_agenda_item(themed_session, item, step, web_actor())
+    try:
+        services.move_agenda_item(themed_session, item, step, web_actor())
+    except services.DocumentsError:
+        return refuse_frozen("documents.agenda", session_id)
     db.session.commit()
     return redirect(url_for("documents.agenda", session_id=session_id), code=303)
 
@@ -144,7 +188,10 @@ def move_agenda_item(themed_session: ThemedSession, item_id: int):
 def delete_agenda_item(themed_session: ThemedSession, item_id: int):
     session_id = themed_session.id
     item = _load_item(themed_session, item_id)
-    services.remove_agenda_item(themed_session, item, web_actor())
+    try:
+        services.remove_agenda_item(themed_session, item, web_actor())
+    except services.DocumentsError:
+        return refuse_frozen("documents.agenda", session_id)
     db.session.commit()
     flash(_("Item removed from the agenda."), "success")
     return redirect(url_for("documents.agenda", session_id=session_id), code=303)
@@ -157,11 +204,16 @@ def checkin(themed_session: ThemedSession):
     """Check-in at the door: search, mark present, register walk-ins (POST registers a walk-in)."""
     session_id = themed_session.id
     form = WalkInForm()
+    owned = None
     if form.validate_on_submit():
         try:
             invitation = services.register_walk_in(themed_session, form.business_data(), web_actor())
+        except OwnedBusinessMatch as match:
+            db.session.rollback()
+            owned = ask_about_owner(form, match)
         except services.DocumentsError:
-            form.form_errors.append(_("The session is finalised; attendance can no longer change."))
+            db.session.rollback()
+            form.form_errors.append(meeting_frozen_message())
         else:
             db.session.commit()
             return redirect(url_for("documents.checkin", session_id=session_id, cari=invitation.business.nib,
@@ -172,9 +224,9 @@ def checkin(themed_session: ThemedSession):
         query = ""
     invitations = roster(themed_session, query)
     walk_in = next((i for i in invitations if i.walk_in and i.id == request.args.get("baru", type=int)), None)
-    status = 400 if request.method == "POST" else 200
+    status = 409 if owned else 400 if request.method == "POST" else 200
     return render_template("documents/checkin.html", themed_session=themed_session, form=form, query=query,
-                           invitations=invitations, walk_in=walk_in,
+                           invitations=invitations, walk_in=walk_in, owned=owned,
                            counts=services.attendance_counts(themed_session)), status
 
 
@@ -191,7 +243,8 @@ def mark(themed_session: ThemedSession, invitation_id: int):
     try:
         services.check_in(invitation, present == "1", web_actor())
     except services.DocumentsError:
-        flash(_("The session is finalised; attendance can no longer change."), "danger")
+        db.session.rollback()
+        flash(meeting_frozen_message(), "danger")
     else:
         db.session.commit()
         if invitation.attended:

@@ -80,8 +80,23 @@ def _audit(event: str, themed_session: ThemedSession, actor: Actor, **kwargs) ->
     record(event, actor, themed_session, object_type="ThemedSession", **kwargs)
 
 
+def check_not_frozen(themed_session: ThemedSession) -> None:
+    """Refuse a change to what the minutes print once the session is finalised.
+
+    The minutes are printed from the live agenda, roster, attendance and settings, and have no
+    versions; changing them afterwards would alter a signed record without a reason. The session
+    row is locked first (as a finalisation locks it), so no change lands after one has committed.
+    """
+    from participation.review.services import lock_session
+
+    lock_session(themed_session)
+    if themed_session.meeting_record_is_frozen:
+        raise DocumentsError("finalized")
+
+
 def update_settings(themed_session: ThemedSession, data: dict, actor: Actor) -> None:
     """The meeting's details as the documents print them: time, venue, notes, signatories."""
+    check_not_frozen(themed_session)
     before = {name: getattr(themed_session, name) for name in data}
     for name, value in data.items():
         if name not in SETTINGS_FIELDS:
@@ -98,6 +113,7 @@ def _plain(values: dict) -> dict:
 
 def build_agenda(themed_session: ThemedSession, ranking, actor: Actor) -> list[AgendaItem]:
     """Replace the stored agenda with the template's, which the facilitator then edits."""
+    check_not_frozen(themed_session)
     items = _lay_out(themed_session, ranking)
     _audit("agenda.built", themed_session, actor, after={"items": len(items)})
     return items
@@ -140,6 +156,7 @@ def schedule(themed_session: ThemedSession, ranking) -> list[ScheduledItem]:
 
 def update_agenda(themed_session: ThemedSession, values: dict[int, dict], actor: Actor) -> None:
     """Save the edited items of the stored agenda ({item id: {field: value}})."""
+    check_not_frozen(themed_session)
     for item in themed_session.agenda:
         for name, value in values[item.id].items():
             setattr(item, name, value)
@@ -149,6 +166,7 @@ def update_agenda(themed_session: ThemedSession, values: dict[int, dict], actor:
 def add_agenda_item(themed_session: ThemedSession, ranking, title: str, minutes: int, actor: Actor,
                     description: str = "") -> AgendaItem:
     """Add an item of kind `other` before the closing; with no agenda yet, lay out the template (`ranking`) first."""
+    check_not_frozen(themed_session)
     if not themed_session.agenda:
         _lay_out(themed_session, ranking)
     items = themed_session.agenda
@@ -166,6 +184,7 @@ def move_agenda_item(themed_session: ThemedSession, item: AgendaItem, step: int,
     """Move an item one place up (-1) or down (+1); returns its (before, after) index."""
     from participation.sessions.services import move
 
+    check_not_frozen(themed_session)
     before, after = move(themed_session.agenda, item, step)
     if before != after:
         _audit("agenda.item_moved", themed_session, actor, before={"title": item.title, "position": before},
@@ -175,6 +194,7 @@ def move_agenda_item(themed_session: ThemedSession, item: AgendaItem, step: int,
 
 def remove_agenda_item(themed_session: ThemedSession, item: AgendaItem, actor: Actor) -> None:
     """Take an item off the agenda and close the gap in the positions."""
+    check_not_frozen(themed_session)
     themed_session.agenda.remove(item)
     for position, other in enumerate(themed_session.agenda):
         other.position = position
@@ -203,8 +223,7 @@ def check_in(invitation: Invitation, attended: bool, actor: Actor, *, at: dateti
     `at` is when it arrived, when that is entered afterwards (from the signed paper list);
     a check-in at the door is now.
     """
-    if invitation.themed_session.is_published:
-        raise DocumentsError("finalized")
+    check_not_frozen(invitation.themed_session)
     invitation.attended = attended
     invitation.checked_in_at = (at or utcnow()) if attended else None
     _audit("checkin.marked", invitation.themed_session, actor,
@@ -212,16 +231,19 @@ def check_in(invitation: Invitation, attended: bool, actor: Actor, *, at: dateti
 
 
 def register_walk_in(themed_session: ThemedSession, data: dict, actor: Actor) -> Invitation:
-    """A business that came without an invitation: matched by NIB and name, or created; present."""
-    if themed_session.is_published:
-        raise DocumentsError("finalized")
-    business, _created = find_or_create_business(data)  # holds the NIB's lock until commit
+    """A business that came without an invitation: matched by NIB and name, or created; present.
+
+    Raises intake's OwnedBusinessMatch when the only match has an account and nobody confirmed it.
+    """
+    check_not_frozen(themed_session)
+    match = find_or_create_business(data)  # holds the NIB's lock until commit
+    business = match.business
     add_invitations(themed_session, [business.id], actor, walk_in=True)
     invitation = db.session.scalar(select(Invitation).where(Invitation.session_id == themed_session.id,
                                                             Invitation.business_id == business.id))
     invitation.attended, invitation.checked_in_at = True, utcnow()
     db.session.flush()
-    _audit("checkin.walk_in", themed_session, actor, after={"business_id": invitation.business_id})
+    _audit("checkin.walk_in", themed_session, actor, after=match.note())
     return invitation
 
 

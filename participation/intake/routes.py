@@ -10,15 +10,19 @@ from sqlalchemy.orm import selectinload
 
 from participation.extensions import db
 from participation.forms import parse_id
+from participation import jobs
 from participation.intake import imports, services
+from participation.intake import jobs as intake_jobs
 from participation.intake.forms import MAX_IMPORT_BYTES, BlankFormsForm, ImportForm
-from participation.models import Invitation, Proposal, ThemedSession
+from participation.intake.owner_match import ask_about_owner
+from participation.models import Invitation, Job, Proposal, ThemedSession
 from participation.documents.services import letterhead
 from participation.pdf import render_pdf
 from participation.proposals import services as proposal_services
 from participation.proposals.forms import PaperProposalForm
 from participation.proposals.messages import error_text, mark_missing
 from participation.security import MANAGERS, STAFF, rerender_on_csrf_error, role_required, session_page, web_actor
+from participation.sessions.errors import meeting_frozen_message
 
 bp = Blueprint("intake", __name__)
 
@@ -56,7 +60,10 @@ def invite(themed_session: ThemedSession):
     ids = [parse_id(raw) for raw in request.form.getlist("business_id")]
     if not ids or None in ids:
         abort(400)
-    added = services.invite(themed_session, ids, web_actor())
+    try:
+        added = services.invite(themed_session, ids, web_actor())
+    except services.IntakeError:
+        return refuse_frozen(session_id)
     db.session.commit()
     flash(_("%(n)d business(es) added to the roster.", n=added), "success")
     return redirect(url_for("intake.roster", session_id=session_id), code=303)
@@ -71,11 +78,20 @@ def uninvite(themed_session: ThemedSession, invitation_id: int):
         abort(404)
     try:
         services.uninvite(invitation, web_actor())
-    except services.IntakeError:
+    except services.IntakeError as error:
+        if error.code == "finalized":
+            return refuse_frozen(session_id)
         flash(_("This business has already attended; it stays on the roster."), "danger")
     else:
         db.session.commit()
         flash(_("Removed from the roster."), "success")
+    return redirect(url_for("intake.roster", session_id=session_id), code=303)
+
+
+def refuse_frozen(session_id: int):
+    """A roster change posted after finalisation (a page left open): nothing is saved; the page says why."""
+    db.session.rollback()
+    flash(meeting_frozen_message(), "danger")
     return redirect(url_for("intake.roster", session_id=session_id), code=303)
 
 
@@ -91,8 +107,19 @@ def _read_upload(form: ImportForm) -> tuple[str, bytes] | None:
     return upload.filename, data
 
 
-def run_import(form: ImportForm, importer) -> tuple[str | None, imports.ImportResult | None]:
-    """Validate the upload and run `importer(filename, data)`; a refused import is rolled back.
+def to_job_page(job: Job):
+    """A large upload was queued: keep the job and follow it on its page."""
+    db.session.commit()
+    return redirect(url_for("jobs.detail", job_id=job.id), code=303)
+
+
+def run_import(form: ImportForm, importer, *, job_kind: str, themed_session: ThemedSession | None = None
+               ) -> tuple[str | None, imports.ImportResult | Job | None]:
+    """Validate the upload and run `importer(filename, data, limits)`; a refused import is rolled back.
+
+    `limits` are those of a web upload (rows, what an XLSX may unpack to). A file with more rows
+    than the page may handle is not imported here: it is queued as a `job_kind` job for the worker,
+    and the Job comes back instead of a result (the caller commits and shows the job's page).
 
     Returns (filename, result); result is None when the file itself could not be used, and the
     reason is on the form.
@@ -100,12 +127,16 @@ def run_import(form: ImportForm, importer) -> tuple[str | None, imports.ImportRe
     if not (form.validate_on_submit() and (upload := _read_upload(form))):
         return None, None
     try:
-        result = importer(*upload)
+        if intake_jobs.runs_as_job(*upload):
+            return upload[0], jobs.enqueue(job_kind, web_actor(), themed_session=themed_session,
+                                           input_name=upload[0][:200], input_data=upload[1])
+        result = importer(*upload, imports.TableLimits.for_web())
     except imports.ImportRefused as error:
         db.session.rollback()
         form.form_errors.append(str(error))
         return upload[0], None
     except imports.ImportFileError as error:
+        db.session.rollback()
         form.file.errors.append(str(error))
         return upload[0], None
     if not result.ok:
@@ -122,12 +153,18 @@ def import_roster(themed_session: ThemedSession):
     form = ImportForm()
     added = 0
 
-    def import_roster(name, data):
+    def import_roster(name, data, limits):
         nonlocal added
-        result, added = services.import_roster(themed_session, name, data, web_actor())
+        result, added = services.import_roster(themed_session, name, data, web_actor(), limits=limits)
         return result
 
-    _filename, result = run_import(form, import_roster)
+    try:
+        services.check_roster_open(themed_session)
+        _filename, result = run_import(form, import_roster, job_kind="import_roster", themed_session=themed_session)
+    except services.IntakeError:
+        return refuse_frozen(session_id)
+    if isinstance(result, Job):
+        return to_job_page(result)
     if result is not None and result.ok:
         db.session.commit()
         flash(_("%(rows)d rows read, %(created)d new businesses, %(n)d added to the roster.",
@@ -153,11 +190,15 @@ def paper(themed_session: ThemedSession):
         form.nib.data = request.args.get("nib", "")[:20]
         form.business_name.data = request.args.get("usaha", "")[:200]
         form.owner_name.data = request.args.get("pemilik", "")[:120]
+    owned = None
     if form.validate_on_submit():
         try:
             proposal = services.record_paper_proposal(themed_session, form.business_data(),
                                                       form.proposal_data(), form.paper_form_number.data,
                                                       web_actor())
+        except services.OwnedBusinessMatch as match:
+            db.session.rollback()
+            owned = ask_about_owner(form, match)
         except services.IntakeError as error:
             db.session.rollback()
             if error.code == "form_number_used":
@@ -177,8 +218,8 @@ def paper(themed_session: ThemedSession):
                     business=proposal.business.name), "success")
             return redirect(url_for("intake.paper", session_id=session_id,
                                     nomor=_next_number(proposal.paper_form_number)), code=303)
-    status = 400 if request.method == "POST" else 200
-    return render_template("intake/paper.html", form=form, themed_session=themed_session), status
+    status = 409 if owned else 400 if request.method == "POST" else 200
+    return render_template("intake/paper.html", form=form, themed_session=themed_session, owned=owned), status
 
 
 def _next_number(number: str) -> str:
@@ -195,7 +236,13 @@ def _next_number(number: str) -> str:
 def blank_forms(themed_session: ThemedSession):
     form = BlankFormsForm()
     if form.validate_on_submit():
-        numbers = services.allocate_paper_forms(themed_session, form.count.data, web_actor())
+        try:
+            numbers = services.allocate_paper_forms(themed_session, form.count.data, web_actor())
+        except services.IntakeError:
+            db.session.rollback()
+            flash(_("The session is finalised: it takes no more paper proposals, so no more blank forms are "
+                    "printed."), "danger")
+            return redirect(url_for("intake.blank_forms", session_id=themed_session.id), code=303)
         pdf = render_pdf("intake/blank_form.html", letterhead=letterhead(), themed_session=themed_session,
                          numbers=numbers)
         db.session.commit()
@@ -211,7 +258,10 @@ def blank_forms(themed_session: ThemedSession):
 @rerender_on_csrf_error
 def import_businesses():
     form = ImportForm()
-    _filename, result = run_import(form, lambda name, data: imports.import_businesses(name, data, web_actor()))
+    _filename, result = run_import(form, lambda name, data, limits: imports.import_businesses(name, data, web_actor(), limits=limits),
+                                   job_kind="import_businesses")
+    if isinstance(result, Job):
+        return to_job_page(result)
     if result is not None and result.ok:
         db.session.commit()
         flash(_("%(rows)d rows imported: %(created)d new businesses, %(merged)d merged into "
@@ -236,7 +286,11 @@ def import_proposals(themed_session: ThemedSession):
                                columns=imports.PROPOSAL_COLUMNS, themed_session=themed_session,
                                closed=imports.proposal_imports_closed_message()), status
     _filename, result = run_import(
-        form, lambda name, data: imports.import_proposals(themed_session, name, data, web_actor()))
+        form, lambda name, data, limits: imports.import_proposals(themed_session, name, data, web_actor(),
+                                                                   limits=limits),
+        job_kind="import_proposals", themed_session=themed_session)
+    if isinstance(result, Job):
+        return to_job_page(result)
     if result is not None and result.ok:
         db.session.commit()
         flash(_("%(n)d proposals imported and submitted; %(flagged)d look like near-duplicates.",

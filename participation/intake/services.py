@@ -1,6 +1,8 @@
 """The invitation roster and paper intake."""
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -14,16 +16,16 @@ from participation.models import (
     Proposal,
     ProposalSource,
     Scale,
-    SessionStatus,
     ThemedSession,
     normalize_business_name,
 )
 from participation.intake import imports
+from participation.models.session import PAPER_INTAKE_STATUSES
 from participation.intake.imports import ImportResult
 from participation.proposals import services as proposal_services
 from participation.validation import clean_text
 
-PAPER_STATUSES = (SessionStatus.OPEN, SessionStatus.REVIEW)
+PAPER_STATUSES = PAPER_INTAKE_STATUSES  # asked of the model as ThemedSession.takes_paper_proposals
 BUSINESS_LOCK_BASE = 10**15  # advisory-lock keys for "this NIB is being matched or created"
 
 
@@ -36,8 +38,22 @@ class IntakeError(Exception):
         self.details = details
 
 
+def check_roster_open(themed_session: ThemedSession) -> None:
+    """Refuse a roster or paper-form change once the session is finalised.
+
+    The minutes print who was invited and who came; they have no versions, so the roster stays
+    as it was at finalisation (whose lock on the session row this waits for).
+    """
+    from participation.review.services import lock_session
+
+    lock_session(themed_session)
+    if themed_session.meeting_record_is_frozen:
+        raise IntakeError("finalized")
+
+
 def invite(themed_session: ThemedSession, business_ids, actor: Actor) -> int:
     """Put businesses on the roster; returns how many were new to it."""
+    check_roster_open(themed_session)
     added = add_invitations(themed_session, business_ids, actor)
     _audit("roster.invited", themed_session, actor, after={"business_ids": sorted(set(business_ids)), "added": added})
     return added
@@ -79,6 +95,7 @@ def roster(themed_session: ThemedSession, query: str = "", *, walk_ins: bool = T
 
 def uninvite(invitation: Invitation, actor: Actor) -> None:
     """Take a business off the roster, unless it already attended."""
+    check_roster_open(invitation.themed_session)
     if invitation.attended:
         raise IntakeError("attended")
     _audit("roster.uninvited", invitation.themed_session, actor, before={"business_id": invitation.business_id})
@@ -86,12 +103,14 @@ def uninvite(invitation: Invitation, actor: Actor) -> None:
 
 
 def import_roster(themed_session: ThemedSession, filename: str, data: bytes, actor: Actor,
-                  progress=None) -> tuple[ImportResult, int]:
+                  progress=None, limits: imports.TableLimits | None = None) -> tuple[ImportResult, int]:
     """Read a roster (or business) file and put every business in it on the roster, all or nothing.
 
     Returns the import's result and how many businesses were new to the roster (0 when refused).
+    Refused before the file is read once the session is finalised: nothing is created then.
     """
-    result = imports.import_roster(filename, data, progress=progress)
+    check_roster_open(themed_session)
+    result = imports.import_roster(filename, data, progress=progress, limits=limits)
     if not result.ok:
         return result, 0
     added = add_invitations(themed_session, result.ids, actor)
@@ -117,25 +136,69 @@ def search_businesses(query: str, limit: int = 20) -> list[Business]:
     ))
 
 
-def find_or_create_business(data: dict) -> tuple[Business, bool]:
-    """Match a paper form's business by NIB plus normalised name, or create it (no account)."""
+class OwnedBusinessMatch(IntakeError):
+    """The only business with this NIB and name has an account: the facilitator must choose."""
+
+    def __init__(self, business: Business):
+        super().__init__("owned_match", business_id=business.id)
+        self.business = business
+
+
+# How a paper form's, walk-in's or import row's business was found: the event says which.
+MATCHED, CREATED, CONFIRMED_OWNER, SEPARATE = "matched", "created", "confirmed_owner", "separate"
+
+
+class BusinessMatch(NamedTuple):
+    """The business a form was attached to, how it was found, and the account's business it was kept apart from."""
+
+    business: Business
+    how: str
+    kept_apart_from: int | None = None
+
+    def note(self) -> dict:
+        """What an event records about the match (which business, and whether an account was confirmed)."""
+        note = {"business_id": self.business.id, "business_match": self.how}
+        if self.how == CONFIRMED_OWNER:
+            note["confirmed_owner_id"] = self.business.user_id
+        if self.kept_apart_from is not None:
+            note["kept_apart_from_business_id"] = self.kept_apart_from
+        return note
+
+
+def matching_business(nib: str, name: str) -> Business | None:
+    """The stored business with this NIB and normalised name: one without an account first, then the oldest.
+
+    A business without an account is the one staff registered (at the door, on paper or by an
+    import); an account with the same NIB and name may be anybody's, so it comes last.
+    """
+    return db.session.scalar(select(Business).where(
+        Business.nib == nib, Business.name_key == normalize_business_name(name)
+    ).order_by(Business.user_id.is_not(None), Business.id).limit(1))
+
+
+def find_or_create_business(data: dict) -> BusinessMatch:
+    """Match a paper form's business by NIB plus normalised name, or create it (no account).
+
+    Says how the business was found (MATCHED, CREATED, CONFIRMED_OWNER, SEPARATE). A
+    business with an account is used only when `data["owner_match"]` is "attach" and
+    `data["owner_business_id"]` names it (the facilitator confirmed, naming the account); with
+    "separate" a business without an account is created beside it. Otherwise OwnedBusinessMatch.
+    """
     # Two facilitators registering the same walk-in at once must not both create it.
     advisory_lock(BUSINESS_LOCK_BASE + int(data["nib"]))  # forms give a 13-digit NIB
-    business = db.session.scalar(select(Business).where(
-        Business.nib == data["nib"], Business.name_key == normalize_business_name(data["name"])
-    ).order_by(Business.id))
+    business = matching_business(data["nib"], data["name"])
+    how, kept_apart_from = MATCHED, None
+    if business is not None and business.has_account:
+        choice = data.get("owner_match")
+        if choice == "separate":
+            business, how, kept_apart_from = None, SEPARATE, business.id
+        elif choice == "attach" and data.get("owner_business_id") == business.id:
+            how = CONFIRMED_OWNER
+        else:
+            raise OwnedBusinessMatch(business)
     if business is not None:
-        if data.get("kbli"):
-            business.kbli_list = set(business.kbli_list) | set(data["kbli"])
-        if not business.phone and data.get("phone"):
-            business.phone = data["phone"]
-        # A check-in at the door records only NIB and names; the paper form completes the rest.
-        for place in ("kelurahan", "kecamatan"):
-            if not getattr(business, place) and data.get(place):
-                setattr(business, place, data[place])
-        if business.user_id is None and data.get("scale") is not None:
-            business.scale = data["scale"]  # no owner keeps this profile: the latest form says
-        return business, False
+        _complete_business(business, data)
+        return BusinessMatch(business, how)
     business = Business(nib=data["nib"], owner_name=data["owner_name"], scale=data.get("scale") or Scale.MIKRO,
                         phone=data.get("phone"), kelurahan=data.get("kelurahan") or "",
                         kecamatan=data.get("kecamatan") or "")
@@ -143,7 +206,21 @@ def find_or_create_business(data: dict) -> tuple[Business, bool]:
     business.kbli_list = data.get("kbli") or []
     db.session.add(business)
     db.session.flush()
-    return business, True
+    return BusinessMatch(business, SEPARATE if kept_apart_from else CREATED, kept_apart_from)
+
+
+def _complete_business(business: Business, data: dict) -> None:
+    """Fill in what a matched business lacks from the form; an owner's own profile keeps its scale."""
+    if data.get("kbli"):
+        business.kbli_list = set(business.kbli_list) | set(data["kbli"])
+    if not business.phone and data.get("phone"):
+        business.phone = data["phone"]
+    # A check-in at the door records only NIB and names; the paper form completes the rest.
+    for place in ("kelurahan", "kecamatan"):
+        if not getattr(business, place) and data.get(place):
+            setattr(business, place, data[place])
+    if not business.has_account and data.get("scale") is not None:
+        business.scale = data["scale"]  # no owner keeps this profile: the latest form says
 
 
 def record_paper_proposal(themed_session: ThemedSession, business_data: dict, proposal_data: dict,
@@ -155,7 +232,8 @@ def record_paper_proposal(themed_session: ThemedSession, business_data: dict, pr
         Proposal.session_id == themed_session.id, Proposal.paper_form_number == form_number))
     if duplicate is not None:
         raise IntakeError("form_number_used", receipt=duplicate.receipt_number)
-    business, _created = find_or_create_business(business_data)
+    match = find_or_create_business(business_data)
+    business = match.business
     if not themed_session.is_invited(business):
         add_invitations(themed_session, [business.id], actor, walk_in=True)
     proposal = proposal_services.new_proposal(
@@ -163,7 +241,7 @@ def record_paper_proposal(themed_session: ThemedSession, business_data: dict, pr
         paper_form_number=form_number, check_window=False)
     _audit("proposal.paper_entered", themed_session, actor,
            after={"proposal_id": proposal.id, "receipt_number": proposal.receipt_number,
-                  "paper_form_number": proposal.paper_form_number})
+                  "paper_form_number": proposal.paper_form_number, **match.note()})
     return proposal
 
 
@@ -174,6 +252,7 @@ def allocate_paper_forms(themed_session: ThemedSession, count: int, actor: Actor
     the row's lock: two facilitators printing at once get separate ranges. Reading the count and
     writing count + n back would let both read the same value on PostgreSQL.
     """
+    check_roster_open(themed_session)
     end = db.session.execute(
         update(ThemedSession).where(ThemedSession.id == themed_session.id)
         .values(paper_forms_printed=ThemedSession.paper_forms_printed + count)

@@ -1,8 +1,19 @@
 """The domain model (DESIGN §3); one module per aggregate."""
 from participation.models.audit import AppendOnlyError, AuditEvent
 from participation.models.base import LabelledEnum, RetiredCode, utcnow
-from participation.models.business import Business, LegalForm, Scale, derive_scale, normalize_business_name
+from participation.models.business import (
+    Business,
+    IdentityChange,
+    IdentityChangeReason,
+    IdentityChangeStatus,
+    LegalForm,
+    Scale,
+    derive_scale,
+    normalize_business_name,
+)
 from participation.models.documents import AgendaItem, AgendaKind, Letterhead
+from participation.models.job import Job, JobState
+from participation.models.files import StoredFile
 from participation.models.proposal import (
     RECEIPT_PREFIX,
     Proposal,
@@ -12,7 +23,7 @@ from participation.models.proposal import (
     ReceiptCounter,
 )
 from participation.models.review import Decision, ImmutableError, Outcome, RankingSnapshot, Rating
-from participation.models.security import LoginFailure
+from participation.models.security import RateLimitHit
 from participation.models.session import (
     FIELD_SOURCES,
     LIFE_CYCLE,
@@ -46,15 +57,20 @@ __all__ = [
     "ImmutableError",
     "Outcome",
     "RankingSnapshot",
+    "RateLimitHit",
     "Rating",
     "RetiredCode",
     "FIELD_SOURCES",
+    "IdentityChange",
+    "IdentityChangeReason",
+    "IdentityChangeStatus",
     "Invitation",
+    "Job",
+    "JobState",
     "LabelledEnum",
     "LIFE_CYCLE",
     "LegalForm",
     "Letterhead",
-    "LoginFailure",
     "Normalization",
     "Proposal",
     "ProposalSource",
@@ -68,6 +84,7 @@ __all__ = [
     "ScoringMethod",
     "SelectionMethod",
     "SessionStatus",
+    "StoredFile",
     "TRANSITIONS",
     "ThemedSession",
     "Transition",

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from participation.extensions import db
 from participation.models.base import LabelledEnum, enum_column, table_args, utcnow
+from participation.models.user import Role
 
 if TYPE_CHECKING:
     from participation.models.user import User
@@ -100,6 +101,8 @@ class Business(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     user: Mapped[User | None] = relationship(back_populates="business")
+    identity_changes: Mapped[list[IdentityChange]] = relationship(
+        back_populates="business", order_by="IdentityChange.id", cascade="all, delete-orphan")
 
     def __repr__(self) -> str:
         return f"<Business {self.id} {self.nib}>"
@@ -130,3 +133,80 @@ class Business(db.Model):
     def can_edit(self, user) -> bool:
         """Only the owner edits their own profile here."""
         return user.is_authenticated and user.id == self.user_id
+
+    @property
+    def has_account(self) -> bool:
+        """An owner registered it; a facilitator's or an import's rows must not attach to it unasked."""
+        return self.user_id is not None
+
+    @property
+    def pending_identity_change(self) -> IdentityChange | None:
+        """The owner's change of NIB or name waiting for staff review, if any."""
+        return next((change for change in self.identity_changes if change.is_pending), None)
+
+
+class IdentityChangeStatus(LabelledEnum):
+    """pending → approved / rejected, or withdrawn by the owner's next save."""
+
+    PENDING = "pending", _l("Waiting for review"), "warning"
+    APPROVED = "approved", _l("Approved"), "success"
+    REJECTED = "rejected", _l("Rejected"), "danger"
+    WITHDRAWN = "withdrawn", _l("Withdrawn"), "secondary"
+
+
+class IdentityChangeReason(LabelledEnum):
+    """Why an owner's change of NIB or name waits for staff."""
+
+    HAS_PROPOSALS = "has_proposals", _l("The business has proposals")
+    NIB_IN_USE = "nib_in_use", _l("Another business with this NIB has proposals or was registered at the door")
+
+
+class IdentityChange(db.Model):
+    """An owner's change of NIB or business name, held for staff review.
+
+    The NIB and name are what paper forms, walk-ins and imports are matched by; changed freely,
+    they would let an account take over another business's identity and its later paper forms.
+    """
+
+    __tablename__ = "business_identity_changes"
+    __table_args__ = table_args()
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    business_id: Mapped[int] = mapped_column(sa.ForeignKey("businesses.id", ondelete="CASCADE"), index=True)
+    requested_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    old_nib: Mapped[str] = mapped_column(sa.String(13))
+    old_name: Mapped[str] = mapped_column(sa.String(200))
+    nib: Mapped[str] = mapped_column(sa.String(13))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    reason: Mapped[IdentityChangeReason] = mapped_column(enum_column(IdentityChangeReason, "identity_change_reason"))
+    status: Mapped[IdentityChangeStatus] = mapped_column(
+        enum_column(IdentityChangeStatus, "identity_change_status"), default=IdentityChangeStatus.PENDING,
+        server_default="pending")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
+
+    business: Mapped[Business] = relationship(back_populates="identity_changes")
+    requested_by: Mapped[User | None] = relationship(foreign_keys=[requested_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+    def __repr__(self) -> str:
+        return f"<IdentityChange {self.id} b={self.business_id} {self.status.value}>"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status is IdentityChangeStatus.PENDING
+
+    def can_review(self, user) -> bool:
+        """Admins, and the planners and facilitators of any session the business takes part in."""
+        from participation.models.proposal import Proposal
+        from participation.models.session import Invitation, ThemedSession
+
+        if not user.is_authenticated or not user.role.is_staff:
+            return False
+        if user.role is Role.ADMIN:
+            return True
+        session_ids = sa.union(sa.select(Proposal.session_id).where(Proposal.business_id == self.business_id),
+                               sa.select(Invitation.session_id).where(Invitation.business_id == self.business_id))
+        sessions = db.session.scalars(sa.select(ThemedSession).where(ThemedSession.id.in_(session_ids)))
+        return any(themed_session.can_facilitate(user) for themed_session in sessions)

@@ -14,6 +14,7 @@ from participation.models.user import Role, User
 
 if TYPE_CHECKING:
     from participation.models.business import Business
+    from participation.models.files import StoredFile
     from participation.models.review import Decision
     from participation.models.session import Category, ThemedSession
 
@@ -74,7 +75,8 @@ class Proposal(db.Model):
     # Participants' votes at the meeting (the `votes` criterion); 0 until recorded.
     votes: Mapped[int] = mapped_column(default=0, server_default="0")
     votes_recorded_at: Mapped[datetime | None]
-    attachment_key: Mapped[str | None] = mapped_column(sa.String(64))
+    # The attached file (PDF, JPEG or PNG) lives in the database; the name, type and size are shown.
+    attachment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("stored_files.id"))
     attachment_name: Mapped[str | None] = mapped_column(sa.String(200))
     attachment_type: Mapped[str | None] = mapped_column(sa.String(40))
     attachment_size: Mapped[int | None]
@@ -89,6 +91,8 @@ class Proposal(db.Model):
     history: Mapped[list[ProposalStatusChange]] = relationship(
         back_populates="proposal", order_by="ProposalStatusChange.id", cascade="all, delete-orphan")
     near_duplicate_of: Mapped[Proposal | None] = relationship(remote_side=[id])
+    # Replacing the attachment or deleting the proposal deletes the old file in the same transaction.
+    attachment_file: Mapped[StoredFile | None] = relationship(cascade="all, delete-orphan", single_parent=True)
     decision: Mapped[Decision | None] = relationship(back_populates="proposal", uselist=False,
                                                      cascade="all, delete-orphan")
 
@@ -109,14 +113,37 @@ class Proposal(db.Model):
         """The owner, and the session's planners and facilitators (and admins)."""
         return self.is_owned_by(user) or self.themed_session.can_facilitate(user)
 
+    def owner_change_refusal(self) -> str | None:
+        """Why its owner may not edit, submit or withdraw it now (None when they may).
+
+        "withdrawn": it is over; "closed": the window is shut; "not_invited": the session takes
+        only invited businesses and this one is not (or no longer) on its roster. The services
+        ask this at the moment of the change, so a form opened earlier cannot slip past it.
+        """
+        if self.status is ProposalStatus.WITHDRAWN:
+            return "withdrawn"
+        if not self.themed_session.accepts_submissions:
+            return "closed"
+        if not self.themed_session.admits(self.business):
+            return "not_invited"
+        return None
+
+    @property
+    def shut_out_by_invitation(self) -> bool:
+        """Its owner may not change it only because the session takes invited businesses alone."""
+        return self.owner_change_refusal() == "not_invited"
+
     def can_edit(self, user) -> bool:
-        """The owner, while the window is open and the proposal is not withdrawn."""
-        return (self.is_owned_by(user) and self.status is not ProposalStatus.WITHDRAWN
-                and self.themed_session.accepts_submissions)
+        """The owner, while the window is open, the session admits the business and it is not withdrawn."""
+        return self.is_owned_by(user) and self.owner_change_refusal() is None
 
     def can_withdraw(self, user) -> bool:
-        """The owner may withdraw a submitted proposal while the window is open."""
+        """The owner may withdraw a submitted proposal while they may edit it."""
         return self.can_edit(user) and self.status is ProposalStatus.SUBMITTED
+
+    def can_delete(self, user) -> bool:
+        """The owner may delete a draft at any time: it was never part of the session's proposals."""
+        return self.is_owned_by(user) and self.status is ProposalStatus.DRAFT
 
     def can_decide(self, user) -> bool:
         """A submitted proposal is decided on by its session's managers (see ThemedSession.can_decide)."""
@@ -128,7 +155,7 @@ class Proposal(db.Model):
         Narrower than `can_view`: an admin who is not on the session's team reads the proposal
         but not the documents a business attached to it.
         """
-        if self.attachment_key is None or not user.is_authenticated:
+        if self.attachment_id is None or not user.is_authenticated:
             return False
         if self.is_owned_by(user):
             return True

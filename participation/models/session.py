@@ -30,6 +30,8 @@ class SessionStatus(LabelledEnum):
 
 # The final ranking of a finalized or archived session is published (its latest snapshot).
 PUBLISHED_STATUSES = (SessionStatus.FINALIZED, SessionStatus.ARCHIVED)
+# Facilitators type in paper proposals while owners submit and while the planners review.
+PAPER_INTAKE_STATUSES = (SessionStatus.OPEN, SessionStatus.REVIEW)
 
 
 class ScoringMethod(LabelledEnum):
@@ -273,13 +275,28 @@ class ThemedSession(db.Model):
                                         Invitation.business_id == business.id))
         )
 
+    def admits(self, business: Business | None) -> bool:
+        """Whether `business` may submit to this session: any business, or only invited ones."""
+        return not self.invitation_only or self.is_invited(business)
+
     def can_take_part(self, user) -> bool:
         """A business owner may see and submit to this session."""
         if not (user.is_authenticated and user.role is Role.PROPONENT):
             return False
         if self.status is not SessionStatus.OPEN:
             return False
-        return not self.invitation_only or self.is_invited(user.business)
+        return self.admits(user.business)
+
+    @property
+    def takes_paper_proposals(self) -> bool:
+        """Paper forms (and proposal imports) are entered while the session is open or under review."""
+        return self.status in PAPER_INTAKE_STATUSES
+
+    @property
+    def meeting_record_is_frozen(self) -> bool:
+        """Finalized or archived: the roster, attendance, agenda and document settings no longer change."""
+        # The minutes print them live and, unlike the ranking's snapshots, have no versions.
+        return self.is_published
 
     def open_problems(self) -> list[str]:
         """Why the session cannot open yet (empty when it can)."""

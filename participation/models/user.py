@@ -103,6 +103,12 @@ class User(db.Model):
         """An admin may deactivate anyone except themselves."""
         return self.can_manage_users() and other.id != self.id
 
+    @property
+    def masked_email(self) -> str:
+        """The email with the mailbox hidden but its first letter, e.g. s***@contoh.id."""
+        mailbox, _, domain = self.email.partition("@")
+        return f"{mailbox[:1]}***@{domain}"
+
     @staticmethod
     def normalize_email(email: str) -> str:
         """Emails are unique case-insensitively; store them trimmed and lower-case."""

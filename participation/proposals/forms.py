@@ -5,10 +5,10 @@ import re
 
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_wtf.file import FileField
-from wtforms import HiddenField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
-from participation.forms import BaseForm, Check, RequiredToSubmit, WholeNumberField, select_choices
+from participation.forms import BaseForm, Check, RequiredToSubmit, WholeNumberField, parse_id, select_choices
 from participation.models import Scale
 from participation.validation import (
     check_kbli,
@@ -72,6 +72,7 @@ class ProposalForm(BaseForm):
         Check(check_place, kind="kecamatan")])
     attachment = FileField(_l("Attachment (optional)"),
                            description=_l("PDF, JPEG or PNG, at most 5 MB: a quotation, a photo, a permit."))
+    remove_attachment = BooleanField(_l("Remove the current attachment"))
     idempotency_key = HiddenField()
 
     def __init__(self, *args, themed_session=None, **kwargs):
@@ -99,7 +100,7 @@ class PaperProposalForm(ProposalForm):
     """A facilitator types in a paper form: the business first, then the proposal."""
 
     display_order = ("paper_form_number", "nib", "business_name", "owner_name", "phone", "scale",
-                     "kbli_codes", "title", "category_id", "problem", "description", "estimated_cost",
+                     "kbli_codes", "owner_match", "title", "category_id", "problem", "description", "estimated_cost",
                      "beneficiaries", "jobs_created", "kelurahan", "kecamatan")
 
     paper_form_number = StringField(_l("Paper form number"), validators=[
@@ -122,6 +123,22 @@ class PaperProposalForm(ProposalForm):
     kbli_codes = StringField(_l("KBLI codes"), validators=[Optional()],
                              render_kw={"inputmode": "numeric", "autocomplete": "off"})
     scale = SelectField(_l("Business scale"), choices=select_choices(Scale.choices()), default="mikro")
+    # Shown only when the NIB and name match nothing but a business with an account: the
+    # facilitator either confirms that account (bound to the business shown, by its id) or
+    # registers the form's business separately.
+    owner_match = RadioField(_l("This NIB and name belong to a business with an account"), choices=select_choices([
+        ("attach", _l("I have checked with the person: attach the form to this account's business")),
+        ("separate", _l("Register it as a separate business without an account, for staff to review"))]),
+        validate_choice=False)
+    owner_business_id = HiddenField()
+
+    def validate_owner_match(self, field):
+        if field.data not in (None, "", "attach", "separate"):
+            raise ValidationError(_("Not a valid choice."))
+
+    def owner_choice(self) -> dict:
+        """The facilitator's answer to the account warning, for the matching service."""
+        return {"owner_match": self.owner_match.data or None, "owner_business_id": parse_id(self.owner_business_id.data)}
 
     def validate_kbli_codes(self, field):
         # A paper form may leave the KBLI out; the codes it gives follow the registration's rule.
@@ -132,7 +149,7 @@ class PaperProposalForm(ProposalForm):
         return {"nib": self.nib.data, "name": self.business_name.data, "owner_name": self.owner_name.data,
                 "phone": self.phone.data or None, "kbli": parse_kbli(self.kbli_codes.data),
                 "scale": Scale(self.scale.data), "kelurahan": self.kelurahan.data or "",
-                "kecamatan": self.kecamatan.data or ""}
+                "kecamatan": self.kecamatan.data or "", **self.owner_choice()}
 
 
 def field_labels(names) -> list[str]:

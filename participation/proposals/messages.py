@@ -17,8 +17,18 @@ def error_text(error: services.ProposalError) -> str:
                    "Keep this one as a draft, or withdraw another first.",
                    limit=error.details.get("limit", "")),
         "incomplete": _("Complete every field before submitting."),
+        "not_invited": _("This session takes proposals only from invited businesses, and yours is not on its "
+                         "invitation list. You can still read this proposal, and delete it while it is a draft."),
+        "withdrawn": _("A withdrawn proposal can no longer be changed."),
+        "draft_limit": draft_limit_text(error.details.get("limit", "")),
     }
     return messages.get(error.code, error.code)
+
+
+def draft_limit_text(limit) -> str:
+    """Why no new draft can be saved: the business keeps the most drafts a session allows."""
+    return _("Your business already keeps the limit of %(limit)s drafts in this session. Submit or delete "
+             "one of them first, or submit this proposal at once.", limit=limit)
 
 
 def attachment_text(error: attachments.AttachmentError) -> str:

@@ -3,26 +3,26 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from participation import storage
 from participation.extensions import db
 from participation.models import Outcome, Proposal, ProposalStatus, Role, SessionStatus, ThemedSession
 from participation.proposals import attachments, services
 from participation.proposals.forms import ProposalForm, field_labels
-from participation.proposals.messages import attachment_text, error_text, mark_missing
+from participation.proposals.messages import attachment_text, draft_limit_text, error_text, mark_missing
 from participation.security import rerender_on_csrf_error, role_required, web_actor
 
 bp = Blueprint("proposals", __name__, url_prefix="/usulan")
 
 
 def refuse(form: ProposalForm, error: services.ProposalError, stored: dict | None) -> None:
-    """Undo a refused save: roll back, drop the file just stored, explain on the form."""
+    """Undo a refused save: roll back (the uploaded file goes with it), explain on the form."""
     db.session.rollback()
-    attachments.discard(stored and stored["attachment_key"])
     if error.code == "incomplete":
         mark_missing(form, error.details["fields"])
     form.form_errors.append(error_text(error))
@@ -57,7 +57,7 @@ def mine():
 
 
 def _store_attachment(form: ProposalForm) -> dict | None:
-    """Save an uploaded attachment, or put the reason it was refused on the field."""
+    """Check an uploaded attachment (saved with the proposal), or put the reason it was refused on the field."""
     upload = form.attachment.data
     if not upload or not getattr(upload, "filename", None):
         return None
@@ -105,7 +105,6 @@ def new(session_id: int):
                 refuse(form, error, stored)
             except IntegrityError:
                 db.session.rollback()
-                attachments.discard(stored and stored["attachment_key"])
                 earlier = services.find_by_idempotency_key(key)
                 if earlier is None or earlier.business_id != business.id:
                     raise
@@ -114,8 +113,11 @@ def new(session_id: int):
                 _flash_saved(proposal)
                 return redirect(url_for("proposals.detail", proposal_id=proposal.id), code=303)
     status = 400 if request.method == "POST" else 200
+    # Said before anything is typed: a new draft would be refused (submitting at once is not).
+    draft_notice = (None if services.may_add_draft(themed_session, business)
+                    else draft_limit_text(services.draft_limit()))
     return render_template("proposals/form.html", form=form, themed_session=themed_session,
-                           proposal=None), status
+                           proposal=None, draft_notice=draft_notice), status
 
 
 def _flash_saved(proposal: Proposal) -> None:
@@ -171,13 +173,14 @@ def final_result(proposal: Proposal) -> dict | None:
 def edit(proposal_id: int):
     proposal = load_own_proposal(proposal_id)
     if not proposal.can_edit(current_user):
-        flash(_("This proposal can no longer be changed."), "warning")
+        flash(error_text(services.ProposalError(proposal.owner_change_refusal())), "warning")
         return redirect(url_for("proposals.detail", proposal_id=proposal.id))
     form = ProposalForm(obj=proposal, themed_session=proposal.themed_session)
     if form.validate_on_submit():
         stored = _store_attachment(form)
+        if stored is None and form.remove_attachment.data and proposal.attachment_id is not None:
+            stored = attachments.removed()
         if not form.attachment.errors:
-            old_key = proposal.attachment_key if stored else None
             submit = request.form.get("action") == "submit" and proposal.status is ProposalStatus.DRAFT
             try:
                 services.edit_proposal(proposal, form.proposal_data(), web_actor(), submit=submit,
@@ -186,7 +189,6 @@ def edit(proposal_id: int):
             except services.ProposalError as error:
                 refuse(form, error, stored)
             else:
-                attachments.discard(old_key)
                 if submit:
                     _flash_saved(proposal)
                 else:
@@ -232,14 +234,12 @@ def withdraw(proposal_id: int):
 @role_required(Role.PROPONENT)
 def delete_draft(proposal_id: int):
     proposal = load_own_proposal(proposal_id)
-    key = proposal.attachment_key
     try:
         services.delete_draft(proposal, web_actor())
     except services.ProposalError as error:
         flash(error_text(error), "danger")
         return redirect(url_for("proposals.detail", proposal_id=proposal_id), code=303)
     db.session.commit()
-    attachments.discard(key)
     flash(_("The draft has been deleted."), "success")
     return redirect(url_for("proposals.mine"), code=303)
 
@@ -250,11 +250,4 @@ def attachment(proposal_id: int):
     proposal = load_proposal(proposal_id)
     if not proposal.can_download_attachment(current_user):
         abort(404)
-    try:
-        path = attachments.path_for(proposal.attachment_key)
-    except FileNotFoundError:
-        abort(404)
-    if not path.exists():
-        abort(404)
-    return send_file(path, mimetype=proposal.attachment_type, as_attachment=True,
-                     download_name=proposal.attachment_name, max_age=0)
+    return storage.download(proposal.attachment_file, proposal.attachment_name)

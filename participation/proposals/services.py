@@ -5,9 +5,11 @@ import re
 import unicodedata
 from difflib import SequenceMatcher
 
+from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from participation import limits
 from participation.database import lock_for_update
 from participation.events import Actor, record
 from participation.extensions import db
@@ -28,6 +30,9 @@ PROPOSAL_FIELDS = ("title", "problem", "description", "category_id", "estimated_
 # What a submitted proposal must have; a draft needs only a title.
 REQUIRED_FOR_SUBMISSION = ("title", "problem", "description", "category_id", "estimated_cost",
                            "beneficiaries", "jobs_created", "kelurahan", "kecamatan")
+# Whole-number columns are NOT NULL: a draft that leaves one empty stores 0 there, and submitting
+# with one left empty is refused as incomplete (0 beneficiaries typed in is a real answer).
+NUMBER_FIELDS = ("estimated_cost", "beneficiaries", "jobs_created")
 SIMILAR_TITLE = 0.8
 
 
@@ -72,6 +77,39 @@ def missing_for_submission(proposal: Proposal) -> list[str]:
     return sorted(set(missing), key=REQUIRED_FOR_SUBMISSION.index)
 
 
+def empty_numbers(data: dict) -> list[str]:
+    """The whole-number fields that `data` gives but leaves empty."""
+    return [key for key in NUMBER_FIELDS if key in data and data[key] is None]
+
+
+def draft_limit() -> int:
+    """How many drafts one business may keep in one session (MAX_DRAFTS_PER_BUSINESS)."""
+    return current_app.config["MAX_DRAFTS_PER_BUSINESS"]
+
+
+def draft_count(themed_session: ThemedSession, business: Business) -> int:
+    """How many drafts the business keeps in the session."""
+    return db.session.scalar(
+        select(func.count(Proposal.id)).where(
+            Proposal.session_id == themed_session.id, Proposal.business_id == business.id,
+            Proposal.status == ProposalStatus.DRAFT,
+        )
+    )
+
+
+def may_add_draft(themed_session: ThemedSession, business: Business) -> bool:
+    """Whether the business is still under the session's draft limit."""
+    return draft_count(themed_session, business) < draft_limit()
+
+
+def check_draft_limit(themed_session: ThemedSession, business: Business) -> None:
+    """Refuse an owner's new draft beyond MAX_DRAFTS_PER_BUSINESS (one submitted at once is no draft)."""
+    _lock_business(business.id)  # two drafts saved at once cannot both take the last place
+    limit = draft_limit()
+    if draft_count(themed_session, business) >= limit:
+        raise ProposalError("draft_limit", limit=limit)
+
+
 def submitted_count(themed_session: ThemedSession, business: Business) -> int:
     """How many live (submitted) proposals the business has in the session."""
     return db.session.scalar(
@@ -89,10 +127,41 @@ def find_by_idempotency_key(key: str | None) -> Proposal | None:
     return db.session.scalar(select(Proposal).where(Proposal.idempotency_key == key))
 
 
+def check_owner_may_change(proposal: Proposal) -> None:
+    """Refuse an owner's edit, submission or withdrawal that the model does not allow now.
+
+    Asked when the change is made, not only when its form was opened: the window may have
+    closed or the session become invitation-only in between.
+    """
+    refusal = proposal.owner_change_refusal()
+    if refusal is not None:
+        raise ProposalError(refusal)
+
+
+def limit_owner(actor: Actor) -> None:
+    """Count a new or submitted proposal against the abuse limits (DESIGN §8), or raise RateLimited.
+
+    SUBMISSION_LIMIT per account and SUBMISSION_IP_LIMIT per client IP within SUBMISSION_WINDOW,
+    for the web and the API; the count is part of the caller's transaction.
+    """
+    if not limits.applies_to(actor):
+        return
+    checks = [(limits.SUBMISSIONS, str(actor.user_id))] if actor.user_id else []
+    checks += [(limits.SUBMISSIONS_IP, actor.ip)] if actor.ip else []
+    limits.enforce(checks, ip=actor.ip)
+
+
 def create_proposal(themed_session: ThemedSession, business: Business, data: dict, actor: Actor, *,
                     submit: bool, idempotency_key: str | None = None, attachment: dict | None = None,
                     check_window: bool = True) -> Proposal:
     """An owner's new proposal, saved as a draft or submitted at once; audited on the proposal."""
+    if check_window and not themed_session.accepts_submissions:
+        raise ProposalError("closed")
+    if not themed_session.admits(business):
+        raise ProposalError("not_invited")
+    limit_owner(actor)
+    if not submit:
+        check_draft_limit(themed_session, business)
     proposal = new_proposal(themed_session, business, data, actor, submit=submit, idempotency_key=idempotency_key,
                             attachment=attachment, check_window=check_window)
     record("proposal.submitted" if submit else "proposal.draft_saved", actor, proposal,
@@ -116,7 +185,7 @@ def new_proposal(themed_session: ThemedSession, business: Business, data: dict, 
     _record(proposal, None, ProposalStatus.DRAFT, actor)
     db.session.flush()
     if submit:
-        _submit(proposal, actor, check_window=check_window)
+        _submit(proposal, actor, check_window=check_window, empty=empty_numbers(data))
     flag_near_duplicate(proposal)
     return proposal
 
@@ -128,12 +197,16 @@ def edit_proposal(proposal: Proposal, data: dict, actor: Actor, *, submit: bool 
     One operation, one event: `proposal.submitted` when the draft goes in with the edits,
     `proposal.updated` otherwise.
     """
+    check_owner_may_change(proposal)
+    if submit and proposal.status is ProposalStatus.DRAFT:
+        limit_owner(actor)
+    empty = empty_numbers(data)
     changes = _apply_edits(proposal, data)
     for column, value in (attachment or {}).items():
         setattr(proposal, column, value)
     submit = submit and proposal.status is ProposalStatus.DRAFT
     if submit:
-        _submit(proposal, actor)
+        _submit(proposal, actor, empty=empty)
     record("proposal.submitted" if submit else "proposal.updated", actor, proposal,
            before={k: str(v[0]) for k, v in changes.items()} or None,
            after={**{k: str(v[1]) for k, v in changes.items()},
@@ -142,14 +215,19 @@ def edit_proposal(proposal: Proposal, data: dict, actor: Actor, *, submit: bool 
 
 
 def _apply_edits(proposal: Proposal, data: dict) -> dict:
-    """Apply edits; returns {field: (before, after)}. A submitted proposal stays complete."""
+    """Apply edits; returns {field: (before, after)}. A submitted proposal stays complete.
+
+    A number left empty is stored as 0, as in a new draft (see NUMBER_FIELDS).
+    """
+    empty = empty_numbers(data)
+    data = {**data, **dict.fromkeys(empty, 0)}
     changes = {}
     for key in PROPOSAL_FIELDS:
         if key in data and getattr(proposal, key) != data[key]:
             changes[key] = (getattr(proposal, key), data[key])
             setattr(proposal, key, data[key])
     if proposal.status is ProposalStatus.SUBMITTED:
-        missing = missing_for_submission(proposal)
+        missing = _missing(proposal, empty)
         if missing:
             raise ProposalError("incomplete", fields=missing)
     if "title" in changes:
@@ -159,23 +237,39 @@ def _apply_edits(proposal: Proposal, data: dict) -> dict:
 
 def submit_proposal(proposal: Proposal, actor: Actor, *, check_window: bool = True) -> Proposal:
     """Submit a draft as it stands; audited as `proposal.submitted`."""
+    if check_window:  # the owner's button; staff channels submit through new_proposal
+        check_owner_may_change(proposal)
+    limit_owner(actor)
     _submit(proposal, actor, check_window=check_window)
     record("proposal.submitted", actor, proposal, after={"receipt_number": proposal.receipt_number})
     return proposal
 
 
-def _submit(proposal: Proposal, actor: Actor, *, check_window: bool = True) -> Proposal:
-    """Submit a draft: check completeness and the per-business limit, then give it a receipt."""
+def _missing(proposal: Proposal, empty=()) -> list[str]:
+    """What the proposal lacks for submission, with the numbers just left `empty` (stored as 0)."""
+    return sorted(set(missing_for_submission(proposal)) | set(empty), key=REQUIRED_FOR_SUBMISSION.index)
+
+
+def _lock_business(business_id: int) -> None:
+    """Serialise the counted writes of one business (its limits hold under concurrency)."""
+    db.session.scalars(lock_for_update(select(Business).where(Business.id == business_id))).one()
+
+
+def _submit(proposal: Proposal, actor: Actor, *, check_window: bool = True, empty=()) -> Proposal:
+    """Submit a draft: check completeness and the per-business limit, then give it a receipt.
+
+    `empty`: number fields the request left empty, missing although the draft stores 0 there.
+    """
     themed_session = proposal.themed_session
     if check_window and not themed_session.accepts_submissions:
         raise ProposalError("closed")
     if proposal.status is not ProposalStatus.DRAFT:
         raise ProposalError("not_draft")
-    missing = missing_for_submission(proposal)
+    missing = _missing(proposal, empty)
     if missing:
         raise ProposalError("incomplete", fields=missing)
     # Serialise submissions of one business so that the limit holds under concurrency.
-    db.session.scalars(lock_for_update(select(Business).where(Business.id == proposal.business_id))).one()
+    _lock_business(proposal.business_id)
     limit = themed_session.max_proposals_per_business
     if submitted_count(themed_session, proposal.business) >= limit:
         raise ProposalError("limit", limit=limit)
@@ -189,10 +283,9 @@ def _submit(proposal: Proposal, actor: Actor, *, check_window: bool = True) -> P
 
 def withdraw_proposal(proposal: Proposal, actor: Actor, note: str = "") -> Proposal:
     """Withdraw a submitted proposal; its receipt number stays with it."""
-    if not proposal.themed_session.accepts_submissions:
-        raise ProposalError("closed")
     if proposal.status is not ProposalStatus.SUBMITTED:
         raise ProposalError("not_submitted")
+    check_owner_may_change(proposal)
     _record(proposal, proposal.status, ProposalStatus.WITHDRAWN, actor, note)
     proposal.status = ProposalStatus.WITHDRAWN
     record("proposal.withdrawn", actor, proposal, before={"status": "submitted"}, after={"status": "withdrawn"})
@@ -200,7 +293,11 @@ def withdraw_proposal(proposal: Proposal, actor: Actor, note: str = "") -> Propo
 
 
 def delete_draft(proposal: Proposal, actor: Actor) -> None:
-    """Drop a draft that was never submitted (its id is never handed out again)."""
+    """Drop a draft that was never submitted (its id is never handed out again).
+
+    Allowed whatever the window or the roster says: a draft was never part of the session, and
+    an owner whose business is no longer invited may still clear it away.
+    """
     if proposal.status is not ProposalStatus.DRAFT:
         raise ProposalError("not_draft")
     record("proposal.draft_deleted", actor, object_type="Proposal", object_id=proposal.id)

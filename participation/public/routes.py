@@ -13,7 +13,7 @@ from participation.extensions import db
 from participation.models import SessionStatus, ThemedSession
 from participation.review.services import official_ranking
 from participation.i18n import SESSION_LOCALE
-from participation.security import web_actor
+from participation.security import safe_next, web_actor
 
 bp = Blueprint("public", __name__)
 
@@ -62,11 +62,17 @@ def set_language():
 
 
 def _same_site_referrer() -> str | None:
-    """The page the switch was pressed on, when it is on this site."""
+    """The page the switch was pressed on, when it is a path on this site (the login `next` rule).
+
+    A Referer of this host is cut to its path and query, which must then pass `safe_next`: a
+    path such as "//evil.example" would otherwise redirect to another host.
+    """
     referrer = request.referrer
     if not referrer:
         return None
     parts = urlsplit(referrer)
-    if parts.netloc != request.host:
-        return None
-    return parts.path + (f"?{parts.query}" if parts.query else "")
+    if parts.scheme or parts.netloc:
+        if parts.scheme not in ("http", "https") or parts.netloc != request.host:
+            return None
+        referrer = parts.path + (f"?{parts.query}" if parts.query else "")
+    return safe_next(referrer)

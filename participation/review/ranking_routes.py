@@ -95,17 +95,20 @@ def save_weights(themed_session: ThemedSession):
     """Keep the weights tried out on the ranked list (a separate, audited POST)."""
     session_id = themed_session.id
     form = make_whatif_form(themed_session)(request.form)
-    if not form.validate() or not themed_session.is_editable:
+    if not form.validate():
         flash(_("The weights could not be saved; check them and try again."), "danger")
         # Back to the what-if view with what was typed, where each bad weight is marked.
         typed = {f"w{c.id}": (request.form.get(f"w{c.id}") or "")[:50] for c in themed_session.criteria}
         return redirect(url_for("review.ranking", session_id=session_id, **typed), code=303)
+    if not themed_session.is_editable:  # a page left open while the session was finalised
+        flash(session_error_message(session_services.SessionError("locked")), "danger")
+        return redirect(url_for("review.ranking", session_id=session_id), code=303)
     weights = {c.id: weight for c, weight in zip(themed_session.criteria, form.weights(), strict=True)}
     try:
         session_services.set_weights(themed_session, weights, web_actor(), origin=WeightsOrigin.MANUAL)
-    except session_services.SessionError:
+    except session_services.SessionError as error:
         db.session.rollback()
-        flash(_("The weights could not be saved; check them and try again."), "danger")
+        flash(session_error_message(error), "danger")
         return redirect(url_for("review.ranking", session_id=session_id), code=303)
     db.session.commit()
     flash(_("The weights have been saved."), "success")

@@ -10,6 +10,7 @@ ERRORS = {
     "in_use": lambda: _("Proposals use this category; it cannot be removed."),
     "source_locked": lambda: _("A criterion's source cannot change once the session has opened."),
     "criteria_locked": lambda: _("Criteria can only be removed while the session is a draft."),
+    "criteria_closed": lambda: _("Criteria can only be added while the session is a draft."),
     "zero_weights": lambda: _("At least one criterion needs a weight above zero."),
     "wrong_status": lambda: _("The session is not in a state that allows this."),
     "unknown_action": lambda: _("Unknown action."),
@@ -26,3 +27,9 @@ def error_message(error: SessionError) -> str:
     """The user-facing message for a refused change."""
     code = str(error)
     return ERRORS[code]() if code in ERRORS else code
+
+
+def meeting_frozen_message() -> str:
+    """Why the agenda, roster, attendance and document settings refuse a change once finalized."""
+    return _("The session is finalised: the agenda, the invitation roster, attendance and the document "
+             "settings stay as the minutes record them.")

@@ -179,7 +179,12 @@ def _renumber(items) -> None:
 
 def add_criterion(themed_session: ThemedSession, actor: Actor, *, name: str, source: CriterionSource,
                   direction: int, weight: float, scale_min: int = 1, scale_max: int = 5) -> Criterion:
-    """Append a criterion with a key derived from its name (made unique within the session)."""
+    """Append a criterion with a key derived from its name (made unique within the session).
+
+    Only in a draft: once open, proposals and ratings rely on the set of criteria.
+    """
+    if not themed_session.can_add_or_remove_criteria:
+        raise SessionError("criteria_closed")
     base = slugify(name)
     keys = {criterion.key for criterion in themed_session.criteria}
     key, counter = base, 2

@@ -73,3 +73,19 @@ def test_duplicate_email_is_refused_case_insensitively(app, client, admin_id, ma
     assert user_count(app) == 2
     with app_db(app) as session:
         assert session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "user.created")) == 0
+
+
+def test_the_service_refuses_an_admin_deactivating_their_own_account(app, make_user):
+    from participation.auth.services import AccountError, set_active
+    from tests.factories import as_actor
+
+    admin_id = make_user("admin")
+    other_id = make_user("planner")
+    with app_db(app) as session:
+        admin = session.get(User, admin_id)
+        with pytest.raises(AccountError):
+            set_active(admin, False, as_actor(admin))
+        assert admin.active
+        set_active(session.get(User, other_id), False, as_actor(admin))  # anyone else: allowed
+        assert not session.get(User, other_id).active
+        session.rollback()

@@ -174,8 +174,36 @@ def test_email_is_unique_case_insensitively(app, client, make_user):
     make_user(email="siti.aminah@contoh.id")
     response = register(client, email="SITI.Aminah@Contoh.ID")
     assert response.status_code == 400
-    assert "Email ini sudah terdaftar." in response.get_data(as_text=True)
+    assert TAKEN in response.get_data(as_text=True)
     assert counts(app) == (1, 1)
+
+
+TAKEN = "Akun tidak dapat dibuat dengan alamat email ini."
+
+
+def test_a_used_address_gets_the_same_answer_whoever_holds_it(app, client, make_user):
+    """Staff, owner or deactivated: one refusal, which neither says "registered" nor names a role."""
+    import re
+
+    holders = {"owner": make_user(email="pemilik@contoh.id"),
+               "planner": make_user("planner", email="perencana@contoh.id"),
+               "admin": make_user("admin", email="admin@contoh.id"),
+               "inactive": make_user("facilitator", email="nonaktif@contoh.id", active=False)}
+    before = counts(app)
+    pages = {}
+    for holder, address in (("owner", "pemilik@contoh.id"), ("planner", "PERENCANA@contoh.id"),
+                            ("admin", "admin@contoh.id"), ("inactive", "nonaktif@contoh.id")):
+        response = register(client, email=address)
+        assert response.status_code == 400, holder
+        page = response.get_data(as_text=True)
+        assert TAKEN in page and "terdaftar" not in page.split("<main", 1)[1].lower(), holder
+        main = page.split("<main", 1)[1].lower().replace(address.lower(), "")
+        for word in ("perencana", "admin", "administrator", "staf", "fasilitator", "nonaktif"):
+            assert not re.search(rf"\b{word}\b", main), (holder, word)
+        # What differs between the pages is only what was typed and the CSRF token.
+        pages[holder] = re.sub(r'value="[^"]*"', "", re.sub(re.escape(address), "EMAIL", page, flags=re.I))
+    assert len(set(pages.values())) == 1, holders
+    assert counts(app) == before
 
 
 def test_scale_is_derived_from_capital(app, client):

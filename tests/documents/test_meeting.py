@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from sqlalchemy import func, select
@@ -426,3 +427,128 @@ def test_a_walk_ins_paper_form_completes_the_business_registered_at_the_door(app
         "scale": "menengah", "category_id": str(category)})
     with app_db(app) as session:
         assert session.get(Business, meeting.businesses[0]).scale.value == "mikro"
+
+
+# Once finalised ---------------------------------------------------------------------------------
+
+FROZEN = "Musrenbang sudah final: susunan acara, daftar undangan, kehadiran, dan pengaturan dokumen tetap"
+
+
+def _finalise_after_the_meeting(app, client, meeting) -> dict:
+    """Lay out the agenda, sign the settings, check one business in, then finalise; what the minutes print."""
+    sid = meeting.session
+    assert post_form(client, f"/sesi/{sid}/acara/susun", {}, token_from=f"/sesi/{sid}/acara").status_code == 303
+    with app_db(app) as session:
+        themed_session = session.get(ThemedSession, sid)
+        themed_session.chair_name = "Ir. Bambang Sutrisno"
+        invitation_of(session, sid, meeting.businesses[0]).attended = True
+        themed_session.status = SessionStatus.FINALIZED
+        session.commit()
+    return _minutes_inputs(app, sid)
+
+
+def _minutes_inputs(app, sid) -> dict:
+    with app_db(app) as session:
+        themed_session = session.get(ThemedSession, sid)
+        return {
+            "agenda": [(i.id, i.title, i.duration_minutes, i.description, i.position) for i in themed_session.agenda],
+            "settings": (themed_session.minutes_per_proposal, themed_session.chair_name, themed_session.invitation_notes),
+            "roster": sorted((i.business_id, i.attended, i.walk_in) for i in themed_session.invitations),
+            "businesses": session.scalar(select(func.count(Business.id))),
+            "paper_forms": themed_session.paper_forms_printed,
+            "events": len(audit_actions(session)),
+        }
+
+
+def test_a_finalised_sessions_pages_show_the_record_read_only(app, client, meeting):
+    sid = meeting.session
+    _finalise_after_the_meeting(app, client, meeting)
+    for path, form_actions in (
+            (f"/sesi/{sid}/dokumen", [f"/sesi/{sid}/dokumen"]),
+            (f"/sesi/{sid}/acara", [f"/sesi/{sid}/acara"]),
+            (f"/sesi/{sid}/hadir", [f"/sesi/{sid}/hadir"]),
+            (f"/sesi/{sid}/undangan", [f"/sesi/{sid}/undangan"])):
+        page = client.get(path).get_data(as_text=True)
+        assert FROZEN in page, path
+        posts = re.findall(r'<form method="post" action="([^"]+)"', page)
+        assert not [action for action in posts if any(action.startswith(a) for a in form_actions)], (path, posts)
+    assert "Ir. Bambang Sutrisno" in client.get(f"/sesi/{sid}/dokumen").get_data(as_text=True)
+    agenda = client.get(f"/sesi/{sid}/acara").get_data(as_text=True)
+    assert "Sambutan Kepala Bappeda" in agenda and "/acara/tambah" not in agenda and "/pindah" not in agenda
+    blank = client.get(f"/sesi/{sid}/formulir-kosong").get_data(as_text=True)
+    assert "usulan kertas tidak diterima lagi" in blank and 'name="count"' not in blank
+    assert "Usulan kertas dapat dientri selama" in client.get(f"/sesi/{sid}/usulan-kertas").get_data(as_text=True)
+
+
+def test_a_finalised_session_refuses_every_change_to_what_the_minutes_print(app, client, meeting):
+    sid = meeting.session
+    before = _finalise_after_the_meeting(app, client, meeting)
+    first, last = before["agenda"][0][0], before["agenda"][-1][0]
+    with app_db(app) as session:
+        present = invitation_of(session, sid, meeting.businesses[0]).id
+        absent = invitation_of(session, sid, meeting.businesses[1]).id
+        outsider = make_business(nib="3578010177777", name="Batik Baru").id
+        session.commit()
+    before = _minutes_inputs(app, sid)
+    settings = {"minutes_per_proposal": "9", "invitation_notes": "Lain.", "chair_name": "Orang Lain",
+                "secretary_name": "", "participant_representative": ""}
+    agenda = {f"title_{item[0]}": "Diubah" for item in before["agenda"]} | {
+        f"minutes_{item[0]}": "3" for item in before["agenda"]}
+    roster_csv = ("nib,nama_usaha\n3578010177777,Batik Baru\n").encode()
+    for path, data, kwargs in (
+            (f"/sesi/{sid}/dokumen", settings, {}),
+            (f"/sesi/{sid}/acara", agenda, {}),
+            (f"/sesi/{sid}/acara/susun", {}, {}),
+            (f"/sesi/{sid}/acara/tambah", {"title": "Doa", "duration_minutes": "5"}, {}),
+            (f"/sesi/{sid}/acara/{first}/pindah", {"arah": "turun"}, {}),
+            (f"/sesi/{sid}/acara/{last}/hapus", {}, {}),
+            (f"/sesi/{sid}/hadir/{absent}", {"hadir": "1"}, {}),
+            (f"/sesi/{sid}/hadir/{present}", {"hadir": "0"}, {}),
+            (f"/sesi/{sid}/undangan", {"business_id": str(outsider)}, {}),
+            (f"/sesi/{sid}/undangan/{absent}/hapus", {}, {}),
+            (f"/sesi/{sid}/undangan/impor", {"file": (io.BytesIO(roster_csv), "undangan.csv")},
+             {"content_type": "multipart/form-data"}),
+            (f"/sesi/{sid}/formulir-kosong", {"count": "5"}, {})):
+        response = post_form(client, path, data, token_from="/", **kwargs)
+        assert response.status_code == 303, (path, response.status_code)
+        assert response.mimetype != "application/pdf"
+        message = client.get(response.headers["Location"]).get_data(as_text=True)
+        assert "sudah final" in message, path
+    walk_in = post_form(client, f"/sesi/{sid}/hadir", {"nib": "3578010188888", "business_name": "Tahu Bu Sri",
+                                                       "owner_name": "Sri Wahyuni"}, token_from="/")
+    assert walk_in.status_code == 400 and FROZEN in walk_in.get_data(as_text=True)
+    assert _minutes_inputs(app, sid) == before  # nothing changed, nothing recorded
+
+
+def test_the_services_refuse_the_same_changes_on_every_channel(app, meeting):
+    from participation.documents import services as documents
+    from participation.intake import services as intake
+    from participation.review.ranking import build_ranking
+
+    with app_db(app) as session:
+        themed_session = session.get(ThemedSession, meeting.session)
+        actor = as_actor(session.get(User, meeting.facilitator))
+        ranking = build_ranking(themed_session, stability=False)
+        documents.build_agenda(themed_session, ranking, actor)
+        item = themed_session.agenda[0]
+        invitation = invitation_of(session, meeting.session, meeting.businesses[1])
+        themed_session.status = SessionStatus.ARCHIVED  # archived is as final as finalized
+        session.flush()
+        for operation in (
+                lambda: documents.update_settings(themed_session, {"chair_name": "X"}, actor),
+                lambda: documents.build_agenda(themed_session, ranking, actor),
+                lambda: documents.update_agenda(themed_session, {i.id: {"title": "X"} for i in themed_session.agenda},
+                                                actor),
+                lambda: documents.add_agenda_item(themed_session, ranking, "Doa", 5, actor),
+                lambda: documents.move_agenda_item(themed_session, item, 1, actor),
+                lambda: documents.remove_agenda_item(themed_session, item, actor),
+                lambda: documents.check_in(invitation, True, actor)):
+            with pytest.raises(documents.DocumentsError, match="finalized"):
+                operation()
+        for operation in (lambda: intake.invite(themed_session, [meeting.businesses[0]], actor),
+                          lambda: intake.uninvite(invitation, actor),
+                          lambda: intake.import_roster(themed_session, "r.csv", b"nib,nama_usaha\n", actor),
+                          lambda: intake.allocate_paper_forms(themed_session, 3, actor)):
+            with pytest.raises(intake.IntakeError, match="finalized"):
+                operation()
+        session.rollback()

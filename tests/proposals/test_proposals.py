@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from participation.models import (
     AuditEvent,
@@ -212,14 +212,15 @@ def upload(client, world, content: bytes, filename: str):
     return client.post(f"/usulan/baru/{world.session}", data=data, content_type="multipart/form-data")
 
 
-def test_attachments_are_checked_by_content_and_stored_outside_static(app, client, world):
+def test_attachments_are_checked_by_content_and_stored_in_the_database(app, client, world):
+    from participation.models import StoredFile
+
     assert upload(client, world, PDF_BYTES, "penawaran harga.pdf").status_code == 303
     [proposal] = proposals(app)
     assert proposal.attachment_type == "application/pdf" and proposal.attachment_name == "penawaran harga.pdf"
-    from pathlib import Path
-
-    stored = Path(app.instance_path) / "uploads" / proposal.attachment_key
-    assert stored.read_bytes() == PDF_BYTES and "static" not in str(stored)
+    with app_db(app) as session:
+        assert session.scalars(select(StoredFile.data).where(StoredFile.id == proposal.attachment_id)).all() == [
+            PDF_BYTES]
     download = client.get(f"/usulan/{proposal.id}/lampiran")
     assert download.status_code == 200 and download.data == PDF_BYTES
     assert "attachment" in download.headers["Content-Disposition"]
@@ -230,7 +231,8 @@ def test_attachments_are_checked_by_content_and_stored_outside_static(app, clien
         response = upload(client, world, content, name)
         assert response.status_code == 400 and message in response.get_data(as_text=True)
     assert len(proposals(app)) == 1
-    assert len(list((Path(app.instance_path) / "uploads").iterdir())) == 1
+    with app_db(app) as session:
+        assert session.scalar(select(func.count(StoredFile.id))) == 1
 
 
 def test_attachment_download_is_limited_to_the_owner_and_the_session_staff(app, client, world, make_user, login_as):
@@ -282,3 +284,96 @@ def test_owner_deletes_a_draft(app, client, world):
     [draft] = proposals(app)
     assert post_form(client, f"/usulan/{draft.id}/hapus", {}, token_from=f"/usulan/{draft.id}").status_code == 303
     assert proposals(app) == []
+
+
+# Rules asked when the change is made ----------------------------------------------------------
+
+def _shut_out(app, world) -> tuple[int, int]:
+    """The owner keeps a draft and a submitted proposal; then the session takes invited businesses only."""
+    from tests.factories import make_proposal
+
+    with app_db(app) as session:
+        themed_session = session.get(ThemedSession, world.session)
+        business = session.get(User, world.owner).business
+        draft = make_proposal(themed_session, business, submit=False, title="Draf lama pelatihan")
+        sent = make_proposal(themed_session, business, title="Usulan terkirim mesin jahit")
+        themed_session.invitation_only = True  # and the owner's business is not on the roster
+        session.commit()
+        return draft.id, sent.id
+
+
+def test_an_uninvited_owner_reads_and_deletes_but_cannot_submit_edit_or_withdraw(app, client, world):
+    draft_id, sent_id = _shut_out(app, world)
+    page = client.get(f"/usulan/{draft_id}").get_data(as_text=True)
+    assert "hanya menerima usulan dari usaha yang diundang" in page
+    assert f"/usulan/{draft_id}/hapus" in page
+    assert f"/usulan/{draft_id}/kirim" not in page and f"/usulan/{draft_id}/ubah" not in page
+    sent_page = client.get(f"/usulan/{sent_id}").get_data(as_text=True)
+    assert f"/usulan/{sent_id}/tarik" not in sent_page and f"/usulan/{sent_id}/ubah" not in sent_page
+    data = {**FULL, "category_id": str(world.categories[2]), "action": "submit"}
+    # Every door refuses at the moment of the POST, with the reason.
+    for path, payload in ((f"/usulan/{draft_id}/kirim", {}), (f"/usulan/{draft_id}/ubah", data),
+                          (f"/usulan/{sent_id}/ubah", {**data, "action": "save", "title": "Judul baru sekali"}),
+                          (f"/usulan/{sent_id}/tarik", {})):
+        response = post_form(client, path, payload, token_from=f"/usulan/{draft_id}")
+        assert response.status_code in (302, 303), path
+        assert "hanya menerima usulan dari usaha yang diundang" in client.get(response.headers["Location"]).get_data(as_text=True)
+    draft, sent = proposals(app)
+    assert draft.status is ProposalStatus.DRAFT and draft.receipt_number is None
+    assert sent.status is ProposalStatus.SUBMITTED and sent.title == "Usulan terkirim mesin jahit"
+    # Deleting their own draft stays possible.
+    assert post_form(client, f"/usulan/{draft_id}/hapus", {}, token_from=f"/usulan/{draft_id}").status_code == 303
+    assert [p.id for p in proposals(app)] == [sent_id]
+
+
+def test_the_services_refuse_an_uninvited_owner_on_every_channel(app, world):
+    from participation.proposals import services
+
+    draft_id, sent_id = _shut_out(app, world)
+    with app_db(app) as session:
+        owner = session.get(User, world.owner)
+        actor = as_actor(owner)
+        draft, sent = session.get(Proposal, draft_id), session.get(Proposal, sent_id)
+        themed_session = session.get(ThemedSession, world.session)
+        for operation in (lambda: services.submit_proposal(draft, actor),
+                          lambda: services.edit_proposal(draft, {"title": "Judul lain"}, actor),
+                          lambda: services.edit_proposal(draft, {}, actor, submit=True),
+                          lambda: services.withdraw_proposal(sent, actor),
+                          lambda: services.create_proposal(themed_session, owner.business, {"title": "Baru"},
+                                                           actor, submit=False)):
+            with pytest.raises(services.ProposalError) as refused:
+                operation()
+            assert refused.value.code == "not_invited"
+        session.rollback()
+        # Invited again, the same calls go through.
+        from participation.intake.services import invite
+
+        invite(themed_session, [owner.business.id], as_actor(None))
+        services.submit_proposal(session.get(Proposal, draft_id), actor)
+        services.withdraw_proposal(session.get(Proposal, sent_id), actor)
+        session.commit()
+    assert [p.status for p in proposals(app)] == [ProposalStatus.SUBMITTED, ProposalStatus.WITHDRAWN]
+
+
+def test_editing_is_refused_by_the_service_once_the_window_closed_or_the_proposal_is_withdrawn(app, world):
+    from participation.proposals import services
+    from tests.factories import make_proposal
+
+    with app_db(app) as session:
+        themed_session = session.get(ThemedSession, world.session)
+        owner = session.get(User, world.owner)
+        proposal = make_proposal(themed_session, owner.business, title="Usulan mesin pengering")
+        withdrawn = make_proposal(themed_session, owner.business, title="Usulan lain yang ditarik")
+        services.withdraw_proposal(withdrawn, as_actor(owner))
+        themed_session.submission_closes_at = utcnow() - timedelta(minutes=1)
+        session.commit()
+        for target, code in ((proposal, "closed"), (withdrawn, "withdrawn")):
+            with pytest.raises(services.ProposalError) as refused:
+                services.edit_proposal(target, {"title": "Diubah setelah ditutup"}, as_actor(owner))
+            assert refused.value.code == code
+        with pytest.raises(services.ProposalError) as refused:
+            services.create_proposal(themed_session, owner.business, {"title": "Draf baru"}, as_actor(owner),
+                                     submit=False)
+        assert refused.value.code == "closed"
+        session.rollback()
+    assert {p.title for p in proposals(app)} == {"Usulan mesin pengering", "Usulan lain yang ditarik"}

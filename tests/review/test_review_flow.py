@@ -282,6 +282,7 @@ def test_snapshots_cannot_be_changed(app, client, world):
                 connection.exec_driver_sql("UPDATE ranking_snapshots SET reason = 'forged'")
 
 
+@pytest.mark.provokes_server_error
 def test_a_failure_halfway_through_finalisation_leaves_no_trace(app, client, world, monkeypatch):
     from participation.review import services
 

@@ -371,3 +371,19 @@ def test_moving_categories_and_criteria_is_audited(app, client, planner):
         ("session.criterion_moved", {"key": "urgensi", "position": 0}, {"key": "urgensi", "position": 1}, str(sid)),
         ("session.criterion_moved", {"key": "urgensi", "position": 1}, {"key": "urgensi", "position": 0}, str(sid)),
     ]  # the last move, already at the top, changed nothing and recorded nothing
+
+
+@pytest.mark.parametrize("status", [SessionStatus.OPEN, SessionStatus.REVIEW, SessionStatus.FINALIZED])
+def test_the_service_adds_criteria_only_to_a_draft(app, make_world, status):
+    from participation.sessions.errors import error_message
+    from participation.sessions.services import SessionError, add_criterion
+
+    world = make_world(status=status)
+    with app_db(app) as session:
+        themed_session = session.get(ThemedSession, world.session)
+        with pytest.raises(SessionError) as refused:
+            add_criterion(themed_session, as_actor(session.get(User, world.planner)), name="Dampak lingkungan",
+                          source=CriterionSource.RATING, direction=1, weight=0.1)
+        assert error_message(refused.value) == "Kriteria hanya dapat ditambahkan selama musrenbang masih berupa draf."
+        session.rollback()
+        assert len(session.get(ThemedSession, world.session).criteria) == 7

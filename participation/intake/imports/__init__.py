@@ -31,13 +31,14 @@ from participation.intake.imports.tables import (
     ImportResult,
     RowError,
     RowReader,
+    TableLimits,
     estimate_rows,
     read_table,
 )
 
 __all__ = [
     "BUSINESS_COLUMNS", "MAX_CELL", "MAX_ROWS", "PROPOSAL_COLUMNS", "ROSTER_COLUMNS", "ImportFileError",
-    "ImportRefused", "ImportResult", "RowError", "RowReader", "accepts_proposal_imports", "business_key",
+    "ImportRefused", "ImportResult", "RowError", "RowReader", "TableLimits", "accepts_proposal_imports", "business_key",
     "estimate_rows", "find_business", "import_businesses", "import_proposals", "import_roster",
     "not_registered_message", "proposal_imports_closed_message", "read_table", "registered_business",
 ]

@@ -9,7 +9,15 @@ from sqlalchemy import insert, select, update
 from participation import events
 from participation.events import Actor
 from participation.extensions import db
-from participation.intake.imports.tables import ImportResult, RowError, RowReader, check_header, parse_rows, read_table
+from participation.intake.imports.tables import (
+    ImportResult,
+    RowError,
+    RowReader,
+    TableLimits,
+    check_header,
+    parse_rows,
+    read_table,
+)
 from participation.models import Business, LegalForm, Scale, normalize_business_name, utcnow
 from participation.validation import (
     check_kbli,
@@ -26,10 +34,30 @@ BUSINESS_COLUMNS = {
     "nib": True, "nama_usaha": True, "nama_pemilik": True, "kbli": True, "skala": True,
     "kelurahan": True, "kecamatan": True, "telepon": False, "alamat": False, "bentuk_usaha": False,
     "modal": False, "omzet": False, "tenaga_kerja_laki": False, "tenaga_kerja_perempuan": False,
-    "sertifikat": False,
+    "sertifikat": False, "konfirmasi_akun": False,
 }
 # A roster may also be a plain list of businesses already registered: NIB and name only.
-ROSTER_COLUMNS = {"nib": True, "nama_usaha": True}
+ROSTER_COLUMNS = {"nib": True, "nama_usaha": True, "konfirmasi_akun": False}
+# A row whose NIB and name match only a business with an account (registered by its owner, or by
+# anyone claiming to be) is attached to it only with "ya" in `konfirmasi_akun`: the error lists
+# the account so that staff can check with the owner first. One column in the same file keeps the
+# import one step, all or nothing, on the web and the command line alike.
+CONFIRM_COLUMN = "konfirmasi_akun"
+
+
+def confirms_owner(reader: RowReader) -> bool:
+    """Whether the row says "ya" in `konfirmasi_akun` (empty: no; anything else is an error)."""
+    text = reader.text(CONFIRM_COLUMN, max_length=10).lower()
+    if text not in ("", "ya"):
+        reader.error(CONFIRM_COLUMN, _("Write ya, or leave it empty."))
+    return text == "ya"
+
+
+def owner_confirmation_message(business: Business) -> str:
+    """Why a row waits for confirmation, naming the account (its email masked)."""
+    return _("This NIB and name belong only to a business with an account: %(owner)s (%(email)s). Check with "
+             "the owner, then write ya in this column to attach the row to it.",
+             owner=business.user.name, email=business.user.masked_email)
 
 
 def _business_row(reader: RowReader) -> dict | None:
@@ -68,25 +96,27 @@ def _business_row(reader: RowReader) -> dict | None:
         "workforce_men": reader.number("tenaga_kerja_laki", maximum=100_000) or 0,
         "workforce_women": reader.number("tenaga_kerja_perempuan", maximum=100_000) or 0,
         "cert_halal": "halal" in certificates, "cert_pirt": "pirt" in certificates, "cert_sni": "sni" in certificates,
+        "confirmed": confirms_owner(reader),
     }
 
 
-def import_businesses(filename: str, data: bytes, actor: Actor, progress=None) -> ImportResult:
+def import_businesses(filename: str, data: bytes, actor: Actor, progress=None,
+                      limits: TableLimits | None = None) -> ImportResult:
     """Import a business file, all or nothing; audited as `businesses.imported` when it went in."""
-    result = _import_businesses(filename, data, progress)
+    result = _import_businesses(filename, data, progress, limits)
     if result.ok:
         events.record("businesses.imported", actor, after={"file": filename[:100], "rows": result.rows,
                                                     "created": result.created, "merged": result.merged})
     return result
 
 
-def _import_businesses(filename: str, data: bytes, progress=None) -> ImportResult:
+def _import_businesses(filename: str, data: bytes, progress=None, limits: TableLimits | None = None) -> ImportResult:
     """Validate every row, then merge into existing businesses or create new ones, in one go."""
-    header, rows = read_table(filename, data)
+    header, rows = read_table(filename, data, limits)
     result = ImportResult(errors=check_header(header, BUSINESS_COLUMNS))
     if result.errors:
         return result
-    parsed, result.errors = parse_rows(header, rows, BUSINESS_COLUMNS, _business_row, progress)
+    parsed, result.errors = parse_rows(header, rows, BUSINESS_COLUMNS, _business_row, progress, limits)
     result.rows = len(parsed)
     if result.errors or not parsed:
         if not parsed and not result.errors:
@@ -94,13 +124,20 @@ def _import_businesses(filename: str, data: bytes, progress=None) -> ImportResul
         return result
 
     merged_in_file: dict[tuple[str, str], dict] = {}
-    for _number, record in parsed:
+    first_row: dict[tuple[str, str], int] = {}
+    for number, record in parsed:
         key = (record["nib"], record["name_key"])
         if key in merged_in_file:
             _merge_record(merged_in_file[key], record)
         else:
-            merged_in_file[key] = record
-    existing = _existing_businesses(set(merged_in_file))
+            merged_in_file[key], first_row[key] = record, number
+    existing = existing_businesses(set(merged_in_file))
+    result.errors = [RowError(first_row[key], CONFIRM_COLUMN, owner_confirmation_message(business))
+                     for key, business in existing.items()
+                     if business.has_account and not merged_in_file[key]["confirmed"]]
+    if result.errors:
+        result.errors.sort(key=lambda error: error.row)
+        return result
     now = utcnow()
     new_keys, new_rows, updates = [], [], []
     for key, record in merged_in_file.items():
@@ -148,8 +185,8 @@ def _merge_record(target: dict, record: dict) -> None:
             target[key] = value
 
 
-def _existing_businesses(keys: set[tuple[str, str]]) -> dict[tuple[str, str], Business]:
-    """Stored businesses matching (NIB, name key) pairs of the import; the oldest wins a tie."""
+def existing_businesses(keys: set[tuple[str, str]]) -> dict[tuple[str, str], Business]:
+    """Stored businesses matching (NIB, name key) pairs of the import, chosen as in `_matching_ids`."""
     matched = _matching_ids(keys)
     wanted = sorted(matched.values())
     by_id = {}
@@ -160,23 +197,23 @@ def _existing_businesses(keys: set[tuple[str, str]]) -> dict[tuple[str, str], Bu
 
 
 def _matching_ids(keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
-    """Ids of stored businesses with these (NIB, name key) pairs; the oldest wins a tie.
+    """Ids of stored businesses with these (NIB, name key) pairs: one without an account first, then the oldest.
 
-    Small imports look up their NIBs; large ones read the three key columns of the whole table
-    once, which stays fast whatever the planner's statistics say.
+    A business with an account may be anybody's claim to the NIB and name, so a business staff
+    registered wins (as in intake.services.matching_business). Small imports look up their NIBs;
+    large ones read the key columns of the whole table once, which stays fast whatever the
+    planner's statistics say.
     """
     nibs = sorted({nib for nib, _ in keys})
+    columns = (Business.id, Business.nib, Business.name_key, Business.user_id.is_not(None))
     if len(nibs) > 2000:
-        candidates = db.session.execute(
-            select(Business.id, Business.nib, Business.name_key).order_by(Business.id)).all()
+        candidates = db.session.execute(select(*columns)).all()
     else:
         candidates = []
         for start in range(0, len(nibs), 500):
-            candidates += db.session.execute(
-                select(Business.id, Business.nib, Business.name_key)
-                .where(Business.nib.in_(nibs[start:start + 500])).order_by(Business.id)).all()
+            candidates += db.session.execute(select(*columns).where(Business.nib.in_(nibs[start:start + 500]))).all()
     matched: dict[tuple[str, str], int] = {}
-    for business_id, nib, name_key in sorted(candidates):
+    for business_id, nib, name_key, _owned in sorted(candidates, key=lambda row: (bool(row[3]), row[0])):
         if (nib, name_key) in keys:
             matched.setdefault((nib, name_key), business_id)
     return matched
@@ -209,31 +246,36 @@ def _merged_update(business: Business, record: dict, now) -> dict | None:
     return {"id": business.id, "updated_at": now, **changes}
 
 
-def import_roster(filename: str, data: bytes, progress=None) -> ImportResult:
+def import_roster(filename: str, data: bytes, progress=None, limits: TableLimits | None = None) -> ImportResult:
     """The businesses of a roster file, all or nothing; `ids` are the businesses to invite.
 
     A file with only `nib` and `nama_usaha` names businesses that must already be stored: each
     row is matched by NIB and normalised name, and a row that matches none is reported. Any
     other file is a business file, imported (created or merged) as `import_businesses` does.
     """
-    header, rows = read_table(filename, data)
+    header, rows = read_table(filename, data, limits)
     if not set(header) <= set(ROSTER_COLUMNS):
-        return _import_businesses(filename, data, progress=progress)
+        return _import_businesses(filename, data, progress=progress, limits=limits)
     result = ImportResult(errors=check_header(header, ROSTER_COLUMNS))
     if result.errors:
         return result
 
-    parsed, result.errors = parse_rows(header, rows, ROSTER_COLUMNS, business_key, progress)
+    parsed, result.errors = parse_rows(header, rows, ROSTER_COLUMNS,
+                                       lambda reader: (business_key(reader), confirms_owner(reader)), progress,
+                                       limits)
     result.rows = len(parsed)
     if not parsed and not result.errors:
         result.errors.append(RowError(2, "-", _("The file has no data rows.")))
-    matched = _matching_ids({key for _number, key in parsed if key})  # one lookup for the whole file
-    result.errors += [RowError(number, "nib", not_registered_message()) for number, key in parsed
-                      if key and key not in matched]
+    existing = existing_businesses({key for _number, (key, _confirmed) in parsed if key})  # one lookup
+    for number, (key, confirmed) in parsed:
+        if key and key not in existing:
+            result.errors.append(RowError(number, "nib", not_registered_message()))
+        elif key and existing[key].has_account and not confirmed:
+            result.errors.append(RowError(number, CONFIRM_COLUMN, owner_confirmation_message(existing[key])))
     result.errors.sort(key=lambda error: error.row)
     if result.errors:
         return result
-    result.ids = list(dict.fromkeys(matched[key] for _number, key in parsed))
+    result.ids = list(dict.fromkeys(existing[key].id for _number, (key, _confirmed) in parsed))
     result.merged = len(parsed)
     return result
 
@@ -255,17 +297,25 @@ def not_registered_message() -> str:
 
 
 def registered_business(reader: RowReader) -> Business | None:
-    """The stored business a row names by `nib` and `nama_usaha`; an error on the row if none."""
+    """The stored business a row names by `nib` and `nama_usaha`; an error on the row if none.
+
+    A business with an account is named only with "ya" in `konfirmasi_akun`; without it the
+    row's error names the account.
+    """
     key = business_key(reader)
+    confirmed = confirms_owner(reader)
     if key is None:
         return None
     business = find_business(*key)
     if business is None:
         reader.error("nib", not_registered_message())
+    elif business.has_account and not confirmed:
+        reader.error(CONFIRM_COLUMN, owner_confirmation_message(business))
+        return None
     return business
 
 
 def find_business(nib: str, name_key: str) -> Business | None:
-    """The stored business with this NIB and name key (the oldest, as in `_matching_ids`)."""
+    """The stored business with this NIB and name key, chosen as in `_matching_ids` (no account first)."""
     return db.session.scalar(select(Business).where(Business.nib == nib, Business.name_key == name_key)
-                             .order_by(Business.id))
+                             .order_by(Business.user_id.is_not(None), Business.id).limit(1))

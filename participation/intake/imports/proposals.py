@@ -7,15 +7,31 @@ from sqlalchemy import select
 from participation import events
 from participation.events import Actor
 from participation.extensions import db
-from participation.intake.imports.businesses import registered_business
-from participation.intake.imports.tables import ImportRefused, ImportResult, RowError, RowReader, check_header, parse_rows, read_table
+from participation.intake.imports.businesses import (
+    CONFIRM_COLUMN,
+    business_key,
+    confirms_owner,
+    existing_businesses,
+    not_registered_message,
+    owner_confirmation_message,
+)
+from participation.intake.imports.tables import (
+    ImportRefused,
+    ImportResult,
+    RowError,
+    RowReader,
+    TableLimits,
+    check_header,
+    parse_rows,
+    read_table,
+)
 from participation.models import Proposal, ProposalSource, ThemedSession
 from participation.validation import check_place, normalize_place
 
 PROPOSAL_COLUMNS = {
     "nib": True, "nama_usaha": True, "judul": True, "masalah": True, "deskripsi": True, "kategori": True,
     "perkiraan_biaya": True, "penerima_manfaat": True, "tenaga_kerja_baru": True, "kelurahan": False,
-    "kecamatan": False, "nomor_formulir": False,
+    "kecamatan": False, "nomor_formulir": False, "konfirmasi_akun": False,
 }
 
 
@@ -32,16 +48,19 @@ def proposal_imports_closed_message() -> str:
 
 
 def import_proposals(themed_session: ThemedSession, filename: str, data: bytes, actor: Actor,
-                     progress=None) -> ImportResult:
+                     progress=None, limits: TableLimits | None = None, checkpoint=None) -> ImportResult:
     """Validate every row, then create submitted proposals with receipt numbers, all or nothing.
+
+    `checkpoint()`, when given, is called once everything is read and checked and before the
+    first write: a background job commits there, so that its write transaction stays short.
 
     Raises ImportRefused, before reading the file, when the session takes no proposals.
     """
-    from participation.proposals import services as proposal_services
+    from participation.proposals import bulk
 
     if not accepts_proposal_imports(themed_session):
         raise ImportRefused(proposal_imports_closed_message())
-    header, rows = read_table(filename, data)
+    header, rows = read_table(filename, data, limits)
     result = ImportResult(errors=check_header(header, PROPOSAL_COLUMNS))
     if result.errors:
         return result
@@ -56,7 +75,7 @@ def import_proposals(themed_session: ThemedSession, filename: str, data: bytes, 
             reader.check(column, check_place(value))
             return value
 
-        business = registered_business(reader)
+        business = (business_key(reader), confirms_owner(reader))  # looked up for all rows at once, below
         category_name = reader.text("kategori", required=True, max_length=120)
         category_id = categories.get(category_name.lower())
         if category_name and category_id is None:
@@ -84,28 +103,35 @@ def import_proposals(themed_session: ThemedSession, filename: str, data: bytes, 
             "paper_form_number": form_number,
         }
 
-    parsed, result.errors = parse_rows(header, rows, PROPOSAL_COLUMNS, parse, progress)
+    parsed, result.errors = parse_rows(header, rows, PROPOSAL_COLUMNS, parse, progress, limits)
     result.rows = len(parsed)
     if not parsed and not result.errors:
         result.errors.append(RowError(2, "-", _("The file has no data rows.")))
+    existing = existing_businesses({key for _number, record in parsed if (key := record["business"][0])})
+    for number, record in parsed:
+        key, confirmed = record["business"]
+        business = existing.get(key) if key else None
+        if key and business is None:
+            result.errors.append(RowError(number, "nib", not_registered_message()))
+        elif business is not None and business.has_account and not confirmed:
+            result.errors.append(RowError(number, CONFIRM_COLUMN, owner_confirmation_message(business)))
+        record["business"] = business
+    result.errors.sort(key=lambda error: error.row)
     if result.errors:
         return result
-    for number, record in parsed:
-        business = record.pop("business")
-        paper_number = record.pop("paper_form_number")
-        try:
-            proposal = proposal_services.new_proposal(
-                themed_session, business, record, actor, submit=True, source=ProposalSource.IMPORT,
-                paper_form_number=paper_number, check_window=False)
-        except proposal_services.ProposalError as error:
-            if error.code == "limit":
-                result.errors.append(RowError(number, "nib", _(
-                    "This business already has the maximum of %(n)d proposals in the session.",
-                    n=error.details["limit"])))
-                continue
-            raise
-        result.ids.append(proposal.id)
-        result.flagged += proposal.near_duplicate_of_id is not None
+    rows = [bulk.Row(number, record.pop("business"), record, record.pop("paper_form_number"))
+            for number, record in parsed]
+    near = bulk.plan_near_duplicates(themed_session, rows)
+    if checkpoint:
+        checkpoint()  # every row is checked and nothing is written yet: a job ends its reading here
+    limit = themed_session.max_proposals_per_business
+    result.errors = [RowError(row.number, "nib", _(
+        "This business already has the maximum of %(n)d proposals in the session.", n=limit))
+        for row in bulk.over_limit(themed_session, rows)]
+    if result.errors:
+        return result
+    result.ids, near_duplicates = bulk.submit_many(themed_session, rows, actor, near, source=ProposalSource.IMPORT)
+    result.flagged = len(near_duplicates)
     result.created = len(result.ids)
     if result.ok:
         events.record("proposals.imported", actor, themed_session, object_type="ThemedSession",
