@@ -149,7 +149,7 @@ def follow(client: Client, location: str) -> dict:
         match = re.search(r'<progress[^>]*max="(\d+)"[^>]*value="(\d*)"', text)
         if match:
             seen.append(match.group(2))
-        if "http-equiv" not in text:
+        if "data-job-status" not in text:
             done = "alert-success" in text
             return {"seconds": time.perf_counter() - start, "ok": done, "progress": seen, "path": path,
                     "text": re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", text))[-600:] if not done else ""}
@@ -229,10 +229,11 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=15_000)
     parser.add_argument("--letters", type=int, default=1_500)
     parser.add_argument("--idle-seconds", type=float, default=15)
-    parser.add_argument("--postgres", default="", help="a PostgreSQL URL to run on as well")
+    parser.add_argument("--postgres", default="", help="an empty PostgreSQL database to run on as well")
+    parser.add_argument("--skip-sqlite", action="store_true")
     args = parser.parse_args()
     print(f"machine: {cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}")
-    targets = [("SQLite", None)] + ([("PostgreSQL", args.postgres)] if args.postgres else [])
+    targets = ([] if args.skip_sqlite else [("SQLite", None)]) + ([("PostgreSQL", args.postgres)] if args.postgres else [])
     for label, url in targets:
         with tempfile.TemporaryDirectory() as tmp:
             tmp = Path(tmp)
