@@ -12,23 +12,25 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, func, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from participation.database import lock_for_update
 from participation.events import Actor
 from participation.extensions import db
 from participation.models import (
-    RECEIPT_PREFIX,
     Business,
     Proposal,
     ProposalSource,
     ProposalStatus,
     ProposalStatusChange,
-    ReceiptCounter,
     ThemedSession,
     utcnow,
 )
-from participation.proposals.services import PROPOSAL_FIELDS, title_key, titles_similar
+from participation.proposals.services import (
+    PROPOSAL_FIELDS,
+    receipt_numbers,
+    title_key,
+    titles_similar,
+)
 
 LOCK_CHUNK = 1_000
 
@@ -65,21 +67,6 @@ def over_limit(themed_session: ThemedSession, rows: list[Row]) -> list[Row]:
         else:
             counts[row.business.id] += 1
     return refused
-
-
-def receipt_numbers(fiscal_year: int, count: int) -> list[str]:
-    """`count` consecutive receipt numbers from one atomic counter update (see next_receipt_number)."""
-    scope = f"{RECEIPT_PREFIX}-{fiscal_year}"
-    dialect = db.session.get_bind().dialect.name
-    insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert_(ReceiptCounter)
-        .values(scope=scope, last_value=count)
-        .on_conflict_do_update(index_elements=["scope"], set_={"last_value": ReceiptCounter.last_value + count})
-        .returning(ReceiptCounter.last_value)
-    )
-    last = db.session.execute(statement).scalar_one()
-    return [f"{scope}-{value:04d}" for value in range(last - count + 1, last + 1)]
 
 
 def plan_near_duplicates(themed_session: ThemedSession, rows: list[Row]) -> list[int | str | None]:

@@ -3,12 +3,33 @@ from __future__ import annotations
 
 import re
 
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
-from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import (
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
-from participation.forms import BaseForm, Check, RequiredToSubmit, WholeNumberField, parse_id, select_choices
+from participation.forms import (
+    BaseForm,
+    Check,
+    RequiredToSubmit,
+    WholeNumberField,
+    parse_id,
+    select_choices,
+)
 from participation.models import Scale
 from participation.validation import (
     check_kbli,

@@ -11,10 +11,22 @@ from sqlalchemy.exc import IntegrityError
 
 from participation import storage
 from participation.extensions import db
-from participation.models import Outcome, Proposal, ProposalStatus, Role, SessionStatus, ThemedSession
+from participation.models import (
+    Outcome,
+    Proposal,
+    ProposalStatus,
+    Role,
+    SessionStatus,
+    ThemedSession,
+)
 from participation.proposals import attachments, services
 from participation.proposals.forms import ProposalForm, field_labels
-from participation.proposals.messages import attachment_text, draft_limit_text, error_text, mark_missing
+from participation.proposals.messages import (
+    attachment_text,
+    draft_limit_text,
+    error_text,
+    mark_missing,
+)
 from participation.security import rerender_on_csrf_error, role_required, web_actor
 
 bp = Blueprint("proposals", __name__, url_prefix="/usulan")

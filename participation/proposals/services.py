@@ -52,17 +52,22 @@ def next_receipt_number(fiscal_year: int) -> str:
     queue on the row lock (PostgreSQL) or the write lock (SQLite, BEGIN IMMEDIATE), and a
     transaction that rolls back takes its number with it, so numbers never repeat or skip.
     """
+    return receipt_numbers(fiscal_year, 1)[0]
+
+
+def receipt_numbers(fiscal_year: int, count: int) -> list[str]:
+    """`count` consecutive receipt numbers from one such upsert (an import takes them all at once)."""
     scope = f"{RECEIPT_PREFIX}-{fiscal_year}"
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (
         insert(ReceiptCounter)
-        .values(scope=scope, last_value=1)
-        .on_conflict_do_update(index_elements=["scope"], set_={"last_value": ReceiptCounter.last_value + 1})
+        .values(scope=scope, last_value=count)
+        .on_conflict_do_update(index_elements=["scope"], set_={"last_value": ReceiptCounter.last_value + count})
         .returning(ReceiptCounter.last_value)
     )
-    value = db.session.execute(statement).scalar_one()
-    return f"{scope}-{value:04d}"
+    last = db.session.execute(statement).scalar_one()
+    return [f"{scope}-{value:04d}" for value in range(last - count + 1, last + 1)]
 
 
 def missing_for_submission(proposal: Proposal) -> list[str]:
