@@ -3,9 +3,10 @@
 A planner uploads a 15,000-row proposal file and a facilitator asks for the invitation letters of
 1,500 invited businesses, through gunicorn (2 workers) with one `flask run-jobs` worker beside it,
 as `make run` serves. Both become background jobs; their pages are polled until done. Meanwhile
-other users' requests run without pause: an anonymous visitor reading the public results, and an
-owner opening their proposal list. Their latencies are compared with the same requests while the
-server is idle, measured in the same run.
+other users' requests run without pause: an anonymous visitor reading the public results, an
+owner opening their proposal list, and another owner saving a draft in an open session (a write,
+which on SQLite needs the one write lock). Their latencies are compared with the same requests
+while the server is idle, measured in the same run.
 
 Usage: .venv/bin/python benchmarks/jobs.py [--rows 15000] [--letters 1500] [--postgres URL]
 """
@@ -25,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode
@@ -79,9 +81,25 @@ def seed(letters: int) -> dict:
         db.session.flush()
         add_invitations(themed_session, [b.id for b in businesses[:letters]], Actor.cli(facilitator))
         themed_session.status = SessionStatus.REVIEW
+        # A second, open session where another owner keeps editing a draft while the jobs run.
+        open_session = sessions.create_session(
+            {"title": "Musrenbang Tematik Kuliner", "fiscal_year": 2027, "budget_ceiling": 1_000_000_000,
+             "submission_opens_at": now - timedelta(days=3), "submission_closes_at": now + timedelta(days=3),
+             "max_proposals_per_business": 3}, Actor.cli(planner))
+        open_session.status = SessionStatus.OPEN
+        writer = register_owner(actor, email="penulis@contoh.id", password=PASSWORD, name="Penulis", profile={
+            "nib": "3300000099998", "name": "Usaha Penulis", "kbli": ["10794"], "scale": "mikro", "legal_form": None,
+            "capital": None, "annual_turnover": None, "workforce_men": 1, "workforce_women": 1, "address": "",
+            "kelurahan": "Sukamaju", "kecamatan": "Sukamaju", "phone": "+6281234567891", "cert_halal": False,
+            "cert_pirt": False, "cert_sni": False})
+        from participation.proposals.services import create_proposal
+
+        draft = create_proposal(open_session, writer.business, {"title": "Draf mesin pengemas"}, Actor.cli(writer),
+                                submit=False)
         db.session.commit()
         return {"session": themed_session.id, "categories": [c.name for c in themed_session.categories],
-                "owner": owner.id}
+                "owner": owner.id, "draft": draft.id,
+                "draft_category": open_session.categories[0].id}
 
 
 def proposal_file(rows: int, categories: list[str]) -> bytes:
@@ -160,16 +178,31 @@ def probe(port: int, owner: Client, session_id: int, stop: threading.Event, out:
     """Other users' requests, one after another: the public results and an owner's proposal list."""
     visitor = Client(port)
     while not stop.is_set():
-        for client, path in ((visitor, f"/hasil/{session_id}"), (visitor, "/"), (owner, "/usulan/")):
+        for client, path in ((visitor, "/hasil"), (visitor, "/"), (owner, "/usulan/")):
             status, _l, _t, seconds = client.send("GET", path)
             out.append((path, status, seconds))
+
+
+def write_probe(writer: Client, world: dict, stop: threading.Event, out: list) -> None:
+    """Another owner saving their draft again and again: the time of each POST (a database write)."""
+    path, turn = f"/usulan/{world['draft']}/ubah", 0
+    while not stop.is_set():
+        turn += 1
+        status, _l, _t, seconds = writer.post(path, {
+            "title": f"Draf mesin pengemas {turn}", "problem": "Pengemasan manual lambat",
+            "description": "Mesin pengemas untuk kelompok usaha", "category_id": world["draft_category"],
+            "estimated_cost": "25000000", "beneficiaries": "12", "jobs_created": "2", "kelurahan": "Sukamaju",
+            "kecamatan": "Sukamaju", "action": "save"})
+        out.append((path, status, seconds))
+        time.sleep(0.2)
 
 
 def summarise(samples: list) -> dict:
     times = [s for _p, _st, s in samples]
     bad = sum(1 for _p, st, _s in samples if st >= 500)
     return {"n": len(times), "p50": statistics.median(times), "p95": sorted(times)[int(0.95 * (len(times) - 1))],
-            "max": max(times), "over_1s": sum(t > 1 for t in times), "5xx": bad}
+            "max": max(times), "over_1s": sum(t > 1 for t in times), "5xx": bad,
+            "statuses": dict(Counter(st for _p, st, _s in samples))}
 
 
 def run(database_url: str, args, tmp: Path) -> dict:
@@ -190,21 +223,28 @@ def run(database_url: str, args, tmp: Path) -> dict:
                               stdout=open(tmp / "worker.log", "w"), stderr=subprocess.STDOUT)
     try:
         owner, planner, facilitator = Client(server.port), Client(server.port), Client(server.port)
+        writer = Client(server.port)
+        writer.login("penulis@contoh.id")
         owner.login("pemilik@contoh.id")
         planner.login("perencana@contoh.id")
         facilitator.login("fasilitator@contoh.id")
         sid = world["session"]
-        idle, busy = [], []
+        idle, busy, idle_writes, busy_writes = [], [], [], []
         stop = threading.Event()
-        thread = threading.Thread(target=probe, args=(server.port, owner, sid, stop, idle))
-        thread.start()
+        threads = [threading.Thread(target=probe, args=(server.port, owner, sid, stop, idle)),
+                   threading.Thread(target=write_probe, args=(writer, world, stop, idle_writes))]
+        for thread in threads:
+            thread.start()
         time.sleep(args.idle_seconds)
         stop.set()
-        thread.join()
+        for thread in threads:
+            thread.join()
 
         stop = threading.Event()
-        thread = threading.Thread(target=probe, args=(server.port, owner, sid, stop, busy))
-        thread.start()
+        threads = [threading.Thread(target=probe, args=(server.port, owner, sid, stop, busy)),
+                   threading.Thread(target=write_probe, args=(writer, world, stop, busy_writes))]
+        for thread in threads:
+            thread.start()
         status, location, _t, upload_seconds = planner.upload(f"/sesi/{sid}/impor-usulan", "usulan.csv", data)
         assert status == 303 and "/tugas/" in location, (status, location)
         imported = follow(planner, location)
@@ -214,10 +254,12 @@ def run(database_url: str, args, tmp: Path) -> dict:
         printed = follow(facilitator, location)
         pdf = facilitator.send("GET", printed["path"] + "/unduh")
         stop.set()
-        thread.join()
+        for thread in threads:
+            thread.join()
         return {"import": imported, "upload_seconds": upload_seconds, "print": printed,
                 "queue_seconds": queue_seconds, "pdf_bytes": len(pdf[2]), "idle": summarise(idle),
-                "busy": summarise(busy)}
+                "busy": summarise(busy), "idle_writes": summarise(idle_writes),
+                "busy_writes": summarise(busy_writes)}
     finally:
         worker.terminate()
         worker.wait(timeout=30)
@@ -245,10 +287,11 @@ def main() -> None:
               f"in {imp['seconds']:.1f} s (ok={imp['ok']}), progress seen: {', '.join(imp['progress'][:12])}")
         print(f"  invitations for {args.letters}: queued in {result['queue_seconds']:.2f} s, job done in "
               f"{prn['seconds']:.1f} s (ok={prn['ok']}), PDF {result['pdf_bytes'] / 1e6:.1f} MB")
-        for name, s in (("idle", idle), ("during the jobs", busy)):
+        for name, s in (("idle", idle), ("during the jobs", busy), ("idle, draft saves", result["idle_writes"]),
+                        ("during the jobs, draft saves", result["busy_writes"])):
             print(f"  other users' requests {name}: n={s['n']}, median {s['p50'] * 1000:.0f} ms, "
                   f"p95 {s['p95'] * 1000:.0f} ms, max {s['max'] * 1000:.0f} ms, over 1 s: {s['over_1s']}, "
-                  f"5xx: {s['5xx']}")
+                  f"5xx: {s['5xx']}, statuses: {s['statuses']}")
         if not imp["ok"] or not prn["ok"]:
             print("  job page:", imp["text"] or prn["text"])
 

@@ -1,6 +1,10 @@
 """Database engine set-up: SQLite pragmas and BEGIN IMMEDIATE, PostgreSQL row locks."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from flask import g, has_app_context, request
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from werkzeug.routing import IntegerConverter
@@ -28,10 +32,55 @@ def configure_engine(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection):
+        if reads_only():
+            # A page read (GET/HEAD) or a `reading()` block never writes: a deferred transaction
+            # reads WAL's last committed snapshot without waiting for a writer, and takes no lock
+            # a writer waits for, so a long write (a background import) does not stall the pages
+            # and a long read (a large PDF's data) does not stall the writers. query_only makes a
+            # write there fail loudly instead of racing for the lock.
+            connection.exec_driver_sql("PRAGMA query_only = 1")
+            connection.exec_driver_sql("BEGIN DEFERRED")
+            return
         # Deferred transactions that read and then write fail with "database is locked"
         # under concurrency instead of waiting; IMMEDIATE takes the write lock up front
         # and waits for it within busy_timeout (DESIGN §8).
+        connection.exec_driver_sql("PRAGMA query_only = 0")
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+READS_ONLY = "database_reads_only"
+
+
+def mark_reading_request() -> None:
+    """Before every request: remember whether it only reads (GET/HEAD), for `on_begin`."""
+    setattr(g, READS_ONLY, request.method in ("GET", "HEAD"))
+
+
+def end_reading_request(_error=None) -> None:
+    """After a GET/HEAD: end its read-only transaction, so that whatever runs next in the same
+    application context (a CLI command, a test) starts a writing transaction of its own."""
+    if g.pop(READS_ONLY, False):
+        db.session.rollback()
+
+
+def reads_only() -> bool:
+    """True inside the dispatch of a GET or HEAD request (not in a bare test_request_context)
+    and inside `reading()`."""
+    return has_app_context() and g.get(READS_ONLY, False)
+
+
+@contextmanager
+def reading() -> Iterator[None]:
+    """Run the block in read-only transactions (see `on_begin`): for long reads outside a GET,
+    such as a background job gathering a large document's data. Commits what came before."""
+    db.session.commit()
+    before = g.get(READS_ONLY, False)
+    setattr(g, READS_ONLY, True)
+    try:
+        yield
+    finally:
+        db.session.rollback()
+        setattr(g, READS_ONLY, before)
 
 
 def lock_for_update(statement):

@@ -7,6 +7,7 @@ from datetime import timedelta
 from flask import current_app, g, make_response, render_template, request, session
 from flask_babel import lazy_gettext as _l, ngettext
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from participation.auth.passwords import HashingBusy
@@ -84,6 +85,28 @@ def handle_hashing_busy(error: HashingBusy):
     return response
 
 
+DATABASE_BUSY_RETRY_SECONDS = 5
+
+
+def handle_database_error(error: OperationalError):
+    """SQLite's write lock stayed taken for the whole busy timeout: 503 and Retry-After, not a 500.
+
+    Nothing was saved (the transaction is rolled back), so sending the form again is safe. Any
+    other operational error is a server error as before.
+    """
+    if "database is locked" not in str(error.orig):
+        return handle_server_error(error)
+    db.session.rollback()
+    current_app.logger.warning("database busy on %s %s", request.method, request.path)
+    response = make_response(render_template(
+        "errors/error.html", status=503, title=_l("Busy"),
+        text=_l("The database is busy with a large change at this moment. Nothing was saved: wait a few "
+                "seconds and send it again."),
+        description=None), 503)
+    response.headers["Retry-After"] = str(DATABASE_BUSY_RETRY_SECONDS)
+    return response
+
+
 def handle_csrf_error(error: CSRFError):
     """Re-render forms that can keep the typed data; otherwise explain and offer a reload.
 
@@ -122,5 +145,6 @@ def register_error_handlers(app) -> None:
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(RateLimited, handle_rate_limited)
     app.register_error_handler(HashingBusy, handle_hashing_busy)
+    app.register_error_handler(OperationalError, handle_database_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(InternalServerError, handle_server_error)

@@ -119,7 +119,7 @@ def import_proposals(themed_session: ThemedSession, filename: str, data: bytes, 
     result.errors.sort(key=lambda error: error.row)
     if result.errors:
         return result
-    rows = [bulk.Row(number, record.pop("business"), record, record.pop("paper_form_number"))
+    rows = [bulk.Row(number, bulk.BusinessRef.of(record.pop("business")), record, record.pop("paper_form_number"))
             for number, record in parsed]
     near = bulk.plan_near_duplicates(themed_session, rows)
     if checkpoint:
