@@ -1,4 +1,4 @@
-"""Files kept in the database (proposal attachments), so that every host and every backup has them."""
+"""Stored files (proposal attachments): in the database or an object store, so every host and backup has them."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -15,7 +15,8 @@ class StoredFile(db.Model):
 
     A row is never changed: replacing a file adds a new row and deletes the old one. The bytes are
     deferred, so loading the row (to link or delete it) does not read them; downloads stream them
-    in chunks (participation/storage.py).
+    in chunks (participation/storage.py). With STORAGE_URL set the bytes live in the object store
+    under `object_key` and `data` is empty; the metadata stays here either way.
     """
 
     __tablename__ = "stored_files"
@@ -26,7 +27,11 @@ class StoredFile(db.Model):
     size: Mapped[int]
     content_type: Mapped[str] = mapped_column(sa.String(100))
     data: Mapped[bytes] = mapped_column(sa.LargeBinary, deferred=True)
+    # Where the bytes live in the configured object store (participation/object_store.py); None
+    # when they are in `data`. Unique: every stored object belongs to exactly one row.
+    object_key: Mapped[str | None] = mapped_column(sa.String(255), unique=True, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     def __repr__(self) -> str:
-        return f"<StoredFile {self.id} {self.content_type} {self.size} B>"
+        where = f" at {self.object_key}" if self.object_key else ""
+        return f"<StoredFile {self.id} {self.content_type} {self.size} B{where}>"
