@@ -5,8 +5,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app app
 CHROMIUM := /usr/bin/chromium
+NGINX := /usr/sbin/nginx
 
-.PHONY: run test install install-dev translations extract-messages chromium benchmarks clean
+.PHONY: run test install install-dev translations extract-messages chromium nginx audit benchmarks clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,7 +54,21 @@ run: $(VENV)/.installed translations
 	{ $(FLASK) run-jobs & worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
 	  $(VENV)/bin/gunicorn --workers 2 --bind "127.0.0.1:$$port" --access-logfile - app:app; }
 
-test: $(VENV)/.installed-dev translations chromium
+# Debian's nginx runs deploy/nginx/musrenbang.conf in tests/test_deploy_nginx.py, started by the
+# test on loopback ports; the system service the package sets up is stopped and disabled.
+nginx:
+	@if [ ! -x $(NGINX) ]; then \
+	  echo "Installing nginx from Debian's packages for the deployment test..."; \
+	  SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq nginx openssl >/dev/null; \
+	  if [ -d /run/systemd/system ]; then $$SUDO systemctl disable --now nginx >/dev/null 2>&1 || true; fi; \
+	fi
+
+# pip-audit over the pinned requirements; without the advisory database it says so and passes.
+audit: $(VENV)/.installed-dev
+	$(PY) scripts/audit.py
+
+test: $(VENV)/.installed-dev translations chromium nginx
 	$(PY) -m pytest -n auto
 
 benchmarks: $(VENV)/.installed-dev

@@ -73,28 +73,38 @@ def register_extensions(app) -> None:
     from flask_babel import lazy_gettext as _l
 
     login_manager.login_message = _l("Please sign in to open that page.")
+    from participation.database import end_reading_request, mark_reading_request
+
+    app.before_request(mark_reading_request)  # first of all hooks: before anything queries
+    app.teardown_request(end_reading_request)
     with app.app_context():
         configure_engine(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+    from participation import storage
+
+    storage.init_app(app)  # STORAGE_URL: stored files in an object store instead of the database
 
 
 def register_blueprints(app) -> None:
     """Mount every blueprint."""
     from participation.admin.routes import bp as admin_bp
     from participation.auth.routes import bp as auth_bp
+    from participation.auth.two_factor_routes import bp as two_factor_bp
     from participation.documents.routes import bp as documents_bp
     from participation.health import bp as health_bp
     from participation.intake.routes import bp as intake_bp
     from participation.jobs.routes import bp as jobs_bp
+    from participation.auth.privacy_routes import bp as privacy_bp
     from participation.proposals.routes import bp as proposals_bp
     from participation.public.routes import bp as public_bp
     from participation.review.routes import bp as review_bp
     from participation.sessions.routes import bp as sessions_bp
+    from participation.wellknown import bp as wellknown_bp
 
     import participation.documents.jobs  # noqa: F401  (registers the kinds of background job)
     import participation.intake.jobs  # noqa: F401
 
     for blueprint in (public_bp, auth_bp, admin_bp, sessions_bp, proposals_bp, intake_bp, review_bp, documents_bp, jobs_bp,
-                      health_bp):
+                      health_bp, two_factor_bp, wellknown_bp, privacy_bp):
         app.register_blueprint(blueprint)
 
 

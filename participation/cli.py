@@ -27,11 +27,19 @@ def register_cli(app) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
     app.cli.add_command(import_businesses_command)
     app.cli.add_command(import_proposals_command)
     app.cli.add_command(export_ranking_command)
     app.cli.add_command(print_documents_command)
     app.cli.add_command(run_jobs_command)
+    from participation.privacy.commands import prune_audit_ips_command
+
+    app.cli.add_command(prune_audit_ips_command)
+    from participation.storage_commands import COMMANDS as storage_commands
+
+    for command in storage_commands:  # move-files-to-storage, move-files-to-database, sweep-storage
+        app.cli.add_command(command)
 
 
 @click.command("create-user")
@@ -52,6 +60,8 @@ def create_user_command(role: str, email: str, name: str) -> None:
         raise click.ClickException("the password was refused: " + " ".join(error.problems)) from None
     db.session.commit()
     click.echo(f"Created {user.role.value} {user.email} (id {user.id}).")
+    if user.role.is_staff:
+        click.echo("Two-step verification (an authenticator app) is set up at the account's first sign-in.")
 
 
 @click.command("backup")
@@ -60,7 +70,8 @@ def create_user_command(role: str, email: str, name: str) -> None:
 def backup_command(dest: Path) -> None:
     """Write a consistent copy of the live database to DEST while the app keeps running.
 
-    The copy carries the attachments too: they are rows of `stored_files`, not files on this host.
+    The copy carries the attachments too: they are rows of `stored_files`, not files on this host;
+    those kept in the object store (STORAGE_URL) are copied into DEST.files.tar beside it.
     """
     url = db.engine.url
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -88,6 +99,39 @@ def backup_command(dest: Path) -> None:
     users = db.session.scalar(select(func.count(User.id)))
     files = db.session.scalar(select(func.count(StoredFile.id)))
     click.echo(f"Backed up the database ({users} accounts, {files} stored files) to {dest}.")
+    from participation.storage_commands import back_up_files
+
+    copied = back_up_files(dest)  # files kept in an object store go to DEST.files.tar
+    if copied:
+        click.echo(copied)
+
+
+@click.command("restore")
+@with_appcontext
+@click.argument("src", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def restore_command(src: Path) -> None:
+    """Restore a backup from `flask backup` into the configured database, which must be empty.
+
+    Refuses a database that holds data, a file that is not a backup of this engine's kind, and a
+    damaged or truncated one, changing nothing (participation/restore.py says what "empty" means).
+    """
+    from participation.restore import RestoreError, restore_backup
+    from participation.storage_commands import restore_files
+
+    try:
+        restored = restore_backup(src)
+    except RestoreError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(_("Restored %(file)s: %(accounts)d accounts, %(proposals)d proposals, %(files)d stored files.",
+                 file=src, accounts=restored.accounts, proposals=restored.proposals, files=restored.files))
+    moved = restore_files(src)  # the files the backup took out of an object store, in SRC.files.tar
+    if moved:
+        click.echo(moved)
+    if restored.needs_upgrade:
+        click.echo(_("The backup's schema is at revision %(revision)s, older than this release's %(head)s: run "
+                     "`flask db upgrade` before starting the app.", revision=restored.revision, head=restored.head))
+    else:
+        click.echo(_("The schema is at this release's revision %(head)s; the app can start.", head=restored.head))
 
 
 def _run_import(path: Path, label: str, run) -> None:

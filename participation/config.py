@@ -18,7 +18,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 COUNT_SETTINGS = ("LOGIN_MAX_FAILURES", "LOGIN_IP_MAX_FAILURES", "LOGIN_IP_BURST_FAILURES",
                   "LOGIN_SUBNET_MAX_FAILURES",
                   "LOGIN_SLOW_CHECKS", "REGISTRATION_LIMIT", "SUBMISSION_LIMIT", "SUBMISSION_IP_LIMIT",
-                  "RESET_REQUEST_LIMIT", "RESET_REQUEST_IP_LIMIT", "ARGON2_MAX_CONCURRENT", "ARGON2_NICE")
+                  "RESET_REQUEST_LIMIT", "RESET_REQUEST_IP_LIMIT", "ARGON2_MAX_CONCURRENT", "ARGON2_NICE",
+                  "TWO_FACTOR_MAX_FAILURES", "TWO_FACTOR_IP_MAX_FAILURES", "AUDIT_IP_RETENTION_DAYS")
 
 
 class ConfigError(RuntimeError):
@@ -134,6 +135,13 @@ class Config:
     RESET_REQUEST_LIMIT = 3
     RESET_REQUEST_IP_LIMIT = 10
     RESET_REQUEST_WINDOW = timedelta(hours=1)
+    # Staff two-factor codes (participation/auth/two_factor.py): failed code checks (TOTP or
+    # recovery code) per account and per client IP within the window; a pending second step
+    # (password accepted, code not yet) lasts TWO_FACTOR_PENDING_LIFETIME.
+    TWO_FACTOR_MAX_FAILURES = 5
+    TWO_FACTOR_IP_MAX_FAILURES = 20
+    TWO_FACTOR_FAILURE_WINDOW = timedelta(minutes=15)
+    TWO_FACTOR_PENDING_LIFETIME = timedelta(minutes=5)
 
     # argon2id parameters (RFC 9106, second recommended option); tests lower them.
     ARGON2_TIME_COST = 3
@@ -170,11 +178,29 @@ class Config:
     IMPORT_INLINE_ROWS = 1_000
     DOCUMENTS_INLINE_LETTERS = 150
     JOB_LEASE = timedelta(minutes=15)
+    # Personal data (participation/privacy): IP addresses in the audit log and in finished jobs are
+    # dropped after this many days, by the worker's daily housekeeping or `flask prune-audit-ips`.
+    AUDIT_IP_RETENTION_DAYS = 365
     SEND_FILE_MAX_AGE_DEFAULT = 3600
     SEED_DEMO_ALLOWED = True
     # How many reverse proxies (load balancer, nginx) stand in front of the app; their
     # X-Forwarded-* headers are believed for that many hops. 0 believes none of them.
     TRUSTED_PROXIES = 0
+    # Strict-Transport-Security max-age in seconds (0: the header is not sent; production: a year).
+    HSTS_MAX_AGE = 0
+    # /.well-known/security.txt (RFC 9116): where to report a vulnerability, as mailto:, https: or
+    # tel: URIs separated by spaces or commas (a bare e-mail address becomes mailto:). Unset, the
+    # address of MAIL_DEFAULT_SENDER is used; with neither, the file is not published (404).
+    SECURITY_CONTACT: str | None = None
+    # How far ahead its Expires lies (RFC 9116 recommends under a year); it is computed per request.
+    SECURITY_TXT_LIFETIME = timedelta(days=180)
+    # The public address of the site (https://musrenbang.example.go.id), for absolute links that
+    # must not come from the request's Host header; security.txt names its Canonical URL from it.
+    PUBLIC_BASE_URL: str | None = None
+    # Where stored files' bytes live (participation/object_store.py): unset, in the database; set
+    # to s3://BUCKET/PREFIX?endpoint=https://host:port&region=REGION (credentials from the AWS_*
+    # variables, or s3://KEY:SECRET@BUCKET/...), in that S3-compatible bucket.
+    STORAGE_URL: str | None = None
 
     ENVIRON = {
         "FLASK_SECRET_KEY": "SECRET_KEY",
@@ -182,6 +208,9 @@ class Config:
         "CITY_NAME": "CITY_NAME",
         "INSTITUTION_NAME": "INSTITUTION_NAME",
         "APP_TIMEZONE": "BABEL_DEFAULT_TIMEZONE",
+        "SECURITY_CONTACT": "SECURITY_CONTACT",
+        "PUBLIC_BASE_URL": "PUBLIC_BASE_URL",
+        "STORAGE_URL": "STORAGE_URL",
     }
 
     @classmethod
@@ -223,6 +252,22 @@ class Config:
             raise ConfigError("ARGON2_MAX_CONCURRENT must be at least 1")
         if not 0 <= config.get("ARGON2_NICE", 0) <= 19:
             raise ConfigError("ARGON2_NICE must be a nice value from 0 to 19")
+        security_contacts(config)  # refuses a malformed SECURITY_CONTACT at start-up
+        if config.get("STORAGE_URL"):
+            from participation.object_store import parse_storage_url
+
+            try:
+                parse_storage_url(config["STORAGE_URL"])
+            except ValueError as error:
+                raise ConfigError(str(error)) from None
+        cookie = config.get("SESSION_COOKIE_NAME") or ""
+        # Browsers drop a __Host- cookie that is not Secure, has a Domain or a Path other than /
+        # (RFC 6265bis 4.1.3): the app would start and nobody could stay signed in.
+        if cookie.startswith("__Host-") and not (config.get("SESSION_COOKIE_SECURE")
+                                                 and config.get("SESSION_COOKIE_PATH") == "/"
+                                                 and not config.get("SESSION_COOKIE_DOMAIN")):
+            raise ConfigError(f"the session cookie {cookie} needs SESSION_COOKIE_SECURE, "
+                              "SESSION_COOKIE_PATH '/' and no SESSION_COOKIE_DOMAIN")
 
 
 class DevelopmentConfig(Config):
@@ -253,10 +298,12 @@ class TestConfig(Config):
     LOGIN_IP_MAX_FAILURES = 1000
     LOGIN_IP_BURST_FAILURES = 1000
     LOGIN_SUBNET_MAX_FAILURES = 1000
+    TWO_FACTOR_IP_MAX_FAILURES = 1000
     REGISTRATION_LIMIT = 1000
     SUBMISSION_LIMIT = 1000
     SUBMISSION_IP_LIMIT = 1000
     REGISTRATION_MIN_FILL_TIME = timedelta(0)
+    SECURITY_CONTACT = "mailto:keamanan@contoh.id"
 
     @classmethod
     def from_environ(cls) -> dict:
@@ -270,6 +317,12 @@ class ProductionConfig(Config):
     ENV_NAME = "production"
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
+    # The __Host- prefix: the browser keeps the cookie only for this exact host, over https, for
+    # every path, so neither a sibling subdomain nor plain http can set or shadow it.
+    SESSION_COOKIE_NAME = "__Host-mt_session"
+    SESSION_COOKIE_PATH = "/"
+    SESSION_COOKIE_DOMAIN = None
+    HSTS_MAX_AGE = int(timedelta(days=365).total_seconds())
     SEED_DEMO_ALLOWED = False
 
     @classmethod
@@ -289,6 +342,35 @@ CONFIGS: dict[str, type[Config]] = {
     "production": ProductionConfig,
     "test": TestConfig,
 }
+
+
+CONTACT_SCHEMES = ("mailto:", "https:", "tel:")
+
+
+def security_contacts(config) -> list[str]:
+    """The Contact URIs of security.txt: SECURITY_CONTACT, else MAIL_DEFAULT_SENDER's address.
+
+    A bare e-mail address becomes a mailto: URI; anything else without one of CONTACT_SCHEMES is
+    refused (ConfigError), since a reporter could not use it.
+    """
+    from email.utils import parseaddr
+
+    value = config.get("SECURITY_CONTACT")
+    if not value:
+        sender = config.get("MAIL_DEFAULT_SENDER")
+        if isinstance(sender, (tuple, list)):
+            sender = sender[-1] if sender else None
+        address = parseaddr(sender)[1] if isinstance(sender, str) else ""
+        return [f"mailto:{address}"] if "@" in address else []
+    contacts = []
+    for item in value.replace(",", " ").split():
+        if "@" in item and ":" not in item:
+            item = f"mailto:{item}"
+        if not item.lower().startswith(CONTACT_SCHEMES) or len(item) <= len("tel:"):
+            raise ConfigError("SECURITY_CONTACT must be mailto:, https: or tel: addresses (or bare e-mail "
+                              f"addresses), not {item!r}")
+        contacts.append(item)
+    return contacts
 
 
 def config_class(name: str | None = None) -> type[Config]:

@@ -69,9 +69,13 @@ RESET_REQUESTS = Limit("reset.account", "RESET_REQUEST_LIMIT", "RESET_REQUEST_WI
 RESET_REQUESTS_IP = Limit("reset.ip", "RESET_REQUEST_IP_LIMIT", "RESET_REQUEST_WINDOW",
                           _l("Password reset requests per IP address (not in use yet)"),
                           _l("Many password resets have been requested from your network."))
+TWO_FACTOR_ACCOUNT = Limit("2fa.account", "TWO_FACTOR_MAX_FAILURES", "TWO_FACTOR_FAILURE_WINDOW",
+                          _l("Failed two-factor codes per staff account"))
+TWO_FACTOR_IP = Limit("2fa.ip", "TWO_FACTOR_IP_MAX_FAILURES", "TWO_FACTOR_FAILURE_WINDOW",
+                      _l("Failed two-factor codes per IP address"))
 
 LIMITS = (LOGIN_ACCOUNT, LOGIN_IP, LOGIN_IP_BURST, LOGIN_SUBNET, LOGIN_SLOW, REGISTRATIONS, SUBMISSIONS, SUBMISSIONS_IP,
-          RESET_REQUESTS, RESET_REQUESTS_IP)
+          RESET_REQUESTS, RESET_REQUESTS_IP, TWO_FACTOR_ACCOUNT, TWO_FACTOR_IP)
 KEY_LENGTH = 254
 
 

@@ -153,7 +153,7 @@ def rerender_on_csrf_error(view):
 
 
 def set_security_headers(response):
-    """Headers on every response: CSP, framing, sniffing, referrer, caching of private pages."""
+    """Headers on every response: CSP, framing, sniffing, referrer, HSTS, caching of private pages."""
     headers = response.headers
     headers.setdefault("Content-Security-Policy", CSP)
     headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -161,6 +161,12 @@ def set_security_headers(response):
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    # Production only: a browser that has once seen the site over https never again tries it
+    # over http (browsers ignore the header on an http response). No includeSubDomains: other
+    # sites of the city under the same domain may still be served over http.
+    max_age = current_app.config["HSTS_MAX_AGE"]
+    if max_age:
+        headers.setdefault("Strict-Transport-Security", f"max-age={max_age}")
     # Dynamic pages carry personal data or CSRF tokens: never store them in a shared cache
     # or the browser's back-forward history. Static files keep their normal caching.
     if request.endpoint != "static":

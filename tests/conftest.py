@@ -17,6 +17,7 @@ import uuid
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -302,9 +303,44 @@ def post_form(client, path: str, data: dict, *, token_from: str | None = None, *
     return client.post(path, data=payload, **kwargs)
 
 
+# Every staff account the helpers sign in uses this TOTP secret (enrolled on first use).
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+TWO_FACTOR_PATHS = ("/masuk/verifikasi", "/masuk/aktifkan-verifikasi")
+
+
+def staff_code(app, email: str) -> str:
+    """A TOTP code that the staff account `email` will accept now.
+
+    Test-only shortcut: an account that has not enrolled is enrolled with TOTP_SECRET directly
+    in the database, and the last accepted time step is forgotten, so that signing the same
+    account in twice within 30 seconds does not meet the replay guard (tests/auth/test_two_factor.py
+    tests enrollment and replay through the pages).
+    """
+    import pyotp
+
+    from participation.auth.two_factor import decrypt_secret, encrypt_secret
+    from participation.extensions import db
+    from participation.models import StaffTotp, User, utcnow
+
+    with app.app_context():
+        user = db.session.scalar(db.select(User).where(User.email == User.normalize_email(email)))
+        totp = db.session.scalar(db.select(StaffTotp).where(StaffTotp.user_id == user.id))
+        if totp is None:
+            totp = StaffTotp(user_id=user.id, secret=encrypt_secret(TOTP_SECRET), confirmed_at=utcnow())
+            db.session.add(totp)
+        secret = decrypt_secret(totp.secret)
+        totp.last_step = None
+        db.session.commit()
+        return pyotp.TOTP(secret).now()
+
+
 def login(client, email: str, password: str = TEST_PASSWORD):
-    """Sign in through the real login form."""
-    return post_form(client, "/masuk", {"email": email, "password": password})
+    """Sign in through the real login form; a staff account then passes the second step with a valid code."""
+    response = post_form(client, "/masuk", {"email": email, "password": password})
+    location = urlsplit(response.headers.get("Location", "")).path
+    if response.status_code == 303 and location in TWO_FACTOR_PATHS:
+        response = post_form(client, "/masuk/verifikasi", {"code": staff_code(client.application, email)})
+    return response
 
 
 @pytest.fixture

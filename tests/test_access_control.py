@@ -53,7 +53,20 @@ ACCESS = {
     ("auth.edit_business", "GET"): only(["proponent"], 200),
     ("auth.edit_business", "POST"): only(["proponent"], 400),
     ("auth.identity_changes", "GET"): only(STAFF, 200),
+    # Staff two-factor: the second step needs a pending sign-in (none here: back to /masuk, or home).
+    ("two_factor.verify", "GET"): everyone(302),
+    ("two_factor.verify", "POST"): everyone(302),
+    ("two_factor.enroll", "GET"): everyone(302),
+    ("two_factor.enroll", "POST"): everyone(302),
+    ("two_factor.regenerate", "POST"): only(STAFF, 400),
+    ("two_factor.reset", "POST"): only(["admin"], 303),
     ("auth.decide_identity_change", "POST"): only(STAFF, 303),
+    # Personal data (DESIGN §8): the notice for all, the download for every account, deletion for
+    # owners (staff read why an admin deactivates them instead; an empty form is refused).
+    ("privacy.notice", "GET"): everyone(200),
+    ("privacy.download", "GET"): signed_in(200),
+    ("privacy.delete_account", "GET"): signed_in(200),
+    ("privacy.delete_account", "POST"): only(["proponent"], 400, others=403),
     ("admin.users", "GET"): only(["admin"], 200),
     ("admin.new_user", "GET"): only(["admin"], 200),
     ("admin.new_user", "POST"): only(["admin"], 400),
@@ -148,6 +161,8 @@ ACCESS = {
     ("public.result", "GET"): everyone(200),
     # The load balancer's probe: no login, whoever asks.
     ("health.healthz", "GET"): everyone(200),
+    # Where to report a vulnerability (RFC 9116): public.
+    ("wellknown.security_txt", "GET"): everyone(200),
 }
 
 # How to call routes that need URL values or form data; "@name" refers to an object of the world.
@@ -155,6 +170,7 @@ REQUESTS = {
     ("static", "GET"): {"values": {"filename": "css/app.css"}},
     ("public.set_language", "POST"): {"data": {"locale": "en"}},
     ("admin.set_active", "POST"): {"values": {"user_id": "@spare_user"}, "data": {"active": "0"}},
+    ("two_factor.reset", "POST"): {"values": {"user_id": "@spare_user"}},
     ("auth.decide_identity_change", "POST"): {"values": {"change_id": "@identity_change"}, "data": {"keputusan": "tolak"}},
     ("sessions.delete_category", "POST"): {"values": {"category_id": "@spare_category"}},
     ("sessions.move_category", "POST"): {"values": {"category_id": "@spare_category"}, "data": {"arah": "naik"}},

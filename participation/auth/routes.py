@@ -45,6 +45,8 @@ def begin_session(user) -> None:
 def login():
     if current_user.is_authenticated:
         return redirect(home_for(current_user))
+    from participation.auth import two_factor, two_factor_routes  # they import this module
+
     form = LoginForm()
     if request.method == "GET":
         form.next.data = safe_next(request.args.get("next"))
@@ -54,6 +56,8 @@ def login():
         db.session.commit()
         if result.user is not None:
             user = result.user
+            if two_factor.required_for(user):  # staff: the password was only the first step
+                return redirect(two_factor_routes.begin_pending(user, form.next.data), code=303)
             begin_session(user)
             flash(_("Welcome, %(name)s.", name=user.name), "success")
             return redirect(safe_next(form.next.data) or home_for(user), code=303)

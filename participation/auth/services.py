@@ -100,9 +100,15 @@ def register_owner(actor: Actor, *, email: str, name: str, password: str, profil
 
 
 def sign_in(email: str, password: str, actor: Actor) -> CheckResult:
-    """Check a sign-in (throttled per account and IP); every attempt is audited, failures with why."""
+    """Check a sign-in (throttled per account and IP); every attempt is audited, failures with why.
+
+    A staff account's right password is audited as `login.password_accepted`: the sign-in
+    succeeds only with the second factor (auth.two_factor)."""
     result = check_credentials(email, password, actor.ip)
-    if result.user is not None:
+    if result.user is not None and result.user.role.is_staff:
+        # Not signed in yet: staff pass a second factor first (auth.two_factor records login.success).
+        record("login.password_accepted", actor.as_(result.user), result.user)
+    elif result.user is not None:
         record("login.success", actor.as_(result.user), result.user)
     else:
         record("login.failure", actor, object_type="User", object_id=result.user_id,

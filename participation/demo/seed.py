@@ -259,4 +259,6 @@ def seed_demo_command(if_empty: bool) -> None:
     write_accounts_file(accounts, accounts_file)
     click.echo("Demo data created. Sign in with any of these accounts:\n")
     click.echo(format_accounts(accounts))
+    click.echo("Staff accounts (admin, planner, facilitator) then set up two-step verification with an "
+               "authenticator app at their first sign-in.")
     click.echo(f"(Also saved to {accounts_file}, readable only by you.)")

@@ -205,10 +205,14 @@ def run_due(worker: str | None = None, limit: int | None = None) -> int:
 
 
 def work(poll_seconds: float = 2.0, once: bool = False) -> int:
-    """The worker loop: run what is due, then sleep; `once` drains and returns."""
+    """The worker loop: run what is due and the daily housekeeping, then sleep; `once` drains and returns."""
+    from participation.jobs import housekeeping
+
     total = 0
     while True:
         total += run_due()
         if once:
+            housekeeping.run_if_due()  # once a day, on one worker of all
             return total
+        housekeeping.look()
         time.sleep(poll_seconds)

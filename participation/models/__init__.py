@@ -23,6 +23,7 @@ from participation.models.proposal import (
     ReceiptCounter,
 )
 from participation.models.review import Decision, ImmutableError, Outcome, RankingSnapshot, Rating
+from participation.models.privacy import AccountErasure, HousekeepingRun
 from participation.models.security import RateLimitHit
 from participation.models.session import (
     FIELD_SOURCES,
@@ -42,9 +43,11 @@ from participation.models.session import (
     WeightsOrigin,
     session_members,
 )
+from participation.models.two_factor import RecoveryCode, StaffTotp
 from participation.models.user import Role, User
 
 __all__ = [
+    "AccountErasure",
     "AgendaItem",
     "AgendaKind",
     "AppendOnlyError",
@@ -61,6 +64,7 @@ __all__ = [
     "Rating",
     "RetiredCode",
     "FIELD_SOURCES",
+    "HousekeepingRun",
     "IdentityChange",
     "IdentityChangeReason",
     "IdentityChangeStatus",
@@ -79,11 +83,13 @@ __all__ = [
     "PUBLISHED_STATUSES",
     "RECEIPT_PREFIX",
     "ReceiptCounter",
+    "RecoveryCode",
     "Role",
     "Scale",
     "ScoringMethod",
     "SelectionMethod",
     "SessionStatus",
+    "StaffTotp",
     "StoredFile",
     "TRANSITIONS",
     "ThemedSession",

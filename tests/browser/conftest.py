@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from tests.conftest import ROOT, _migrate
+from tests.conftest import ROOT, _migrate, staff_code
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
@@ -17,6 +17,30 @@ CHROMIUM_FLAGS = [
 ]
 ARTIFACTS = ROOT / "test-artifacts"
 WCAG_21_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+
+
+# The live apps by their base URL, so that a sign-in helper given only the page can reach the database.
+LIVE_APPS: dict = {}
+
+
+def pass_two_factor(page, email: str) -> None:
+    """After a staff account's password: type a valid code into the second step, as a person would.
+
+    The code comes from the test secret the account is enrolled with (tests/conftest.py staff_code);
+    a proponent's sign-in, which has no second step, is left alone.
+    """
+    from urllib.parse import urlsplit
+
+    page.wait_for_load_state()
+    parts = urlsplit(page.url)
+    if parts.path != "/masuk/verifikasi" and parts.path != "/masuk/aktifkan-verifikasi":
+        return
+    app = LIVE_APPS[f"{parts.scheme}://{parts.netloc}"]
+    code = staff_code(app, email)
+    page.goto(f"{parts.scheme}://{parts.netloc}/masuk/verifikasi")
+    page.get_by_label("Kode", exact=True).fill(code)
+    page.get_by_role("button", name="Verifikasi dan masuk").click()
+    page.wait_for_load_state()
 
 
 @pytest.fixture(scope="session")
@@ -39,7 +63,9 @@ def live_app(browser_template, tmp_path, monkeypatch):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     app.config["LIVE_URL"] = f"http://127.0.0.1:{server.server_port}"
+    LIVE_APPS[app.config["LIVE_URL"]] = app
     yield app
+    LIVE_APPS.pop(app.config["LIVE_URL"], None)
     server.shutdown()
     thread.join(timeout=5)
 

@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 from participation import jobs
 from participation.extensions import db
 from participation.models import Category
-from tests.browser.conftest import axe_violations, screenshot
+from tests.browser.conftest import axe_violations, pass_two_factor, screenshot
 from tests.conftest import STAFF_PASSWORD, app_db
 
 pytestmark = pytest.mark.browser
@@ -20,6 +20,7 @@ def sign_in(page, base: str, email: str) -> None:
     page.get_by_label("Email").fill(email)
     page.get_by_label("Kata sandi").fill(STAFF_PASSWORD)
     page.press("input[name=password]", "Enter")
+    pass_two_factor(page, email)
     page.wait_for_url(base + "/")
 
 

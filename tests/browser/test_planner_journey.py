@@ -9,7 +9,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from participation.models import RankingSnapshot, SessionStatus, ThemedSession
-from tests.browser.conftest import axe_violations, screenshot
+from tests.browser.conftest import axe_violations, pass_two_factor, screenshot
 from tests.conftest import STAFF_PASSWORD, TEST_PASSWORD, app_db
 
 pytestmark = pytest.mark.browser
@@ -37,7 +37,7 @@ def test_planner_review_journey(live_app, page, world):
     page.get_by_label("Email").fill("perencana@contoh.id")
     page.get_by_label("Kata sandi").fill(STAFF_PASSWORD)
     page.get_by_role("button", name="Masuk", exact=True).click()
-    page.wait_for_load_state()
+    pass_two_factor(page, "perencana@contoh.id")
 
     # Rate every proposal: the form moves on to the next unrated one.
     page.goto(base + f"/sesi/{sid}/penilaian")
@@ -141,7 +141,7 @@ def test_votes_page_has_no_accessibility_violations(live_app, page, world):
     page.get_by_label("Email").fill("perencana@contoh.id")
     page.get_by_label("Kata sandi").fill(STAFF_PASSWORD)
     page.get_by_role("button", name="Masuk", exact=True).click()
-    page.wait_for_load_state()
+    pass_two_factor(page, "perencana@contoh.id")
     page.goto(base + f"/sesi/{world.session}/suara")
     assert axe_violations(page) == []
     page.goto(base + "/hasil")

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from participation.models import Proposal, ProposalStatus
 from tests.browser.conftest import axe_violations, screenshot
+from tests.browser.conftest import pass_two_factor
 from tests.conftest import STAFF_PASSWORD, TEST_PASSWORD, app_db
 
 pytestmark = pytest.mark.browser
@@ -26,7 +27,7 @@ def sign_in(page, base, email, password):
     page.get_by_label("Email").fill(email)
     page.get_by_label("Kata sandi").fill(password)
     page.get_by_role("button", name="Masuk", exact=True).click()
-    page.wait_for_load_state()
+    pass_two_factor(page, email)
 
 
 def fill_proposal(page, title, cost="45.000.000"):
