@@ -148,7 +148,8 @@ def _run_import(path: Path, label: str, run) -> None:
         raise click.ClickException(str(error)) from None
     if not result.ok:
         db.session.rollback()
-        click.echo(f"{_('Row'):>6}  {_('Column'):<24} {_('Problem')}", err=True)
+        row, column, problem = _("Row"), _("Column"), _("Problem")  # pybabel skips f-string calls
+        click.echo(f"{row:>6}  {column:<24} {problem}", err=True)
         for error in result.errors:
             click.echo(f"{error.row:>6}  {error.column:<24} {error.message}", err=True)
         raise click.ClickException(ngettext(

@@ -93,7 +93,8 @@ def back_to_login():
 def refusal(form: CodeForm, result: two_factor.CodeResult) -> None:
     """Put why the code was refused on the form."""
     if result.throttled:
-        form.form_errors.append(f"{_('Too many wrong codes.')} {wait_text(result.retry_after)}")
+        message = _("Too many wrong codes.")  # outside the f-string, where pybabel finds it
+        form.form_errors.append(f"{message} {wait_text(result.retry_after)}")
     elif result.reason == "replayed":
         form.code.errors.append(_("This code has already been used. Wait for the next code from the app."))
     else:
