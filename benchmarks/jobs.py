@@ -37,6 +37,7 @@ from benchmarks._machine import cpu_model  # noqa: E402
 from benchmarks.load import Server  # noqa: E402
 
 PASSWORD = "Ketan-Serundeng-4471"
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # the staff accounts' authenticator, enrolled by seed()
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 BUSINESSES = 5_000
 
@@ -65,6 +66,12 @@ def seed(letters: int) -> dict:
              "submission_opens_at": now - timedelta(days=3), "submission_closes_at": now + timedelta(days=3),
              "max_proposals_per_business": 10}, Actor.cli(planner))
         sessions.add_member(themed_session, facilitator, Actor.cli(planner))
+        from participation.auth.two_factor import encrypt_secret
+        from participation.models import StaffTotp
+
+        # Staff sign in with a second factor: enrolled here as if each had scanned the QR code.
+        db.session.add_all([StaffTotp(user_id=user.id, secret=encrypt_secret(TOTP_SECRET), confirmed_at=now)
+                            for user in (planner, facilitator)])
         owner = register_owner(actor, email="pemilik@contoh.id", password=PASSWORD, name="Pemilik", profile={
             "nib": "3300000099999", "name": "Usaha Pemilik", "kbli": ["10794"], "scale": "mikro", "legal_form": None,
             "capital": None, "annual_turnover": None, "workforce_men": 1, "workforce_women": 1, "address": "",
@@ -153,9 +160,14 @@ class Client:
                  f'Content-Type: text/csv\r\n\r\n'.encode() + data + b"\r\n", f"--{boundary}--\r\n".encode()]
         return self.send("POST", path, b"".join(parts), f"multipart/form-data; boundary={boundary}")
 
-    def login(self, email: str) -> None:
-        status = self.post("/masuk", {"email": email, "password": PASSWORD})[0]
+    def login(self, email: str, staff: bool = False) -> None:
+        status, location, _t, _s = self.post("/masuk", {"email": email, "password": PASSWORD})
         assert status == 303, status
+        if staff:  # the second step, with a code from the secret seed() enrolled
+            import pyotp
+
+            status = self.post("/masuk/verifikasi", {"code": pyotp.TOTP(TOTP_SECRET).now()})[0]
+            assert status == 303, status
 
 
 def follow(client: Client, location: str) -> dict:
@@ -226,8 +238,8 @@ def run(database_url: str, args, tmp: Path) -> dict:
         writer = Client(server.port)
         writer.login("penulis@contoh.id")
         owner.login("pemilik@contoh.id")
-        planner.login("perencana@contoh.id")
-        facilitator.login("fasilitator@contoh.id")
+        planner.login("perencana@contoh.id", staff=True)
+        facilitator.login("fasilitator@contoh.id", staff=True)
         sid = world["session"]
         idle, busy, idle_writes, busy_writes = [], [], [], []
         stop = threading.Event()

@@ -17,7 +17,8 @@ emptied, then:
    spraying the 30 owners' accounts. The victim's account starts the flood locked (ten failures
    from the first attacker's address are written just before). The page client keeps measuring.
    A quarter into the flood the victim signs in with the right password from another network
-   (127.1.0.5), following each 429/503 Retry-After (at most 5 s apart), until a 303 (or 60 s);
+   (127.1.0.5), following each 429/503 Retry-After (at most 5 s apart), until a 303 (or 60 s),
+   and then types the code from the authenticator app (staff sign in with a second factor);
 3. spray: afterwards, a fresh address (127.2.0.9) tries each of the 30 accounts once with a wrong
    password: how many are checked (401) before the refusals (429) begin.
 
@@ -55,6 +56,7 @@ VICTIM = "perencana@banjir.example"
 OWNERS = [f"pemilik{i:02d}@banjir.example" for i in range(30)]
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 PAGES = ("/", "/hasil")
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # the victim's authenticator app
 
 
 def seed() -> None:
@@ -68,6 +70,11 @@ def seed() -> None:
     with create_app().app_context():
         victim = create_user(Actor.cli(), email=VICTIM, name="Perencana Sasaran", role=Role.PLANNER,
                              password=PASSWORD)
+        from participation.auth.two_factor import encrypt_secret
+        from participation.models import StaffTotp, utcnow
+
+        # The planner signs in with a second factor: enrolled as if the QR code had been scanned.
+        db.session.add(StaffTotp(user_id=victim.id, secret=encrypt_secret(TOTP_SECRET), confirmed_at=utcnow()))
         for number, email in enumerate(OWNERS):
             # Every account the same production-cost hash, computed once (30 more would take a minute).
             db.session.add(User(email=email, name=f"Pemilik {number}", role=Role.PROPONENT,
@@ -137,7 +144,12 @@ def victim_signs_in(port: int, result: dict) -> None:
     while time.monotonic() - start < 60:
         status, headers, _, _ = browser.sign_in(VICTIM, PASSWORD)
         statuses.append(status)
-        if status == 303:
+        if status == 303:  # the password step passed; then the code from the authenticator app
+            import pyotp
+
+            token = CSRF.search(browser.send("GET", "/masuk/verifikasi")[2]).group(1)
+            statuses.append(browser.send("POST", "/masuk/verifikasi",
+                                         {"code": pyotp.TOTP(TOTP_SECRET).now(), "csrf_token": token})[0])
             break
         time.sleep(min(5.0, float(headers.get("Retry-After") or 1)))
     result.update(statuses=statuses, seconds=time.monotonic() - start)

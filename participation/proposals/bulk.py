@@ -37,9 +37,9 @@ LOCK_CHUNK = 1_000
 
 @dataclass(frozen=True)
 class BusinessRef:
-    """What submitting needs of a business, as plain values: a job commits between reading the
-    file and writing it, and expired ORM objects would reload one query each (5,000 for a
-    large import, inside the write transaction)."""
+    """What submitting needs of a business, as plain values: the caller may commit between
+    reading the file and writing it (a job's checkpoint), and with a session that expires on
+    commit every business would reload, one query each, inside the write transaction."""
 
     id: int
     kelurahan: str | None
@@ -117,7 +117,7 @@ def submit_many(themed_session: ThemedSession, rows: list[Row], actor: Actor, ne
     if not rows:
         return [], {}
     db.session.flush()
-    now = utcnow()
+    now, by = utcnow(), actor.user_id
     numbers = receipt_numbers(themed_session.fiscal_year, len(rows))
     values = []
     for row, receipt in zip(rows, numbers):
@@ -126,7 +126,7 @@ def submit_many(themed_session: ThemedSession, rows: list[Row], actor: Actor, ne
         fields["kelurahan"] = fields.get("kelurahan") or row.business.kelurahan
         fields["kecamatan"] = fields.get("kecamatan") or row.business.kecamatan
         values.append({**fields, "session_id": themed_session.id, "business_id": row.business.id,
-                       "submitted_by_id": actor.user_id, "receipt_number": receipt, "source": source,
+                       "submitted_by_id": by, "receipt_number": receipt, "source": source,
                        "paper_form_number": row.paper_form_number, "status": ProposalStatus.SUBMITTED,
                        "idempotency_key": None, "near_duplicate_of_id": None, "votes": 0,
                        "submitted_at": now, "created_at": now, "updated_at": now})
@@ -140,7 +140,7 @@ def submit_many(themed_session: ThemedSession, rows: list[Row], actor: Actor, ne
             proposals.c.receipt_number.in_(numbers[start:start + LOCK_CHUNK]))).all())
     ids = [by_receipt[receipt] for receipt in numbers]
     db.session.execute(insert(history), [
-        {"proposal_id": proposal_id, "from_status": before, "to_status": after, "actor_id": actor.user_id,
+        {"proposal_id": proposal_id, "from_status": before, "to_status": after, "actor_id": by,
          "note": "", "created_at": now}
         for proposal_id in ids
         for before, after in ((None, ProposalStatus.DRAFT), (ProposalStatus.DRAFT, ProposalStatus.SUBMITTED))
