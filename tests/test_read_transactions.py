@@ -16,11 +16,14 @@ from participation.models import AuditEvent, User
 from tests.conftest import TEST_PASSWORD, csrf_token, login
 
 
+# SQLite's one write lock is what these tests are about; PostgreSQL readers never take a lock
+# that a writer holds, and its writers lock rows, not the database.
+pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+
+
 @pytest.fixture
-def sqlite_app(app_config, backend):
+def sqlite_app(app_config):
     """The app on SQLite with a short busy timeout, so that waiting for the lock shows as an error."""
-    if backend != "sqlite":
-        pytest.skip("SQLite's one write lock; PostgreSQL readers never take it")
     from participation import create_app
     from participation.extensions import db
 
