@@ -16,6 +16,14 @@ RUPIAH_PATTERN = "¤#,##0"
 DATE_TIME_PATTERNS = {"id": "d MMMM y HH.mm", "en": "d MMMM y HH:mm"}
 
 
+def clear_session_keeping_language() -> None:
+    """Empty the session (sign-in, sign-out, account deletion) but keep the chosen language."""
+    locale = session.get(SESSION_LOCALE)
+    session.clear()
+    if locale:
+        session[SESSION_LOCALE] = locale
+
+
 def select_locale() -> str:
     """Indonesian unless the user chose another supported language."""
     supported = current_app.config["LANGUAGES"]

@@ -9,7 +9,6 @@ from flask import (
     render_template,
     request,
     send_file,
-    session,
     url_for,
 )
 from flask_babel import gettext as _
@@ -18,7 +17,7 @@ from flask_login import current_user, login_required, logout_user
 from participation.auth.routes import refusal_text, refused
 from participation.auth.throttle import check_password
 from participation.extensions import db
-from participation.i18n import SESSION_LOCALE
+from participation.i18n import clear_session_keeping_language
 from participation.privacy import export, services
 from participation.privacy.forms import DeleteAccountForm
 from participation.security import rerender_on_csrf_error, web_actor
@@ -68,11 +67,8 @@ def delete_account():
         db.session.rollback()
         abort(403)
     db.session.commit()
-    locale = session.get(SESSION_LOCALE)
     logout_user()
-    session.clear()
-    if locale:
-        session[SESSION_LOCALE] = locale
+    clear_session_keeping_language()
     flash(_("Your account has been deleted and your personal data erased."), "success")
     return redirect(url_for("public.index"), code=303)
 

@@ -14,7 +14,7 @@ from participation.auth.passwords import HashingBusy
 from participation.auth.forms import BusinessProfileForm, ChangePasswordForm, LoginForm, RegisterForm
 from participation.errors import handle_rate_limited, retry_after_header, wait_text
 from participation.extensions import db
-from participation.i18n import SESSION_LOCALE
+from participation.i18n import clear_session_keeping_language
 from participation.models import Business, IdentityChange, Role
 from participation.security import STAFF, rerender_on_csrf_error, role_required, safe_next, start_session, web_actor
 
@@ -32,12 +32,9 @@ def home_for(user) -> str:
 
 def begin_session(user) -> None:
     """Replace whatever session existed with a fresh one for `user`, keeping the language."""
-    locale = session.get(SESSION_LOCALE)
-    session.clear()
+    clear_session_keeping_language()
     login_user(user)
     start_session(user)
-    if locale:
-        session[SESSION_LOCALE] = locale
 
 
 @bp.route("/masuk", methods=["GET", "POST"])
@@ -105,11 +102,8 @@ def logout():
     if current_user.is_authenticated:
         services.sign_out(current_user._get_current_object(), web_actor())
         db.session.commit()
-    locale = session.get(SESSION_LOCALE)
     logout_user()
-    session.clear()
-    if locale:
-        session[SESSION_LOCALE] = locale
+    clear_session_keeping_language()
     flash(_("You have signed out."), "info")
     return redirect(url_for("public.index"), code=303)
 

@@ -22,7 +22,7 @@ from participation.auth.routes import begin_session, home_for
 from participation.errors import retry_after_header, wait_text
 from participation.extensions import db
 from participation.forms import BaseForm
-from participation.i18n import SESSION_LOCALE
+from participation.i18n import clear_session_keeping_language
 from participation.models import Role, StaffTotp, User
 from participation.security import STAFF, rerender_on_csrf_error, role_required, safe_next, web_actor
 
@@ -52,12 +52,9 @@ def sign_in_code_form() -> CodeForm:
 
 def begin_pending(user: User, next_url: str | None) -> str:
     """Replace the session with a pending second step for `user`; the URL of that step."""
-    locale = session.get(SESSION_LOCALE)
-    session.clear()
+    clear_session_keeping_language()
     session[SESSION_PENDING] = {"user": user.id, "epoch": user.session_epoch, "at": int(time.time()),
                                 "next": safe_next(next_url)}
-    if locale:
-        session[SESSION_LOCALE] = locale
     return url_for("two_factor.verify" if two_factor.is_enrolled(user) else "two_factor.enroll")
 
 
