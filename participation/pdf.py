@@ -74,8 +74,8 @@ def render_pdf(template: str, *, letterhead, release_database: bool = False, **c
 
     Needs an app context only: no request, no URL building, no database read while WeasyPrint
     fetches the logo. With `release_database`, a caller that has written nothing ends its
-    transaction once the HTML is made, so that the slow conversion holds no database lock (on
-    SQLite every transaction holds the write lock).
+    transaction once the HTML is made, so that the slow conversion holds no transaction open (on
+    SQLite one outside a GET or `database.reading()` holds the write lock).
     """
     logo = (letterhead.logo, letterhead.logo_type) if letterhead.logo else None
     html = render_template(template, browser=False, letterhead=letterhead,

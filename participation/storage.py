@@ -153,8 +153,9 @@ def _delete_objects(objects: list[tuple[ObjectStore, str]]) -> None:
 def chunks(file_id: int, size: int, engine: Engine | None = None) -> Iterator[bytes]:
     """A stored file's bytes in pieces of CHUNK_BYTES, each read on a short connection.
 
-    No piece holds a transaction open while the client reads: on SQLite every transaction takes
-    the write lock (BEGIN IMMEDIATE), so a slow download must not keep one. The bytes of a row
+    No piece holds a transaction open while the client reads: on SQLite a transaction outside a
+    GET takes the write lock (BEGIN IMMEDIATE), and a slow download must not keep even a read
+    snapshot open (it stops WAL checkpoints from finishing). The bytes of a row
     never change; a row deleted mid-download ends the stream early. A row whose bytes are in the
     object store is streamed from there (read_chunks(stored) goes there without the first read).
     """
