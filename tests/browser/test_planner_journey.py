@@ -45,6 +45,9 @@ def test_planner_review_journey(live_app, page, world):
     assert axe_violations(page) == []
     page.get_by_role("link", name="Usulan contoh nomor 0").click()
     for n in range(3):
+        # Wait for this proposal's form: the previous click's navigation may not have landed yet,
+        # and ticking the old page's radios would post an incomplete form for this one.
+        expect(page.get_by_role("heading", level=1)).to_contain_text(f"Usulan contoh nomor {n}")
         for group in page.locator("fieldset").all():
             group.get_by_label("4" if n != 1 else "5", exact=True).check()
         if n == 0:
