@@ -32,6 +32,12 @@ def configure_engine(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection):
+        if has_app_context() and g.get(DEFERRED, False):
+            # A `deferring()` block: reads without the write lock, writes TEMP tables freely, and
+            # takes the lock only at `take_write_lock()`.
+            connection.exec_driver_sql("PRAGMA query_only = 0")
+            connection.exec_driver_sql("BEGIN DEFERRED")
+            return
         if reads_only():
             # A page read (GET/HEAD) or a `reading()` block never writes: a deferred transaction
             # reads WAL's last committed snapshot without waiting for a writer, and takes no lock
@@ -81,6 +87,41 @@ def reading() -> Iterator[None]:
     finally:
         db.session.rollback()
         setattr(g, READS_ONLY, before)
+
+
+DEFERRED = "database_deferred"
+
+
+@contextmanager
+def deferring() -> Iterator[None]:
+    """Begin the block's SQLite transactions DEFERRED, for a background job that reads and prepares
+    a large write before it writes: it holds no lock that other writers wait for until it calls
+    `take_write_lock()`, and TEMP tables are written without that lock (they are the connection's
+    own). Commits what came before; what the block leaves open is the caller's to commit.
+
+    The rule that makes this safe: in a transaction of the block, the first statement that touches
+    the main database after a commit is either a read that is never followed by a write in the same
+    transaction, or `take_write_lock()`. (A transaction that has read and then writes would fail
+    at once with "database is locked" if another writer committed in between: its snapshot is
+    stale. A write as the first statement waits for the lock within busy_timeout, as BEGIN
+    IMMEDIATE does.) PostgreSQL is unaffected.
+    """
+    db.session.commit()
+    before = g.get(DEFERRED, False)
+    setattr(g, DEFERRED, True)
+    try:
+        yield
+    finally:
+        setattr(g, DEFERRED, before)
+
+
+def take_write_lock() -> None:
+    """SQLite: take the write lock now with a statement that writes nothing (a no-op UPDATE still
+    begins a write transaction), waiting for another writer within busy_timeout. Inside a
+    `deferring()` transaction that has touched only TEMP tables this is the moment the lock is
+    taken; in a transaction begun IMMEDIATE the lock is already held. PostgreSQL: nothing."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(text("UPDATE receipt_counters SET last_value = last_value WHERE 0"))
 
 
 def lock_for_update(statement):

@@ -9,10 +9,10 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
 
-from participation.models import AuditEvent, User
+from participation.models import AuditEvent, ThemedSession, User
 from tests.conftest import TEST_PASSWORD, csrf_token, login
 
 
@@ -133,3 +133,69 @@ def test_a_reading_block_reads_beside_a_writer_and_cannot_write(sqlite_app, make
         record("test.wrote", Actor.cli(), None, object_type="Test")  # writing again after the block
         db.session.commit()
         assert db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "test.wrote")) == 1
+
+
+def other_writer_commits(app, business_id: int, address: str) -> None:
+    """Another process's short write, which must find the lock free at once (no busy timeout)."""
+    path = app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
+    other = sqlite3.connect(path, isolation_level=None, timeout=0)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("UPDATE businesses SET address = ? WHERE id = ?", (address, business_id))
+        other.execute("COMMIT")
+    finally:
+        other.close()
+
+
+def test_a_proposal_import_job_holds_the_write_lock_only_for_its_final_copy(sqlite_app, make_world, monkeypatch):
+    """While the worker reads, checks and stages a large file, other writers go ahead and commit;
+    the import then still commits every row (its transaction took no stale snapshot)."""
+    from participation import jobs
+    from participation.events import Actor
+    from participation.extensions import db
+    from participation.models import Business, Category, Job, JobState, Proposal, ProposalStatusChange
+    from participation.proposals import bulk
+
+    world = make_world(businesses=[{"nib": f"{3_202_000_000_000 + n}", "name": f"Usaha {n}"} for n in range(3)])
+    with sqlite_app.app_context():
+        category = db.session.get(Category, world.categories[0]).name
+        planner = db.session.get(User, world.planner)
+        rows = "".join(f"{3_202_000_000_000 + n},Usaha {n},Mesin pengemas nomor {n},Masalah,Deskripsi,{category},"
+                       f"15000000,10,1\n" for n in range(3))
+        job = jobs.enqueue("import_proposals", Actor(user=planner), themed_session=db.session.get(
+            ThemedSession, world.session), input_name="usulan.csv", input_data=(
+            "nib,nama_usaha,judul,masalah,deskripsi,kategori,perkiraan_biaya,penerima_manfaat,tenaga_kerja_baru\n"
+            + rows).encode())
+        db.session.commit()
+        job_id = job.id
+    business_id = world.businesses[0]
+    seen = []
+    plan, stage = bulk.plan_near_duplicates, bulk.stage
+
+    def plan_beside_a_writer(*args, **kwargs):
+        other_writer_commits(sqlite_app, business_id, "Jl. Selama Pemeriksaan 1")  # rows checked, not staged
+        seen.append("checked")
+        return plan(*args, **kwargs)
+
+    def stage_beside_a_writer(*args, **kwargs):
+        staged = stage(*args, **kwargs)
+        other_writer_commits(sqlite_app, business_id, "Jl. Sesudah Penyiapan 2")  # staged, not yet copied
+        seen.append("staged")
+        return staged
+
+    monkeypatch.setattr(bulk, "plan_near_duplicates", plan_beside_a_writer)
+    monkeypatch.setattr(bulk, "stage", stage_beside_a_writer)
+    with sqlite_app.app_context():
+        assert jobs.run_due() == 1
+    assert seen == ["checked", "staged"]
+    with sqlite_app.app_context():
+        finished = db.session.get(Job, job_id)
+        assert finished.state is JobState.DONE, finished.result
+        assert db.session.scalars(select(Proposal.receipt_number).order_by(Proposal.id)).all() == [
+            "MT-2027-0001", "MT-2027-0002", "MT-2027-0003"]
+        assert [change.value for change in db.session.scalars(
+            select(ProposalStatusChange.to_status).order_by(ProposalStatusChange.id))] == ["draft", "submitted"] * 3
+        assert db.session.get(Business, business_id).address == "Jl. Sesudah Penyiapan 2"
+        # The TEMP staging table went with the transaction that copied it.
+        assert db.session.execute(text("SELECT count(*) FROM sqlite_temp_master WHERE name = 'import_proposals'")
+                                  ).scalar() == 0

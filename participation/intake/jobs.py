@@ -5,7 +5,7 @@ from flask import current_app, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from participation import jobs
+from participation import database, jobs
 from participation.extensions import db
 from participation.intake import imports, services
 from participation.models import Job, ThemedSession
@@ -87,10 +87,13 @@ def import_businesses_job(job: Job, actor, progress) -> jobs.Outcome:
 @jobs.handler("import_proposals", title=_l("Import proposals"), summary=_proposals_summary,
               back=lambda job: url_for("intake.proposals", session_id=job.session_id))
 def import_proposals_job(job: Job, actor, progress) -> jobs.Outcome:
-    themed_session = db.session.get(ThemedSession, job.session_id)
-    return _run(job, progress, lambda name, data, advance, limits: (
-        imports.import_proposals(themed_session, name, data, actor, progress=advance, limits=limits,
-                                 checkpoint=db.session.commit), {}))
+    # Reading, checking and staging the file take no write lock (on SQLite): other users' writes
+    # wait at most for the short copy at the end (see proposals.bulk.Staged).
+    with database.deferring():
+        themed_session = db.session.get(ThemedSession, job.session_id)
+        return _run(job, progress, lambda name, data, advance, limits: (
+            imports.import_proposals(themed_session, name, data, actor, progress=advance, limits=limits,
+                                     checkpoint=db.session.commit), {}))
 
 
 @jobs.handler("import_roster", title=_l("Import the roster"), summary=_roster_summary,

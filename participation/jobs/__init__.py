@@ -142,6 +142,9 @@ class _Progress:
         if now - self.last < PROGRESS_INTERVAL and (total is None or done < total):
             return
         self.last = now
+        # The handler's reads end here, so that the update is the first statement of its own
+        # short transaction (which `database.deferring()` relies on).
+        db.session.commit()
         values = {"done": done, "lease_until": utcnow() + _lease()}
         if total is not None:
             values["total"] = total

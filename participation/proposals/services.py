@@ -57,6 +57,17 @@ def next_receipt_number(fiscal_year: int) -> str:
 
 def receipt_numbers(fiscal_year: int, count: int) -> list[str]:
     """`count` consecutive receipt numbers from one such upsert (an import takes them all at once)."""
+    scope, first = receipt_range(fiscal_year, count)
+    return [receipt_number(scope, value) for value in range(first, first + count)]
+
+
+def receipt_number(scope: str, value: int) -> str:
+    """The receipt number `value` of a counter's scope: MT-2027 and 42 make MT-2027-0042."""
+    return f"{scope}-{value:04d}"
+
+
+def receipt_range(fiscal_year: int, count: int) -> tuple[str, int]:
+    """Take `count` consecutive numbers from the year's counter in one upsert: its scope and the first."""
     scope = f"{RECEIPT_PREFIX}-{fiscal_year}"
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -67,7 +78,7 @@ def receipt_numbers(fiscal_year: int, count: int) -> list[str]:
         .returning(ReceiptCounter.last_value)
     )
     last = db.session.execute(statement).scalar_one()
-    return [f"{scope}-{value:04d}" for value in range(last - count + 1, last + 1)]
+    return scope, last - count + 1
 
 
 def missing_for_submission(proposal: Proposal) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from participation import events
+from participation import database, events
 from participation.events import Actor
 from participation.extensions import db
 from participation.intake.imports.businesses import (
@@ -124,13 +124,15 @@ def import_proposals(themed_session: ThemedSession, filename: str, data: bytes, 
     near = bulk.plan_near_duplicates(themed_session, rows)
     if checkpoint:
         checkpoint()  # every row is checked and nothing is written yet: a job ends its reading here
+    staged = bulk.stage(themed_session, rows, actor, near, source=ProposalSource.IMPORT)
+    database.take_write_lock()  # a job inside database.deferring() waits for the lock only now
     limit = themed_session.max_proposals_per_business
     result.errors = [RowError(row.number, "nib", _(
         "This business already has the maximum of %(n)d proposals in the session.", n=limit))
         for row in bulk.over_limit(themed_session, rows)]
     if result.errors:
         return result
-    result.ids, near_duplicates = bulk.submit_many(themed_session, rows, actor, near, source=ProposalSource.IMPORT)
+    result.ids, near_duplicates = bulk.submit_many(staged)
     result.flagged = len(near_duplicates)
     result.created = len(result.ids)
     if result.ok:
