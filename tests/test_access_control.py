@@ -61,6 +61,9 @@ ACCESS = {
     ("two_factor.regenerate", "POST"): only(STAFF, 400),
     ("two_factor.reset", "POST"): only(["admin"], 303),
     ("auth.decide_identity_change", "POST"): only(STAFF, 303),
+    ("auth.merge_separate_registration", "GET"): only(STAFF, 200),
+    ("auth.merge_separate_registration", "POST"): only(STAFF, 303),
+    ("auth.keep_separate", "POST"): only(STAFF, 303),
     # Personal data (DESIGN §8): the notice for all, the download for every account, deletion for
     # owners (staff read why an admin deactivates them instead; an empty form is refused).
     ("privacy.notice", "GET"): everyone(200),
@@ -172,6 +175,10 @@ REQUESTS = {
     ("admin.set_active", "POST"): {"values": {"user_id": "@spare_user"}, "data": {"active": "0"}},
     ("two_factor.reset", "POST"): {"values": {"user_id": "@spare_user"}},
     ("auth.decide_identity_change", "POST"): {"values": {"change_id": "@identity_change"}, "data": {"keputusan": "tolak"}},
+    ("auth.merge_separate_registration", "GET"): {"values": {"review_id": "@separate_registration"}},
+    ("auth.merge_separate_registration", "POST"): {"values": {"review_id": "@separate_registration"}},
+    ("auth.keep_separate", "POST"): {"values": {"review_id": "@separate_registration"},
+                                     "data": {"note": "NIB berbeda kegiatan"}},
     ("sessions.delete_category", "POST"): {"values": {"category_id": "@spare_category"}},
     ("sessions.move_category", "POST"): {"values": {"category_id": "@spare_category"}, "data": {"arah": "naik"}},
     ("sessions.edit_criterion", "GET"): {"values": {"criterion_id": "@criterion"}},
@@ -230,7 +237,15 @@ def build_world(app) -> dict:
     from participation.demo import demo_logo
     from participation.documents.services import build_agenda, save_letterhead
     from participation.intake.services import invite
-    from participation.models import IdentityChangeReason, Invitation, Job, JobState, Role, User
+    from participation.models import (
+        IdentityChangeReason,
+        Invitation,
+        Job,
+        JobState,
+        Role,
+        SeparateRegistration,
+        User,
+    )
     from participation.review.ranking import build_ranking
     from participation.sessions import services as session_services
     from tests.factories import PDF_BYTES, as_actor, make_business, make_finalized_session, make_proposal, make_session
@@ -266,6 +281,11 @@ def build_world(app) -> dict:
                         False, as_actor(accounts["admin"]))
         identity_change = hold_identity_change(business, "7777777777777", "Usaha Baru", IdentityChangeReason.HAS_PROPOSALS,
                                                as_actor(accounts["proponent"]))
+        # A business registered at the door beside the owner's, waiting for staff.
+        door_business = make_business(nib=business.nib, name=business.name)
+        separate_registration = SeparateRegistration(business_id=door_business.id, account_business_id=business.id,
+                                                     session_id=themed_session.id)
+        session.add(separate_registration)
         job = Job(kind="document_pdf", user=accounts["facilitator"], themed_session=themed_session,
                   params={"slug": "undangan"}, state=JobState.DONE, output_name="undangan.pdf",
                   output_type="application/pdf", output_data=PDF_BYTES, result={"slug": "undangan"})
@@ -278,6 +298,7 @@ def build_world(app) -> dict:
             "spare_facilitator": spare_facilitator.id, "spare_facilitator_member": spare_member.id,
             "spare_business": spare_business.id, "spare_invitation": spare_invitation.id,
             "finalized_session": finalized.id, "agenda_item": agenda[0].id, "identity_change": identity_change.id,
+            "separate_registration": separate_registration.id,
         }
 
 

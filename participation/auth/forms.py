@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _, lazy_gettext as _l
-from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField
-from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from participation.auth.passwords import MAX_LENGTH, password_problems
 from participation.forms import BaseForm, Check, WholeNumberField, select_choices
@@ -240,3 +240,11 @@ class ChangePasswordForm(NewPasswordMixin, BaseForm):
         render_kw={"autocomplete": "current-password"},
     )
     password, password_confirm = _password_fields(_l("New password"))
+
+
+class KeepSeparateForm(BaseForm):
+    """Staff keep a door registration apart from the account's business, saying why."""
+
+    note = TextAreaField(_l("Why they are two businesses"), validators=[
+        DataRequired(_l("Say why the two are different businesses (for example what the NIB certificate shows).")),
+        Length(min=5, max=500, message=_l("The reason must be 5 to 500 characters."))], render_kw={"rows": 2})

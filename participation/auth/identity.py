@@ -19,6 +19,8 @@ from participation.models import (
     Invitation,
     Proposal,
     Role,
+    SeparateRegistration,
+    SeparateRegistrationStatus,
     User,
     normalize_business_name,
     session_members,
@@ -104,3 +106,99 @@ def decide_identity_change(change: IdentityChange, approve: bool, actor: Actor) 
            after={"change_id": change.id, "nib": business.nib, "business_name": business.name,
                   "requested": {"nib": change.nib, "business_name": change.name}})
 
+
+
+# Businesses registered at the door beside an account's ----------------------------------------
+
+class SeparateRegistrationError(Exception):
+    """The review cannot go through: `code` says why (decided, gone, frozen), `sessions` which."""
+
+    def __init__(self, code: str, sessions: list[str] | None = None):
+        super().__init__(code)
+        self.code = code
+        self.sessions = sessions or []
+
+
+def reviewable_separate_registrations(user: User) -> list[SeparateRegistration]:
+    """Pending door registrations `user` may decide: all for an admin, else those of the user's sessions."""
+    statement = (select(SeparateRegistration).where(
+        SeparateRegistration.status == SeparateRegistrationStatus.PENDING,
+        SeparateRegistration.business_id.is_not(None), SeparateRegistration.account_business_id.is_not(None),
+        SeparateRegistration.account_business_id.in_(select(Business.id).where(Business.user_id.is_not(None))),
+    ).order_by(SeparateRegistration.id))
+    if user.role is not Role.ADMIN:
+        if user.role not in (Role.PLANNER, Role.FACILITATOR):
+            return []
+        my_sessions = select(session_members.c.session_id).where(session_members.c.user_id == user.id)
+        statement = statement.where(SeparateRegistration.session_id.in_(my_sessions))
+    return list(db.session.scalars(statement))
+
+
+def _pending_pair(review: SeparateRegistration) -> tuple[Business, Business]:
+    if not review.is_pending:
+        raise SeparateRegistrationError("decided")
+    door, account = review.business, review.account_business
+    if door is None or account is None or door.has_account or not account.has_account:
+        raise SeparateRegistrationError("gone")
+    return door, account
+
+
+def merge_separate_registration(review: SeparateRegistration, actor: Actor) -> Business:
+    """One business after all: the door business's proposals and invitations move to the account's
+    business, which takes what it lacked of the door's details; the door business is removed.
+
+    Refused while it would change the signed record of a finalised session (its roster and the
+    proposals the minutes list), or when either side has changed since (decided, merged, erased).
+    """
+    from participation.database import advisory_lock
+    from participation.intake.services import BUSINESS_LOCK_BASE
+
+    door, account = _pending_pair(review)
+    advisory_lock(BUSINESS_LOCK_BASE + int(door.nib))  # no paper form matches the door business meanwhile
+    proposals = list(db.session.scalars(select(Proposal).where(Proposal.business_id == door.id).order_by(Proposal.id)))
+    invitations = list(db.session.scalars(select(Invitation).where(Invitation.business_id == door.id)))
+    sessions = {proposal.themed_session for proposal in proposals} | {inv.themed_session for inv in invitations}
+    frozen = sorted(themed_session.title for themed_session in sessions if themed_session.meeting_record_is_frozen)
+    if frozen:
+        raise SeparateRegistrationError("frozen", frozen)
+    before = {"business_id": door.id, "nib": door.nib, "business_name": door.name, "owner_name": door.owner_name}
+    for proposal in proposals:
+        proposal.business_id = account.id
+    held = {inv.session_id: inv for inv in db.session.scalars(
+        select(Invitation).where(Invitation.business_id == account.id))}
+    for invitation in invitations:
+        kept = held.get(invitation.session_id)
+        if kept is None:
+            invitation.business_id = account.id
+            continue
+        # Both were on the roster: one row, present if either checked in, a walk-in only if both were.
+        if invitation.attended and not kept.attended:
+            kept.attended, kept.checked_in_at = True, invitation.checked_in_at
+        kept.walk_in = kept.walk_in and invitation.walk_in
+        db.session.delete(invitation)
+    account.kbli_list = set(account.kbli_list) | set(door.kbli_list)
+    for field in ("phone", "kelurahan", "kecamatan"):
+        if not getattr(account, field) and getattr(door, field):
+            setattr(account, field, getattr(door, field))
+    db.session.flush()
+    review.business = None
+    review.status = SeparateRegistrationStatus.MERGED
+    review.decided_by_id, review.decided_at = actor.user_id, utcnow()
+    db.session.delete(door)
+    db.session.flush()
+    record("business.separate_registration_merged", actor, account, before=before, after={
+        "review_id": review.id, "business_id": account.id, "account_user_id": account.user_id,
+        "receipt_numbers": [proposal.receipt_number for proposal in proposals if proposal.receipt_number],
+        "session_ids": sorted(themed_session.id for themed_session in sessions)})
+    return account
+
+
+def keep_separate(review: SeparateRegistration, note: str, actor: Actor) -> None:
+    """Two businesses after all (checked by staff, with the reason): the door business stays as it is."""
+    door, account = _pending_pair(review)
+    review.status = SeparateRegistrationStatus.KEPT_SEPARATE
+    review.note = note
+    review.decided_by_id, review.decided_at = actor.user_id, utcnow()
+    db.session.flush()
+    record("business.separate_registration_kept", actor, door, after={
+        "review_id": review.id, "business_id": door.id, "account_business_id": account.id, "note": note})

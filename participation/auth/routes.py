@@ -7,15 +7,22 @@ from flask import (Blueprint, abort, current_app, flash, make_response, redirect
                    session, url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
 
 from participation import limits
 from participation.auth import identity, services
 from participation.auth.passwords import HashingBusy
-from participation.auth.forms import BusinessProfileForm, ChangePasswordForm, LoginForm, RegisterForm
+from participation.auth.forms import (
+    BusinessProfileForm,
+    ChangePasswordForm,
+    KeepSeparateForm,
+    LoginForm,
+    RegisterForm,
+)
 from participation.errors import handle_rate_limited, retry_after_header, wait_text
 from participation.extensions import db
 from participation.i18n import clear_session_keeping_language
-from participation.models import Business, IdentityChange, Role
+from participation.models import Business, IdentityChange, Proposal, Role, SeparateRegistration
 from participation.security import STAFF, rerender_on_csrf_error, role_required, safe_next, start_session, web_actor
 
 bp = Blueprint("auth", __name__)
@@ -225,10 +232,87 @@ def edit_business():
 
 @bp.route("/perubahan-usaha")
 @role_required(*STAFF)
-def identity_changes():
-    """Owners' changes of NIB or business name waiting for the staff of their sessions."""
-    changes = identity.reviewable_changes(current_user._get_current_object())
-    return render_template("auth/identity_changes.html", changes=changes)
+def identity_changes(keep_form: KeepSeparateForm | None = None, keep_review_id: int | None = None):
+    """Owners' changes of NIB or business name, and businesses registered at the door beside an
+    account's, waiting for the staff of their sessions."""
+    user = current_user._get_current_object()
+    separate = identity.reviewable_separate_registrations(user)
+    keep_forms = {review.id: keep_form if review.id == keep_review_id else _keep_form(review.id, formdata=None)
+                  for review in separate}
+    return render_template("auth/identity_changes.html", changes=identity.reviewable_changes(user),
+                           separate=separate, keep_forms=keep_forms,
+                           proposals_of=_proposals_of), 200 if keep_form is None else 400
+
+
+def _keep_form(review_id: int, **kwargs) -> KeepSeparateForm:
+    """One form per review on the page: its field's id (what the label and the error summary
+    point at) is the review's own; its name is the same on every form."""
+    form = KeepSeparateForm(**kwargs)
+    form.note.id = form.note.label.field_id = f"alasan-terpisah-{review_id}"
+    return form
+
+
+def _proposals_of(business: Business | None) -> list[Proposal]:
+    """A business's proposals, for the reviewer to compare both sides."""
+    if business is None:
+        return []
+    return list(db.session.scalars(select(Proposal).where(Proposal.business_id == business.id).order_by(Proposal.id)))
+
+
+def _separate_registration(review_id: int) -> SeparateRegistration:
+    review = db.session.get(SeparateRegistration, review_id, with_for_update=True)
+    if review is None or not review.can_review(current_user):
+        abort(404)
+    return review
+
+
+def _refused_review(error: identity.SeparateRegistrationError):
+    db.session.rollback()
+    if error.code == "frozen":
+        flash(_("These businesses cannot be merged: the minutes of %(sessions)s are final and list the business "
+                "registered at the door. Keep them separate.", sessions=", ".join(error.sessions)), "danger")
+    elif error.code == "decided":
+        flash(_("This registration has already been reviewed."), "info")
+    else:
+        flash(_("One of the two businesses has changed since (merged, erased or its account removed); "
+                "nothing was changed."), "warning")
+    return redirect(url_for("auth.identity_changes"), code=303)
+
+
+@bp.route("/perubahan-usaha/terpisah/<int:review_id>/gabungkan", methods=["GET", "POST"])
+@role_required(*STAFF)
+def merge_separate_registration(review_id: int):
+    """Ask first, then merge the door business into the account's business."""
+    review = _separate_registration(review_id)
+    if not review.is_pending or review.business is None or review.account_business is None:
+        return _refused_review(identity.SeparateRegistrationError("decided" if not review.is_pending else "gone"))
+    if request.method == "POST":
+        try:
+            account = identity.merge_separate_registration(review, web_actor())
+        except identity.SeparateRegistrationError as error:
+            return _refused_review(error)
+        db.session.commit()
+        flash(_("The business registered at the door is now part of %(business)s, the account of %(owner)s.",
+                business=account.name, owner=account.user.name), "success")
+        return redirect(url_for("auth.identity_changes"), code=303)
+    return render_template("auth/merge_separate.html", review=review, proposals_of=_proposals_of)
+
+
+@bp.route("/perubahan-usaha/terpisah/<int:review_id>/pisahkan", methods=["POST"])
+@role_required(*STAFF)
+@rerender_on_csrf_error
+def keep_separate(review_id: int):
+    review = _separate_registration(review_id)
+    form = _keep_form(review.id)
+    if not form.validate_on_submit():
+        return identity_changes(keep_form=form, keep_review_id=review.id)
+    try:
+        identity.keep_separate(review, form.note.data, web_actor())
+    except identity.SeparateRegistrationError as error:
+        return _refused_review(error)
+    db.session.commit()
+    flash(_("%(business)s stays a separate business.", business=review.business.name), "success")
+    return redirect(url_for("auth.identity_changes"), code=303)
 
 
 @bp.route("/perubahan-usaha/<int:change_id>", methods=["POST"])

@@ -9,7 +9,7 @@ from flask_wtf import FlaskForm
 from participation import jobs
 from participation.documents import jobs as document_jobs
 from participation.documents import render, services
-from participation.intake.owner_match import ask_about_owner
+from participation.intake.owner_match import ask_about_owner, separate_registration_notice
 from participation.intake.services import OwnedBusinessMatch, roster
 from participation.documents.forms import (
     AgendaItemForm,
@@ -216,6 +216,8 @@ def checkin(themed_session: ThemedSession):
             form.form_errors.append(meeting_frozen_message())
         else:
             db.session.commit()
+            if invitation.business.waits_as_separate_registration:
+                flash(separate_registration_notice(invitation.business), "info")
             return redirect(url_for("documents.checkin", session_id=session_id, cari=invitation.business.nib,
                                     baru=invitation.id), code=303)
     try:

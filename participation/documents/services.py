@@ -236,7 +236,7 @@ def register_walk_in(themed_session: ThemedSession, data: dict, actor: Actor) ->
     Raises intake's OwnedBusinessMatch when the only match has an account and nobody confirmed it.
     """
     check_not_frozen(themed_session)
-    match = find_or_create_business(data)  # holds the NIB's lock until commit
+    match = find_or_create_business(data, themed_session, actor)  # holds the NIB's lock until commit
     business = match.business
     add_invitations(themed_session, [business.id], actor, walk_in=True)
     invitation = db.session.scalar(select(Invitation).where(Invitation.session_id == themed_session.id,

@@ -19,3 +19,9 @@ def ask_about_owner(form, match: OwnedBusinessMatch) -> dict:
     form.form_errors.append(_("The NIB and name match only a business that has an account. Check with the "
                               "person, then choose below."))
     return {"business": business, "owner_name": business.user.name, "masked_email": business.user.masked_email}
+
+
+def separate_registration_notice(business: Business) -> str:
+    """What the facilitator is told after registering a business apart from an account's."""
+    return _("%(business)s is registered as a separate business, without an account. The session's staff "
+             "compare it with the account's business under Changes of business identity.", business=business.name)

@@ -14,7 +14,7 @@ from participation import jobs
 from participation.intake import imports, services
 from participation.intake import jobs as intake_jobs
 from participation.intake.forms import MAX_IMPORT_BYTES, BlankFormsForm, ImportForm
-from participation.intake.owner_match import ask_about_owner
+from participation.intake.owner_match import ask_about_owner, separate_registration_notice
 from participation.models import Invitation, Job, Proposal, ThemedSession
 from participation.documents.services import letterhead
 from participation.pdf import render_pdf
@@ -216,6 +216,8 @@ def paper(themed_session: ThemedSession):
             flash(_("Paper form %(form)s saved as %(receipt)s for %(business)s.",
                     form=proposal.paper_form_number, receipt=proposal.receipt_number,
                     business=proposal.business.name), "success")
+            if proposal.business.waits_as_separate_registration:
+                flash(separate_registration_notice(proposal.business), "info")
             return redirect(url_for("intake.paper", session_id=session_id,
                                     nomor=_next_number(proposal.paper_form_number)), code=303)
     status = 409 if owned else 400 if request.method == "POST" else 200

@@ -16,6 +16,7 @@ from participation.models import (
     Proposal,
     ProposalSource,
     Scale,
+    SeparateRegistration,
     ThemedSession,
     normalize_business_name,
 )
@@ -176,13 +177,15 @@ def matching_business(nib: str, name: str) -> Business | None:
     ).order_by(Business.user_id.is_not(None), Business.id).limit(1))
 
 
-def find_or_create_business(data: dict) -> BusinessMatch:
+def find_or_create_business(data: dict, themed_session: ThemedSession | None = None,
+                            actor: Actor | None = None) -> BusinessMatch:
     """Match a paper form's business by NIB plus normalised name, or create it (no account).
 
     Says how the business was found (MATCHED, CREATED, CONFIRMED_OWNER, SEPARATE). A
     business with an account is used only when `data["owner_match"]` is "attach" and
     `data["owner_business_id"]` names it (the facilitator confirmed, naming the account); with
-    "separate" a business without an account is created beside it. Otherwise OwnedBusinessMatch.
+    "separate" a business without an account is created beside it, and held for staff review
+    (a SeparateRegistration in `themed_session`, by `actor`). Otherwise OwnedBusinessMatch.
     """
     # Two facilitators registering the same walk-in at once must not both create it.
     advisory_lock(BUSINESS_LOCK_BASE + int(data["nib"]))  # forms give a 13-digit NIB
@@ -206,7 +209,14 @@ def find_or_create_business(data: dict) -> BusinessMatch:
     business.kbli_list = data.get("kbli") or []
     db.session.add(business)
     db.session.flush()
-    return BusinessMatch(business, SEPARATE if kept_apart_from else CREATED, kept_apart_from)
+    if kept_apart_from is None:
+        return BusinessMatch(business, CREATED)
+    db.session.add(SeparateRegistration(
+        business_id=business.id, account_business_id=kept_apart_from,
+        session_id=themed_session.id if themed_session is not None else None,
+        registered_by_id=actor.user_id if actor is not None else None))
+    db.session.flush()
+    return BusinessMatch(business, SEPARATE, kept_apart_from)
 
 
 def _complete_business(business: Business, data: dict) -> None:
@@ -232,7 +242,7 @@ def record_paper_proposal(themed_session: ThemedSession, business_data: dict, pr
         Proposal.session_id == themed_session.id, Proposal.paper_form_number == form_number))
     if duplicate is not None:
         raise IntakeError("form_number_used", receipt=duplicate.receipt_number)
-    match = find_or_create_business(business_data)
+    match = find_or_create_business(business_data, themed_session, actor)
     business = match.business
     if not themed_session.is_invited(business):
         add_invitations(themed_session, [business.id], actor, walk_in=True)

@@ -8,6 +8,8 @@ from participation.models.business import (
     IdentityChangeStatus,
     LegalForm,
     Scale,
+    SeparateRegistration,
+    SeparateRegistrationStatus,
     derive_scale,
     normalize_business_name,
 )
@@ -86,6 +88,8 @@ __all__ = [
     "RecoveryCode",
     "Role",
     "Scale",
+    "SeparateRegistration",
+    "SeparateRegistrationStatus",
     "ScoringMethod",
     "SelectionMethod",
     "SessionStatus",

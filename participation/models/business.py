@@ -15,6 +15,7 @@ from participation.models.base import LabelledEnum, enum_column, table_args, utc
 from participation.models.user import Role
 
 if TYPE_CHECKING:
+    from participation.models.session import ThemedSession
     from participation.models.user import User
 
 
@@ -140,6 +141,13 @@ class Business(db.Model):
         return self.user_id is not None
 
     @property
+    def waits_as_separate_registration(self) -> bool:
+        """Registered at the door beside an account's business, and not yet reviewed by staff."""
+        return db.session.scalar(sa.select(sa.exists().where(
+            SeparateRegistration.business_id == self.id,
+            SeparateRegistration.status == SeparateRegistrationStatus.PENDING))) or False
+
+    @property
     def pending_identity_change(self) -> IdentityChange | None:
         """The owner's change of NIB or name waiting for staff review, if any."""
         return next((change for change in self.identity_changes if change.is_pending), None)
@@ -210,3 +218,60 @@ class IdentityChange(db.Model):
                                sa.select(Invitation.session_id).where(Invitation.business_id == self.business_id))
         sessions = db.session.scalars(sa.select(ThemedSession).where(ThemedSession.id.in_(session_ids)))
         return any(themed_session.can_facilitate(user) for themed_session in sessions)
+
+
+class SeparateRegistrationStatus(LabelledEnum):
+    """pending → merged (one business after all) / kept_separate (two businesses, checked)."""
+
+    PENDING = "pending", _l("Waiting for review"), "warning"
+    MERGED = "merged", _l("Merged into the account's business"), "success"
+    KEPT_SEPARATE = "kept_separate", _l("Kept separate"), "secondary"
+
+
+class SeparateRegistration(db.Model):
+    """A business a facilitator registered beside one with an account (the same NIB and name),
+    because the person at the door could not be confirmed as that account's owner; held for staff.
+
+    Staff check the NIB certificate and the account, then either merge the door business into
+    the account's business (its proposals and invitations move over: one owner after all) or keep
+    the two apart with a reason (an impostor's account, or another activity under the same NIB).
+    After a merge the door business is gone (`business_id` NULL); the audit event keeps the details.
+    """
+
+    __tablename__ = "separate_registrations"
+    __table_args__ = table_args()
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    business_id: Mapped[int | None] = mapped_column(sa.ForeignKey("businesses.id", ondelete="SET NULL"), index=True)
+    account_business_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("businesses.id", ondelete="SET NULL"), index=True)
+    session_id: Mapped[int | None] = mapped_column(sa.ForeignKey("themed_sessions.id", ondelete="SET NULL"))
+    registered_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[SeparateRegistrationStatus] = mapped_column(
+        enum_column(SeparateRegistrationStatus, "separate_registration_status"),
+        default=SeparateRegistrationStatus.PENDING, server_default="pending")
+    note: Mapped[str] = mapped_column(sa.String(500), default="", server_default="")
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
+
+    business: Mapped[Business | None] = relationship(foreign_keys=[business_id])
+    account_business: Mapped[Business | None] = relationship(foreign_keys=[account_business_id])
+    themed_session: Mapped[ThemedSession | None] = relationship()
+    registered_by: Mapped[User | None] = relationship(foreign_keys=[registered_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+    def __repr__(self) -> str:
+        return f"<SeparateRegistration {self.id} b={self.business_id} a={self.account_business_id} {self.status.value}>"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status is SeparateRegistrationStatus.PENDING
+
+    def can_review(self, user) -> bool:
+        """Admins, and the planners and facilitators of the session it was registered in."""
+        if not user.is_authenticated or not user.role.is_staff:
+            return False
+        if user.role is Role.ADMIN:
+            return True
+        return self.themed_session is not None and self.themed_session.can_facilitate(user)

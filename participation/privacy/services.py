@@ -53,6 +53,8 @@ from participation.models import (
     ProposalStatusChange,
     RankingSnapshot,
     RateLimitHit,
+    SeparateRegistration,
+    SeparateRegistrationStatus,
     User,
     utcnow,
 )
@@ -351,6 +353,10 @@ def _erase_business(business: Business, user: User, erase_nib: bool, scrubber: S
                     setattr(change, name, "")
         change.old_name = scrubber.text(change.old_name)[:200]
         change.name = scrubber.text(change.name)[:200]
+    # A door registration waiting to be compared with this business has nothing left to compare.
+    db.session.execute(delete(SeparateRegistration).where(
+        SeparateRegistration.status == SeparateRegistrationStatus.PENDING,
+        or_(SeparateRegistration.business_id == business.id, SeparateRegistration.account_business_id == business.id)))
 
 
 def _erase_user(user: User) -> None:
