@@ -114,3 +114,25 @@ def check_place(value: str | None, kind: str | None = None) -> str | None:
             return _("Use letters for the kecamatan name.")
         return _("Use letters for the place name.")
     return None
+
+
+NIP_PATTERN = re.compile(r"\d{18}")
+
+
+def normalize_nip(value: str | None) -> str | None:
+    """Drop the spaces, dots and dashes of a NIP written in its groups (19700101 199503 1 001)."""
+    return re.sub(r"[\s.-]", "", value) if value else value
+
+
+def check_nip(value: str | None) -> str | None:
+    """A civil servant's NIP is exactly 18 digits; empty is allowed (the letter prints no NIP line)."""
+    if value and not NIP_PATTERN.fullmatch(value):
+        return _("The NIP must be exactly 18 digits, such as 19700101 199503 1 001.")
+    return None
+
+
+def format_nip(value: str | None) -> str:
+    """A NIP as it is printed, in its four groups: birth date, appointment, sex, number."""
+    if not value or not NIP_PATTERN.fullmatch(value):
+        return value or ""
+    return f"{value[:8]} {value[8:14]} {value[14]} {value[15:]}"

@@ -143,9 +143,16 @@ def seed_meeting(rng: random.Random, themed_session: ThemedSession, owners: list
         {"institution_name": current_app.config["INSTITUTION_NAME"],
          "address": f"Jl. Pahlawan No. 1, {current_app.config['CITY_NAME']} 57111",
          "contact": "Telepon (0271) 642020 · bappeda@pemkot.example"}, (demo_logo(), "image/png"), False, actor)
+    # The invitation went out as an official letter a week before the meeting.
+    letter_date = (themed_session.meeting_start - timedelta(days=7)).date()
     document_services.update_settings(themed_session, {
         "chair_name": "Ir. Bambang Sutrisno, M.T.", "secretary_name": "Maya Lestari, S.Sos.",
-        "participant_representative": owners[0].name}, actor)
+        "participant_representative": owners[0].name,
+        "letter_number": f"005/217/Bappeda/{letter_date.year}", "letter_nature": "penting",
+        "letter_attachments": 1, "letter_subject": f"Undangan {themed_session.title}", "letter_date": letter_date,
+        "signatory_name": "Dr. Ir. Hendro Wicaksono, M.Si.",
+        "signatory_title": f"Kepala Badan Perencanaan Pembangunan Daerah {current_app.config['CITY_NAME']}",
+        "signatory_nip": "197203151998031004"}, actor)
     document_services.build_agenda(themed_session, build_ranking(themed_session, stability=False), actor)
     invitations = db.session.scalars(select(Invitation).where(Invitation.session_id == themed_session.id)
                                      .order_by(Invitation.id)).all()

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
-from wtforms import BooleanField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from participation.forms import BaseForm, SmallIntegerField
-from participation.models import AgendaKind
+from participation.forms import BaseForm, Check, SmallIntegerField, select_choices
+from participation.models import AgendaKind, LetterNature
 from participation.proposals.forms import PaperProposalForm
+from participation.validation import check_nip, normalize_nip
 
 
 def _title_field(label=_l("Item"), default=None):
@@ -73,6 +74,27 @@ class DocumentSettingsForm(BaseForm):
         Optional(), Length(max=120, message=_l("At most 120 characters."))])
     participant_representative = StringField(_l("Participants' representative"), validators=[
         Optional(), Length(max=120, message=_l("At most 120 characters."))])
+    # The invitation as an official letter (tata naskah dinas).
+    letter_number = StringField(_l("Letter number (nomor)"), description=_l("For example 005/123/Bappeda/2027."),
+                                validators=[Optional(), Length(max=100, message=_l("At most 100 characters."))])
+    letter_nature = SelectField(_l("Nature (sifat)"), choices=select_choices(LetterNature.choices()), validators=[
+        InputRequired(_l("Choose the letter's nature."))])
+    letter_attachments = SmallIntegerField(
+        _l("Enclosures (lampiran)"), description=_l("How many enclosures go with the letter; empty or 0 prints “-”."),
+        validators=[Optional(), NumberRange(min=0, max=99, message=_l("Enter 0 to 99."))])
+    letter_subject = StringField(_l("Subject (perihal)"), validators=[
+        Optional(), Length(max=200, message=_l("At most 200 characters."))])
+    letter_date = DateField(_l("Letter date"), description=_l("The date the letter is signed, printed above the "
+                                                              "addressee; not the day it is printed."),
+                            validators=[Optional()])
+    signatory_name = StringField(_l("Signatory's name"), description=_l("With titles, as it is signed."), validators=[
+        Optional(), Length(max=120, message=_l("At most 120 characters."))])
+    signatory_title = StringField(_l("Signatory's position (jabatan)"),
+                                  description=_l("For example Kepala Badan Perencanaan Pembangunan Daerah."),
+                                  validators=[Optional(), Length(max=200, message=_l("At most 200 characters."))])
+    signatory_nip = StringField(_l("Signatory's NIP"), filters=[normalize_nip],
+                                description=_l("18 digits; spaces between the groups are fine."),
+                                validators=[Optional(), Check(check_nip)], render_kw={"inputmode": "numeric"})
 
 
 class WalkInForm(BaseForm):

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from flask import render_template, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from participation.documents import services
 from participation.intake.services import roster
@@ -28,7 +30,8 @@ def context(themed_session: ThemedSession, slug: str) -> dict:
     if slug == "undangan":
         invitations = roster(themed_session, walk_ins=False)  # walk-ins came uninvited
         notes = themed_session.invitation_notes or services.DEFAULT_INVITATION_NOTES
-        return common | {"invitations": invitations, "notes": notes}
+        return common | {"invitations": invitations, "notes": notes, "subject": letter_subject(themed_session),
+                         "attachments": attachments_text(themed_session.letter_attachments)}
     if slug == "acara":
         ranking = build_ranking(themed_session, stability=False)
         return common | {"slots": services.schedule(themed_session, ranking)}
@@ -37,6 +40,22 @@ def context(themed_session: ThemedSession, slug: str) -> dict:
     if slug == "berita-acara":
         return common | minutes_context(themed_session)
     raise KeyError(slug)
+
+
+def default_subject(themed_session: ThemedSession) -> str:
+    """The perihal an invitation carries until the facilitator writes one."""
+    return _("Invitation to the %(title)s", title=themed_session.title)
+
+
+def letter_subject(themed_session: ThemedSession) -> str:
+    return themed_session.letter_subject or default_subject(themed_session)
+
+
+def attachments_text(count: int | None) -> str:
+    """The lampiran line: "-" without enclosures, else how many."""
+    if not count:
+        return "-"
+    return ngettext("%(num)d enclosure", "%(num)d enclosures", count)
 
 
 def minutes_context(themed_session: ThemedSession) -> dict:

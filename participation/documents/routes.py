@@ -24,11 +24,17 @@ from participation.proposals.attachments import sniff
 from participation.review.ranking import build_ranking
 from participation.security import STAFF, rerender_on_csrf_error, role_required, session_page, web_actor
 from participation.sessions.errors import meeting_frozen_message
-from participation.validation import clean_text
+from participation.validation import clean_text, format_nip
 
 bp = Blueprint("documents", __name__)
 
 LOGO_MAX_BYTES = 1024 * 1024
+
+
+@bp.app_template_filter("nip")
+def nip_filter(value: str | None) -> str:
+    """A NIP in its printed groups: 19700101 199503 1 001."""
+    return format_nip(value)
 
 
 @bp.route("/sesi/<int:session_id>/dokumen", methods=["GET", "POST"])
@@ -39,6 +45,8 @@ def index(themed_session: ThemedSession):
     form = DocumentSettingsForm(obj=themed_session)
     if request.method == "GET" and not themed_session.invitation_notes:
         form.invitation_notes.data = services.DEFAULT_INVITATION_NOTES
+    if request.method == "GET" and not themed_session.letter_subject:
+        form.letter_subject.data = render.default_subject(themed_session)
     if form.validate_on_submit():
         try:
             services.update_settings(themed_session, {name: form[name].data for name in services.SETTINGS_FIELDS},
@@ -180,7 +188,8 @@ def move_agenda_item(themed_session: ThemedSession, item_id: int):
     except services.DocumentsError:
         return refuse_frozen("documents.agenda", session_id)
     db.session.commit()
-    return redirect(url_for("documents.agenda", session_id=session_id), code=303)
+    # Back to the item that moved, not to the top of a long page.
+    return redirect(url_for("documents.agenda", session_id=session_id, _anchor=f"item-{item.id}"), code=303)
 
 
 @bp.route("/sesi/<int:session_id>/acara/<int:item_id>/hapus", methods=["POST"])

@@ -1,8 +1,9 @@
 """The meeting's documents: agenda, check-in, attendance figures, letterhead, and what each PDF shows."""
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from flask import current_app
 from flask_babel import to_user_timezone
@@ -16,6 +17,7 @@ from participation.models import (
     AgendaKind,
     Invitation,
     Letterhead,
+    LetterNature,
     ThemedSession,
     utcnow,
 )
@@ -32,8 +34,12 @@ DEFAULT_INVITATION_NOTES = ("Membawa fotokopi NIB, contoh produk unggulan, dan b
                             "(nomor tanda terima). Peserta tanpa ponsel dapat mengisi formulir usulan kertas "
                             "di tempat.")
 PRESENTATION_TITLE = "Paparan usulan: {category}"
+# The break for midday prayer and lunch, placed by the template at the boundary nearest to noon.
+ISHOMA = (AgendaKind.OTHER, "ISHOMA (istirahat, sholat, makan)", 60)
+NOON = time(12, 0)
 SETTINGS_FIELDS = ("minutes_per_proposal", "invitation_notes", "chair_name", "secretary_name",
-                   "participant_representative")
+                   "participant_representative", "letter_number", "letter_nature", "letter_attachments",
+                   "letter_subject", "letter_date", "signatory_name", "signatory_title", "signatory_nip")
 
 
 class DocumentsError(Exception):
@@ -64,16 +70,44 @@ def presentation_groups(ranking) -> dict[int | None, list]:
 
 
 def default_agenda(themed_session: ThemedSession, ranking) -> list[AgendaItem]:
-    """The template's agenda, not saved: a presentation block per category, in rank order."""
+    """The template's agenda, not saved: a presentation block per category, in rank order, and ISHOMA."""
     names = {category.id: category.name for category in themed_session.categories}
+    groups = presentation_groups(ranking)
     items = [AgendaItem(kind=kind, title=title, duration_minutes=minutes) for kind, title, minutes in DEFAULT_AGENDA[:2]]
-    for category_id in presentation_groups(ranking):
-        items.append(AgendaItem(kind=AgendaKind.PRESENTATION, category_id=category_id, duration_minutes=0,
+    for category_id, proposals in groups.items():
+        items.append(AgendaItem(kind=AgendaKind.PRESENTATION, category_id=category_id,
+                                # What the block will last, for placing the break; scheduling recomputes it.
+                                duration_minutes=len(proposals) * themed_session.minutes_per_proposal,
                                 title=PRESENTATION_TITLE.format(category=names.get(category_id, "Lain-lain"))))
     items += [AgendaItem(kind=kind, title=title, duration_minutes=minutes) for kind, title, minutes in DEFAULT_AGENDA[2:]]
+    kind, title, minutes = ISHOMA
+    items.insert(_break_position(themed_session, items), AgendaItem(kind=kind, title=title, duration_minutes=minutes))
     for position, item in enumerate(items):
         item.position = position
+        if item.kind is AgendaKind.PRESENTATION:
+            item.duration_minutes = 0  # a block's length always comes from its proposals
     return items
+
+
+def _break_position(themed_session: ThemedSession, items: list[AgendaItem]) -> int:
+    """Where ISHOMA goes in the template: the boundary between items whose time is nearest to noon.
+
+    Candidates run from after the remarks to before the agreement on priorities (never inside the
+    opening, nor between the agreement and the signing). On a tie the earlier boundary wins;
+    without a meeting start the break follows the presentations, before the deliberation.
+    """
+    first = next(i for i, item in enumerate(items) if item.kind is AgendaKind.REMARKS) + 1
+    last = next(i for i, item in enumerate(items) if item.kind is AgendaKind.AGREEMENT)
+    if themed_session.meeting_start is None:
+        return next(i for i, item in enumerate(items) if item.kind is AgendaKind.DELIBERATION)
+    start = to_user_timezone(themed_session.meeting_start).replace(tzinfo=None)
+    noon = datetime.combine(start.date(), NOON)
+    boundaries, clock = [], start
+    for index, item in enumerate(items):
+        if first <= index <= last:
+            boundaries.append((abs((clock - noon).total_seconds()), index))
+        clock += timedelta(minutes=item.duration_minutes)
+    return min(boundaries)[1]
 
 
 def _audit(event: str, themed_session: ThemedSession, actor: Actor, **kwargs) -> None:
@@ -95,20 +129,43 @@ def check_not_frozen(themed_session: ThemedSession) -> None:
 
 
 def update_settings(themed_session: ThemedSession, data: dict, actor: Actor) -> None:
-    """The meeting's details as the documents print them: time, venue, notes, signatories."""
+    """The meeting's details as the documents print them: time, notes, the letter's head, signatories.
+
+    Raises ValueError for a name that is not a setting or a value no form would send (an unknown
+    sifat, a NIP that is not 18 digits): the web form refuses these first, other callers get told.
+    """
+    from participation.validation import check_nip, normalize_nip
+
     check_not_frozen(themed_session)
     before = {name: getattr(themed_session, name) for name in data}
     for name, value in data.items():
         if name not in SETTINGS_FIELDS:
             raise ValueError(f"{name} is not a document setting")
+        if name == "letter_nature":
+            value = LetterNature(value)
+        elif name == "letter_attachments":
+            value = value or 0
+            if not 0 <= value <= 99:
+                raise ValueError("letter_attachments must be 0 to 99")
+        elif name == "signatory_nip":
+            value = normalize_nip(value or "")
+            if check_nip(value):
+                raise ValueError("signatory_nip must be 18 digits")
+        elif name == "letter_date" and value is not None and not isinstance(value, date):
+            raise ValueError("letter_date must be a date")
         setattr(themed_session, name, value)
     _audit("documents.settings", themed_session, actor, before=_plain(before),
            after=_plain({name: getattr(themed_session, name) for name in data}))
 
 
 def _plain(values: dict) -> dict:
-    """JSON-ready audit values (times as ISO text)."""
-    return {name: value.isoformat() if isinstance(value, datetime) else value for name, value in values.items()}
+    """JSON-ready audit values (dates and times as ISO text, enums as their codes)."""
+    def plain(value):
+        if isinstance(value, (datetime, date)):
+            return value.isoformat()
+        return value.value if isinstance(value, enum.Enum) else value
+
+    return {name: plain(value) for name, value in values.items()}
 
 
 def build_agenda(themed_session: ThemedSession, ranking, actor: Actor) -> list[AgendaItem]:

@@ -1,7 +1,7 @@
 """Themed sessions with their categories, criteria, staff and invitations."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, NamedTuple
 
 import sqlalchemy as sa
@@ -95,6 +95,15 @@ class CriterionSource(LabelledEnum):
 FIELD_SOURCES = {CriterionSource.ESTIMATED_COST, CriterionSource.BENEFICIARIES, CriterionSource.JOBS_CREATED}
 
 
+class LetterNature(LabelledEnum):
+    """The sifat of an official letter (tata naskah dinas): how urgently it is to be handled."""
+
+    ORDINARY = "biasa", _l("Ordinary")
+    IMPORTANT = "penting", _l("Important")
+    URGENT = "segera", _l("Urgent")
+    VERY_URGENT = "sangat_segera", _l("Very urgent")
+
+
 
 class Transition(NamedTuple):
     """A step of the life cycle that a planner takes with a button on the session page."""
@@ -149,6 +158,18 @@ class ThemedSession(db.Model):
     chair_name: Mapped[str] = mapped_column(sa.String(120), default="", server_default="")
     secretary_name: Mapped[str] = mapped_column(sa.String(120), default="", server_default="")
     participant_representative: Mapped[str] = mapped_column(sa.String(120), default="", server_default="")
+    # The invitation as an official letter (tata naskah dinas): its head, its date and who signs it.
+    letter_number: Mapped[str] = mapped_column(sa.String(100), default="", server_default="")
+    letter_nature: Mapped[LetterNature] = mapped_column(
+        # No CHECK: adding one would rebuild themed_sessions on SQLite; the form and service check it.
+        enum_column(LetterNature, "letter_nature", check=False), default=LetterNature.ORDINARY,
+        server_default="biasa")
+    letter_attachments: Mapped[int] = mapped_column(default=0, server_default="0")
+    letter_subject: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
+    letter_date: Mapped[date | None]
+    signatory_name: Mapped[str] = mapped_column(sa.String(120), default="", server_default="")
+    signatory_title: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
+    signatory_nip: Mapped[str] = mapped_column(sa.String(18), default="", server_default="")
     scoring_method: Mapped[ScoringMethod] = mapped_column(
         enum_column(ScoringMethod, "scoring_method"), default=ScoringMethod.SAW, server_default="saw")
     normalization: Mapped[Normalization] = mapped_column(

@@ -62,7 +62,7 @@ def test_agenda_of_fifteen_items_fits_exactly_one_a4_page(app, client, meeting):
     assert post_form(client, f"/sesi/{sid}/acara/susun", {}, token_from=f"/sesi/{sid}/acara").status_code == 303
     with app_db(app) as session:
         laid_out = len(session.get(ThemedSession, sid).agenda)
-    assert laid_out == 9  # opening, remarks, four category blocks, deliberation, agreement, closing
+    assert laid_out == 10  # opening, remarks, four category blocks, deliberation, ISHOMA, agreement, closing
     extra = [f"Penyerahan cendera mata kepada narasumber nomor {n}" for n in range(15 - laid_out)]
     for title in extra:
         response = post_form(client, f"/sesi/{sid}/acara/tambah",
