@@ -121,6 +121,14 @@ ACCESS = {
     ("proposals.submit", "POST"): only(["proponent"], 303),
     ("proposals.withdraw", "POST"): only(["proponent"], 303),
     ("proposals.delete_draft", "POST"): only(["proponent"], 303),
+    # Irreversible steps ask first: a confirmation page (GET) before the POST.
+    ("proposals.withdraw", "GET"): only(["proponent"], 200),
+    ("proposals.delete_draft", "GET"): only(["proponent"], 200),
+    # The world's proposal is submitted, not withdrawn: refused with a message, back to its page.
+    ("proposals.resubmit", "POST"): only(["proponent"], 303),
+    # The receipt: its owner and the session's staff (an admin reads every proposal); others 404.
+    ("proposals.receipt_page", "GET"): signed_in(200),
+    ("proposals.receipt_pdf", "GET"): signed_in(200),
     ("proposals.attachment", "GET"): {**signed_in(200, anonymous=404), "admin": 404},
     # Review: the ranked list, ratings, votes, AHP, decisions, finalisation, exports.
     ("review.ranking", "GET"): only(STAFF, 200),
@@ -197,6 +205,11 @@ REQUESTS = {
     ("proposals.submit", "POST"): {"values": {"proposal_id": "@draft"}},
     ("proposals.withdraw", "POST"): {"values": {"proposal_id": "@proposal"}},
     ("proposals.delete_draft", "POST"): {"values": {"proposal_id": "@draft"}},
+    ("proposals.withdraw", "GET"): {"values": {"proposal_id": "@proposal"}},
+    ("proposals.delete_draft", "GET"): {"values": {"proposal_id": "@draft"}},
+    ("proposals.resubmit", "POST"): {"values": {"proposal_id": "@proposal"}},
+    ("proposals.receipt_page", "GET"): {"values": {"proposal_id": "@proposal"}},
+    ("proposals.receipt_pdf", "GET"): {"values": {"proposal_id": "@proposal"}},
     ("proposals.attachment", "GET"): {"values": {"proposal_id": "@proposal"}},
     ("review.export", "GET"): {"values": {"fmt": "json"}},
     ("review.rate", "GET"): {"values": {"proposal_id": "@proposal"}},

@@ -18,13 +18,14 @@ from participation.models.job import Job, JobState
 from participation.models.files import StoredFile
 from participation.models.proposal import (
     RECEIPT_PREFIX,
+    HistoryEntry,
     Proposal,
     ProposalSource,
     ProposalStatus,
     ProposalStatusChange,
     ReceiptCounter,
 )
-from participation.models.review import Decision, ImmutableError, Outcome, RankingSnapshot, Rating
+from participation.models.review import Decision, FinalStanding, ImmutableError, Outcome, RankingSnapshot, Rating
 from participation.models.privacy import AccountErasure, HousekeepingRun
 from participation.models.security import RateLimitHit
 from participation.models.session import (
@@ -60,6 +61,7 @@ __all__ = [
     "Criterion",
     "CriterionSource",
     "Decision",
+    "FinalStanding",
     "ImmutableError",
     "Outcome",
     "RankingSnapshot",
@@ -68,6 +70,7 @@ __all__ = [
     "RetiredCode",
     "FIELD_SOURCES",
     "HousekeepingRun",
+    "HistoryEntry",
     "IdentityChange",
     "IdentityChangeReason",
     "IdentityChangeStatus",

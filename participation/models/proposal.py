@@ -1,6 +1,7 @@
 """Proposals (usulan), their status history and the receipt-number counter."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -15,14 +16,14 @@ from participation.models.user import Role, User
 if TYPE_CHECKING:
     from participation.models.business import Business
     from participation.models.files import StoredFile
-    from participation.models.review import Decision
+    from participation.models.review import Decision, FinalStanding
     from participation.models.session import Category, ThemedSession
 
 RECEIPT_PREFIX = "MT"
 
 
 class ProposalStatus(LabelledEnum):
-    """draft → submitted → (withdrawn)."""
+    """draft → submitted ⇄ withdrawn: a withdrawn proposal may go in again while the window is open."""
 
     DRAFT = "draft", _l("Draft"), "secondary"
     SUBMITTED = "submitted", _l("Submitted"), "success"
@@ -116,17 +117,77 @@ class Proposal(db.Model):
     def owner_change_refusal(self) -> str | None:
         """Why its owner may not edit, submit or withdraw it now (None when they may).
 
-        "withdrawn": it is over; "closed": the window is shut; "not_invited": the session takes
+        "withdrawn": it is out of the session until it is submitted again (see
+        `resubmit_refusal`); "closed": the window is shut; "not_invited": the session takes
         only invited businesses and this one is not (or no longer) on its roster. The services
         ask this at the moment of the change, so a form opened earlier cannot slip past it.
         """
         if self.status is ProposalStatus.WITHDRAWN:
             return "withdrawn"
+        return self._window_refusal()
+
+    def _window_refusal(self) -> str | None:
         if not self.themed_session.accepts_submissions:
             return "closed"
         if not self.themed_session.admits(self.business):
             return "not_invited"
         return None
+
+    def resubmit_refusal(self) -> str | None:
+        """Why its owner may not submit this withdrawn proposal again now (None when they may).
+
+        "not_withdrawn": only a withdrawn proposal goes in again; otherwise the same window and
+        roster rules as an edit. The per-business limit is the service's to check (it counts).
+        """
+        if self.status is not ProposalStatus.WITHDRAWN:
+            return "not_withdrawn"
+        return self._window_refusal()
+
+    def can_resubmit(self, user) -> bool:
+        """The owner may submit a withdrawn proposal again while the window is open."""
+        return self.is_owned_by(user) and self.resubmit_refusal() is None
+
+    @property
+    def has_receipt(self) -> bool:
+        """A submitted proposal has a receipt (tanda terima) to print; a withdrawn one no longer does."""
+        return self.status is ProposalStatus.SUBMITTED and self.receipt_number is not None
+
+    def can_print_receipt(self, user) -> bool:
+        """Its owner and the session's staff print the receipt of a submitted proposal."""
+        return self.has_receipt and self.can_view(user)
+
+    @property
+    def final_standing(self) -> FinalStanding | None:
+        """Where it stands in the latest version of its session's final ranking (None before finalisation)."""
+        snapshots = self.themed_session.published_snapshots() if self.receipt_number else []
+        return snapshots[-1].standing_of(self.receipt_number) if snapshots else None
+
+    @property
+    def badge(self):
+        """What the owner's badge says: the final standing once there is one, otherwise the status."""
+        if self.status is ProposalStatus.SUBMITTED:
+            standing = self.final_standing
+            if standing is not None:
+                return standing
+        return self.status
+
+    def timeline(self) -> list[HistoryEntry]:
+        """The status history, then each version of the final ranking that changed where it stands."""
+        from flask_babel import gettext as _
+
+        entries = [HistoryEntry(change.created_at, change.to_status, change.note) for change in self.history]
+        if self.status is not ProposalStatus.SUBMITTED:
+            return entries
+        previous = None
+        for snapshot in self.themed_session.published_snapshots():
+            standing = snapshot.standing_of(self.receipt_number)
+            if standing is None or standing is previous:
+                continue
+            note = (_("final ranking") if snapshot.version == 1
+                    else _("ranking corrected, version %(version)d", version=snapshot.version))
+            entries.append(HistoryEntry(snapshot.created_at, standing, note))
+            previous = standing
+        return entries
 
     @property
     def shut_out_by_invitation(self) -> bool:
@@ -160,6 +221,15 @@ class Proposal(db.Model):
         if self.is_owned_by(user):
             return True
         return user.role in (Role.PLANNER, Role.FACILITATOR) and self.themed_session.is_member(user)
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One line of a proposal's history as its owner reads it: when, what it became, a note."""
+
+    at: datetime
+    state: object  # a ProposalStatus, or a FinalStanding once the session is finalised
+    note: str = ""
 
 
 class ProposalStatusChange(db.Model):

@@ -55,6 +55,49 @@ class Outcome(LabelledEnum):
     REJECTED = "rejected", _l("Rejected"), "danger"
 
 
+class FinalStanding(LabelledEnum):
+    """Where a proposal stands in its session's final ranking: the decision with the funding answer.
+
+    Funded means prioritised and selected within the budget ceiling in the snapshot. A deferred or
+    rejected proposal is not funded whatever the selection says: the decision is what counts.
+    """
+
+    FUNDED = "funded", _l("Prioritized · funded within the ceiling"), "success"
+    OUTSIDE_CEILING = "outside_ceiling", _l("Prioritized · outside the ceiling"), "warning"
+    DEFERRED = "deferred", _l("Deferred · not funded"), "secondary"
+    REJECTED = "rejected", _l("Rejected · not funded"), "danger"
+    # No decision was recorded: the selection alone says whether the ceiling covers it.
+    WITHIN_CEILING = "within_ceiling", _l("Within the ceiling · no decision"), "info"
+    NOT_WITHIN_CEILING = "not_within_ceiling", _l("Outside the ceiling · no decision"), "secondary"
+    NOT_RANKED = "not_ranked", _l("Not ranked · not funded"), "secondary"
+
+    @classmethod
+    def of_line(cls, line: dict | None) -> FinalStanding | None:
+        """The standing of a snapshot's export line (DESIGN §7); None when the proposal is not listed."""
+        if line is None:
+            return None
+        outcome = Outcome.of(line.get("decision"))
+        if outcome is Outcome.DEFERRED:
+            return cls.DEFERRED
+        if outcome is Outcome.REJECTED:
+            return cls.REJECTED
+        if line.get("rank") is None:
+            return cls.NOT_RANKED
+        if outcome is Outcome.PRIORITIZED:
+            return cls.FUNDED if line.get("selected") else cls.OUTSIDE_CEILING
+        return cls.WITHIN_CEILING if line.get("selected") else cls.NOT_WITHIN_CEILING
+
+    @property
+    def is_funded(self) -> bool:
+        """Prioritised and within the budget ceiling."""
+        return self is FinalStanding.FUNDED
+
+    @property
+    def is_prioritized_outside_ceiling(self) -> bool:
+        """Prioritised, but the ceiling did not stretch to it: the owner's page explains what that means."""
+        return self is FinalStanding.OUTSIDE_CEILING
+
+
 class Decision(db.Model):
     """The current decision on a proposal, with the rank it had when it was taken."""
 
@@ -99,6 +142,17 @@ class RankingSnapshot(db.Model):
 
     def __repr__(self) -> str:
         return f"<RankingSnapshot s={self.session_id} v{self.version}>"
+
+    def line_of(self, receipt_number: str | None) -> dict | None:
+        """One proposal's line in the snapshot's ranking (None when it is not listed)."""
+        if receipt_number is None:
+            return None
+        return next((line for line in self.payload["export"]["proposals"]
+                     if line["receipt_number"] == receipt_number), None)
+
+    def standing_of(self, receipt_number: str | None) -> FinalStanding | None:
+        """Where the proposal with this receipt number stands in this version of the ranking."""
+        return FinalStanding.of_line(self.line_of(receipt_number))
 
 
 class ImmutableError(RuntimeError):

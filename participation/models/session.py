@@ -16,6 +16,7 @@ from participation.models.user import Role, User
 if TYPE_CHECKING:
     from participation.models.business import Business
     from participation.models.documents import AgendaItem
+    from participation.models.review import RankingSnapshot
 
 
 class SessionStatus(LabelledEnum):
@@ -243,6 +244,15 @@ class ThemedSession(db.Model):
     @classmethod
     def _is_published_expression(cls):
         return cls.status.in_(PUBLISHED_STATUSES)
+
+    def published_snapshots(self) -> list[RankingSnapshot]:
+        """The final ranking's versions, oldest first, once the session is published (none before)."""
+        from participation.models.review import RankingSnapshot
+
+        if not self.is_published:
+            return []
+        return list(db.session.scalars(sa.select(RankingSnapshot).where(RankingSnapshot.session_id == self.id)
+                                       .order_by(RankingSnapshot.version)))
 
     @property
     def changes_are_corrections(self) -> bool:

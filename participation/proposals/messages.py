@@ -19,7 +19,9 @@ def error_text(error: services.ProposalError) -> str:
         "incomplete": _("Complete every field before submitting."),
         "not_invited": _("This session takes proposals only from invited businesses, and yours is not on its "
                          "invitation list. You can still read this proposal, and delete it while it is a draft."),
-        "withdrawn": _("A withdrawn proposal can no longer be changed."),
+        "withdrawn": _("A withdrawn proposal cannot be changed. While the window is open you can submit it "
+                       "again, and then edit it."),
+        "not_withdrawn": _("Only a withdrawn proposal can be submitted again."),
         "draft_limit": draft_limit_text(error.details.get("limit", "")),
     }
     return messages.get(error.code, error.code)

@@ -3,7 +3,16 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -19,7 +28,7 @@ from participation.models import (
     SessionStatus,
     ThemedSession,
 )
-from participation.proposals import attachments, services
+from participation.proposals import attachments, receipt, services
 from participation.proposals.forms import ProposalForm, field_labels
 from participation.proposals.messages import (
     attachment_text,
@@ -64,8 +73,10 @@ def mine():
         select(ThemedSession).where(ThemedSession.status == SessionStatus.OPEN)
         .order_by(ThemedSession.submission_closes_at)
     ) if s.can_take_part(current_user)]
+    # Said before writing: how much of each session's limit the business has used.
+    quotas = {s.id: services.quota_of(s, business) for s in open_sessions} if business else {}
     return render_template("proposals/mine.html", proposals=proposals, open_sessions=open_sessions,
-                           business=business)
+                           business=business, quotas=quotas)
 
 
 def _store_attachment(form: ProposalForm) -> dict | None:
@@ -129,7 +140,8 @@ def new(session_id: int):
     draft_notice = (None if services.may_add_draft(themed_session, business)
                     else draft_limit_text(services.draft_limit()))
     return render_template("proposals/form.html", form=form, themed_session=themed_session,
-                           proposal=None, draft_notice=draft_notice), status
+                           proposal=None, draft_notice=draft_notice,
+                           quota=services.quota_of(themed_session, business)), status
 
 
 def _flash_saved(proposal: Proposal) -> None:
@@ -176,6 +188,8 @@ def final_result(proposal: Proposal) -> dict | None:
             "selection": Selection.of_flag(line["selected"]),
             "not_selected": why_not_selected_in(official.payload, line),
             "outcome": Outcome.of(line["decision"]),
+            "standing": snapshot.standing_of(proposal.receipt_number),
+            "ceiling": official.payload["session"]["budget_ceiling"],
             "excluded": snapshot.payload["excluded"].get(str(proposal.id))}
 
 
@@ -208,7 +222,7 @@ def edit(proposal_id: int):
                 return redirect(url_for("proposals.detail", proposal_id=proposal.id), code=303)
     status = 400 if request.method == "POST" else 200
     return render_template("proposals/form.html", form=form, themed_session=proposal.themed_session,
-                           proposal=proposal), status
+                           proposal=proposal, quota=services.quota_of(proposal.themed_session, proposal.business)), status
 
 
 @bp.route("/<int:proposal_id>/kirim", methods=["POST"])
@@ -228,10 +242,34 @@ def submit(proposal_id: int):
     return redirect(url_for("proposals.detail", proposal_id=proposal_id), code=303)
 
 
-@bp.route("/<int:proposal_id>/tarik", methods=["POST"])
+@bp.route("/<int:proposal_id>/kirim-ulang", methods=["POST"])
+@role_required(Role.PROPONENT)
+def resubmit(proposal_id: int):
+    proposal = load_own_proposal(proposal_id)
+    try:
+        services.resubmit_proposal(proposal, web_actor())
+    except services.ProposalError as error:
+        db.session.rollback()
+        flash(error_text(error), "danger")
+    else:
+        db.session.commit()
+        flash(_("Proposal %(number)s has been submitted again with the same receipt number.",
+                number=proposal.receipt_number), "success")
+    return redirect(url_for("proposals.detail", proposal_id=proposal_id), code=303)
+
+
+@bp.route("/<int:proposal_id>/tarik", methods=["GET", "POST"])
 @role_required(Role.PROPONENT)
 def withdraw(proposal_id: int):
+    """GET asks first (what withdrawing means, the proposal named); POST withdraws."""
     proposal = load_own_proposal(proposal_id)
+    if request.method == "GET":
+        if not proposal.can_withdraw(current_user):
+            refusal = ("not_submitted" if proposal.status is not ProposalStatus.SUBMITTED
+                       else proposal.owner_change_refusal())
+            flash(error_text(services.ProposalError(refusal)), "warning")
+            return redirect(url_for("proposals.detail", proposal_id=proposal_id), code=303)
+        return render_template("proposals/confirm.html", proposal=proposal, withdrawing=True)
     try:
         services.withdraw_proposal(proposal, web_actor())
     except services.ProposalError as error:
@@ -242,10 +280,16 @@ def withdraw(proposal_id: int):
     return redirect(url_for("proposals.detail", proposal_id=proposal_id), code=303)
 
 
-@bp.route("/<int:proposal_id>/hapus", methods=["POST"])
+@bp.route("/<int:proposal_id>/hapus", methods=["GET", "POST"])
 @role_required(Role.PROPONENT)
 def delete_draft(proposal_id: int):
+    """GET asks first (the draft named, and that it is gone for good); POST deletes."""
     proposal = load_own_proposal(proposal_id)
+    if request.method == "GET":
+        if not proposal.can_delete(current_user):
+            flash(error_text(services.ProposalError("not_draft")), "warning")
+            return redirect(url_for("proposals.detail", proposal_id=proposal_id), code=303)
+        return render_template("proposals/confirm.html", proposal=proposal, withdrawing=False)
     try:
         services.delete_draft(proposal, web_actor())
     except services.ProposalError as error:
@@ -254,6 +298,29 @@ def delete_draft(proposal_id: int):
     db.session.commit()
     flash(_("The draft has been deleted."), "success")
     return redirect(url_for("proposals.mine"), code=303)
+
+
+def load_receipt(proposal_id: int) -> Proposal:
+    """The proposal whose receipt the current user may print: its owner's or its session staff's; 404 otherwise."""
+    proposal = load_proposal(proposal_id)
+    if not proposal.can_print_receipt(current_user):
+        abort(404)
+    return proposal
+
+
+@bp.route("/<int:proposal_id>/tanda-terima")
+@login_required
+def receipt_page(proposal_id: int):
+    return receipt.html(load_receipt(proposal_id))
+
+
+@bp.route("/<int:proposal_id>/tanda-terima.pdf")
+@login_required
+def receipt_pdf(proposal_id: int):
+    proposal = load_receipt(proposal_id)
+    name = receipt.filename(proposal)
+    return Response(receipt.pdf(proposal), mimetype="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @bp.route("/<int:proposal_id>/lampiran")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from difflib import SequenceMatcher
 
 from flask import current_app
@@ -134,6 +135,41 @@ def submitted_count(themed_session: ThemedSession, business: Business) -> int:
             Proposal.status == ProposalStatus.SUBMITTED,
         )
     )
+
+
+@dataclass(frozen=True)
+class Quota:
+    """How much of a session's per-business limit a business has used, said before it writes.
+
+    `used` counts submitted proposals (the limit is on those: a withdrawn one frees its place, a
+    draft takes none until it is submitted); drafts have their own limit, MAX_DRAFTS_PER_BUSINESS.
+    """
+
+    used: int
+    limit: int
+    drafts: int
+    draft_limit: int
+
+    @property
+    def remaining(self) -> int:
+        return max(self.limit - self.used, 0)
+
+    @property
+    def is_full(self) -> bool:
+        """No further proposal can be submitted until one is withdrawn."""
+        return self.used >= self.limit
+
+    @property
+    def drafts_full(self) -> bool:
+        """No further draft can be saved (submitting at once still can, unless `is_full`)."""
+        return self.drafts >= self.draft_limit
+
+
+def quota_of(themed_session: ThemedSession, business: Business) -> Quota:
+    """The business's use of the session's proposal and draft limits, as it stands now."""
+    return Quota(used=submitted_count(themed_session, business),
+                 limit=themed_session.max_proposals_per_business,
+                 drafts=draft_count(themed_session, business), draft_limit=draft_limit())
 
 
 def find_by_idempotency_key(key: str | None) -> Proposal | None:
@@ -305,6 +341,43 @@ def withdraw_proposal(proposal: Proposal, actor: Actor, note: str = "") -> Propo
     _record(proposal, proposal.status, ProposalStatus.WITHDRAWN, actor, note)
     proposal.status = ProposalStatus.WITHDRAWN
     record("proposal.withdrawn", actor, proposal, before={"status": "submitted"}, after={"status": "withdrawn"})
+    return proposal
+
+
+def resubmit_proposal(proposal: Proposal, actor: Actor) -> Proposal:
+    """Submit a withdrawn proposal again, with the receipt number it was given; audited as
+    `proposal.resubmitted`.
+
+    The number stays: it is the one the owner was given and may have printed, and it names the
+    same proposal in the history and the audit trail; a new number would leave the old one
+    pointing at nothing and make the one proposal look like two. The submission time becomes
+    the new one, which the receipt prints. The window, the roster, the abuse limits, the
+    per-business limit (a withdrawal freed a place that another proposal may have taken since)
+    and completeness are checked as for a first submission.
+    """
+    refusal = proposal.resubmit_refusal()
+    if refusal is not None:
+        raise ProposalError(refusal)
+    limit_owner(actor)
+    missing = missing_for_submission(proposal)
+    if missing:
+        raise ProposalError("incomplete", fields=missing)
+    themed_session = proposal.themed_session
+    _lock_business(proposal.business_id)
+    limit = themed_session.max_proposals_per_business
+    if submitted_count(themed_session, proposal.business) >= limit:
+        raise ProposalError("limit", limit=limit)
+    withdrawn_at = proposal.submitted_at
+    proposal.submitted_at = utcnow()
+    _record(proposal, proposal.status, ProposalStatus.SUBMITTED, actor)
+    proposal.status = ProposalStatus.SUBMITTED
+    flag_near_duplicate(proposal)
+    db.session.flush()
+    record("proposal.resubmitted", actor, proposal,
+           before={"status": ProposalStatus.WITHDRAWN.value,
+                   "submitted_at": withdrawn_at.isoformat() if withdrawn_at else None},
+           after={"status": ProposalStatus.SUBMITTED.value, "receipt_number": proposal.receipt_number,
+                  "submitted_at": proposal.submitted_at.isoformat()})
     return proposal
 
 

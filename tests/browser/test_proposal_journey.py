@@ -77,7 +77,9 @@ def test_owner_drafts_submits_edits_withdraws_and_reads_the_history(live_app, pa
     fill_proposal(page, "Pelatihan pemasaran daring untuk perajin", cost="15.000.000")
     page.get_by_role("button", name="Kirim usulan").click()
     assert page.locator(".alert-success strong").first.inner_text() == "MT-2027-0002"
-    page.get_by_role("button", name="Tarik usulan").click()
+    page.get_by_role("link", name="Tarik usulan").click()  # asks first, on a page of its own
+    expect(page.get_by_role("heading", name="Tarik usulan ini?")).to_be_visible()
+    page.get_by_role("button", name="Ya, tarik usulan").click()
     expect(page.get_by_text("Usulan MT-2027-0002 telah ditarik.")).to_be_visible()
 
     # The list shows both with their history.
