@@ -14,6 +14,7 @@ from participation.models.business import (
 from participation.models.documents import AgendaItem, AgendaKind, Letterhead
 from participation.models.job import Job, JobState
 from participation.models.files import StoredFile
+from participation.models.notification import Notification, NotificationChannel, NotificationState
 from participation.models.proposal import (
     RECEIPT_PREFIX,
     Proposal,
@@ -76,6 +77,9 @@ __all__ = [
     "LegalForm",
     "Letterhead",
     "Normalization",
+    "Notification",
+    "NotificationChannel",
+    "NotificationState",
     "Proposal",
     "ProposalSource",
     "ProposalStatus",
