@@ -50,7 +50,8 @@ run: $(VENV)/.installed translations
 	  if [[ "$$seeded" == *"not seeded again"* && -f "$$f" ]]; then \
 	    echo; echo "Demo logins (from $$f):"; cat "$$f"; fi; } && \
 	port="$${PORT:-5000}" && \
-	echo && echo "Serving on http://127.0.0.1:$$port  (Ctrl+C stops), with one background worker" && \
+	echo && echo "Serving on http://127.0.0.1:$$port  (Ctrl+C stops), with one background worker (jobs and mail;" \
+	  "without MAIL_SERVER the mails are .eml files under $${INSTANCE_PATH:-instance}/mail/)" && \
 	{ $(FLASK) run-jobs & worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
 	  $(VENV)/bin/gunicorn --workers 2 --bind "127.0.0.1:$$port" --access-logfile - app:app; }
 

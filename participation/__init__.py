@@ -54,7 +54,7 @@ def register_extensions(app) -> None:
     """Bind the extensions to `app` and prepare the database engine."""
     from participation.config import BASE_DIR
     from participation.database import configure_engine
-    from participation.extensions import babel, csrf, db, login_manager, migrate
+    from participation.extensions import babel, csrf, db, login_manager, mail, migrate
     from participation.i18n import select_locale
 
     import participation.models  # noqa: F401  (registers every table on the metadata)
@@ -66,6 +66,7 @@ def register_extensions(app) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
+    mail.init_app(app)  # used only when MAIL_SERVER is set (participation/notifications/mailer.py)
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"
     login_manager.session_protection = None  # sessions are bound by the epoch, not the IP
@@ -93,6 +94,7 @@ def register_blueprints(app) -> None:
     from participation.health import bp as health_bp
     from participation.intake.routes import bp as intake_bp
     from participation.jobs.routes import bp as jobs_bp
+    from participation.notifications.routes import bp as notifications_bp
     from participation.auth.privacy_routes import bp as privacy_bp
     from participation.proposals.routes import bp as proposals_bp
     from participation.public.routes import bp as public_bp
@@ -102,9 +104,11 @@ def register_blueprints(app) -> None:
 
     import participation.documents.jobs  # noqa: F401  (registers the kinds of background job)
     import participation.intake.jobs  # noqa: F401
+    import participation.notifications.kinds  # noqa: F401  (registers the kinds of message)
+    import participation.notifications.outbox  # noqa: F401  (subscribes to the events)
 
     for blueprint in (public_bp, auth_bp, admin_bp, sessions_bp, proposals_bp, intake_bp, review_bp, documents_bp, jobs_bp,
-                      health_bp, two_factor_bp, wellknown_bp, privacy_bp):
+                      health_bp, two_factor_bp, wellknown_bp, privacy_bp, notifications_bp):
         app.register_blueprint(blueprint)
 
 
@@ -133,6 +137,9 @@ def register_template_helpers(app) -> None:
         app.jinja_env.globals[name] = enum_cls.label_of
     # ...and this one turns a decision's code into its member, for `status_badge`.
     app.jinja_env.globals["outcome_of"] = Outcome.of
+    from participation.notifications.routes import unread_for_current_user
+
+    app.jinja_env.globals["unread_notifications"] = unread_for_current_user
 
 
 def register_commands(app) -> None:

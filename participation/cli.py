@@ -33,6 +33,7 @@ def register_cli(app) -> None:
     app.cli.add_command(export_ranking_command)
     app.cli.add_command(print_documents_command)
     app.cli.add_command(run_jobs_command)
+    app.cli.add_command(send_notifications_command)
     from participation.privacy.commands import prune_audit_ips_command
 
     app.cli.add_command(prune_audit_ips_command)
@@ -241,21 +242,45 @@ def print_documents_command(session_id: int, output: Path) -> None:
         click.echo(f"Wrote {target}")
 
 
+def _work(once: bool, poll: float):
+    """The one worker loop (participation.jobs.work): jobs, messages and the daily housekeeping."""
+    import signal
+
+    from participation import jobs
+
+    # Stopped between or during jobs: a job cut short rolls back and is taken up again after its
+    # lease; messages claimed and not yet sent go back to the queue.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        return jobs.work(poll_seconds=poll, once=once)
+    except KeyboardInterrupt:
+        return None
+
+
 @click.command("run-jobs")
 @click.option("--once", is_flag=True, help="Run what is due, then exit.")
 @click.option("--poll", default=2.0, show_default=True, help="Seconds between looks at the queue.")
 @with_appcontext
 def run_jobs_command(once: bool, poll: float) -> None:
-    """Run queued background jobs (large imports and PDFs); `make run` starts one beside gunicorn."""
-    import signal
+    """The background worker: queued jobs (large imports and PDFs) and the notifications;
+    `make run` starts one beside gunicorn. The same loop as `flask send-notifications`."""
+    worked = _work(once, poll)
+    if once and worked is not None:
+        click.echo(ngettext("%(num)d job run.", "%(num)d jobs run.", worked.jobs))
+        if worked.messages:
+            click.echo(ngettext("%(num)d message sent.", "%(num)d messages sent.", worked.messages))
 
-    from participation import jobs
 
-    # Stopped between or during jobs: a job cut short rolls back and is taken up again after its lease.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    try:
-        ran = jobs.work(poll_seconds=poll, once=once)
-    except KeyboardInterrupt:
-        return
-    if once:
-        click.echo(ngettext("%(num)d job run.", "%(num)d jobs run.", ran))
+@click.command("send-notifications")
+@click.option("--once", is_flag=True, help="Send what is due, then exit.")
+@click.option("--poll", default=2.0, show_default=True, help="Seconds between looks at the queue.")
+@with_appcontext
+def send_notifications_command(once: bool, poll: float) -> None:
+    """Deliver pending notifications (SMTP when MAIL_SERVER is set, otherwise .eml files under
+    instance/mail/), with retries and backoff. The same worker loop as `flask run-jobs`: it runs
+    the queued jobs too, so one worker process does both."""
+    worked = _work(once, poll)
+    if once and worked is not None:
+        click.echo(ngettext("%(num)d message sent.", "%(num)d messages sent.", worked.messages))
+        if worked.jobs:
+            click.echo(ngettext("%(num)d job run.", "%(num)d jobs run.", worked.jobs))

@@ -6,6 +6,7 @@ import, so that tests and the CLI see the environment they run in.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -197,6 +198,25 @@ class Config:
     # The public address of the site (https://musrenbang.example.go.id), for absolute links that
     # must not come from the request's Host header; security.txt names its Canonical URL from it.
     PUBLIC_BASE_URL: str | None = None
+    # Links in messages when PUBLIC_BASE_URL is unset (development and tests: the address `make
+    # run` serves); production requires PUBLIC_BASE_URL. Never the request's Host header.
+    DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+    # Mail (Flask-Mail's names, DESIGN §8): SMTP when MAIL_SERVER is set, otherwise the messages
+    # are written as .eml files under instance/mail/. Flask-Mail suppresses sending in testing
+    # unless told otherwise; the tests run a real SMTP server.
+    MAIL_SERVER: str | None = None
+    MAIL_PORT = 25
+    MAIL_USE_TLS = False
+    MAIL_USE_SSL = False
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_SUPPRESS_SEND = False
+    # Seconds an SMTP connection may take to answer before the attempt counts as failed.
+    MAIL_TIMEOUT = 30
+    # The notification worker (participation/notifications/delivery.py): how many due messages
+    # one worker takes at a time, and how long it holds them; a lapsed lease makes them due again.
+    NOTIFICATION_BATCH = 10
+    NOTIFICATION_LEASE = timedelta(minutes=10)
     # Where stored files' bytes live (participation/object_store.py): unset, in the database; set
     # to s3://BUCKET/PREFIX?endpoint=https://host:port&region=REGION (credentials from the AWS_*
     # variables, or s3://KEY:SECRET@BUCKET/...), in that S3-compatible bucket.
@@ -211,6 +231,10 @@ class Config:
         "SECURITY_CONTACT": "SECURITY_CONTACT",
         "PUBLIC_BASE_URL": "PUBLIC_BASE_URL",
         "STORAGE_URL": "STORAGE_URL",
+        "MAIL_SERVER": "MAIL_SERVER",
+        "MAIL_USERNAME": "MAIL_USERNAME",
+        "MAIL_PASSWORD": "MAIL_PASSWORD",
+        "MAIL_DEFAULT_SENDER": "MAIL_DEFAULT_SENDER",
     }
 
     @classmethod
@@ -230,6 +254,11 @@ class Config:
         for name in COUNT_SETTINGS:
             if os.environ.get(name, "").strip():
                 values[name] = _count_or_text(os.environ[name])
+        if os.environ.get("MAIL_PORT", "").strip():
+            values["MAIL_PORT"] = _count_or_text(os.environ["MAIL_PORT"])
+        for name in ("MAIL_USE_TLS", "MAIL_USE_SSL"):
+            if os.environ.get(name, "").strip():
+                values[name] = env_flag(name)
         return values
 
     @classmethod
@@ -260,6 +289,13 @@ class Config:
                 parse_storage_url(config["STORAGE_URL"])
             except ValueError as error:
                 raise ConfigError(str(error)) from None
+        base_url = config.get("PUBLIC_BASE_URL")
+        if base_url and not re.fullmatch(r"https?://[^/?#\s]+(/[^?#\s]*)?", base_url):
+            raise ConfigError("PUBLIC_BASE_URL must be the site's address, such as "
+                              f"https://musrenbang.example.go.id, not {base_url!r}")
+        port = config.get("MAIL_PORT", 25)
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+            raise ConfigError(f"MAIL_PORT must be a port number, not {port!r}")
         cookie = config.get("SESSION_COOKIE_NAME") or ""
         # Browsers drop a __Host- cookie that is not Secure, has a Domain or a Path other than /
         # (RFC 6265bis 4.1.3): the app would start and nobody could stay signed in.
@@ -280,6 +316,8 @@ class DevelopmentConfig(Config):
         """Development falls back to a generated key kept in instance/."""
         values = super().from_environ()
         values.setdefault("SECRET_KEY", _development_secret_key())
+        if os.environ.get("PORT", "").strip().isdigit():  # `make run` serves on PORT
+            values["DEFAULT_PUBLIC_BASE_URL"] = f"http://127.0.0.1:{os.environ['PORT'].strip()}"
         return values
 
 
@@ -335,6 +373,14 @@ class ProductionConfig(Config):
             raise ConfigError("TESTING must be off in production")
         if config.get("SEED_DEMO_ALLOWED"):
             raise ConfigError("seed-demo must stay disabled in production")
+        if not config.get("PUBLIC_BASE_URL"):
+            # Links in messages (a receipt, later a password reset) name the site from this,
+            # never from the request's Host header, which a client chooses.
+            raise ConfigError("PUBLIC_BASE_URL is not set: the site's public address, such as "
+                              "https://musrenbang.example.go.id, for the links in messages")
+        if config.get("MAIL_SERVER") and not config.get("MAIL_DEFAULT_SENDER"):
+            raise ConfigError("MAIL_DEFAULT_SENDER is not set: the From address of the messages sent "
+                              "through MAIL_SERVER")
 
 
 CONFIGS: dict[str, type[Config]] = {

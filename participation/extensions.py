@@ -1,6 +1,7 @@
 """Extension objects, created unbound and initialised in create_app."""
 from flask_babel import Babel
 from flask_login import LoginManager
+from flask_mail import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
@@ -28,3 +29,4 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+mail = Mail()

@@ -75,6 +75,14 @@ ACCESS = {
     ("admin.new_user", "POST"): only(["admin"], 400),
     ("admin.set_active", "POST"): only(["admin"], 303),
     ("admin.audit", "GET"): only(["admin"], 200),
+    # Outgoing mail in trouble (failed, or waiting for a retry), and sending one again.
+    ("admin.notifications", "GET"): only(["admin"], 200),
+    ("admin.resend_notification", "POST"): only(["admin"], 303),
+    # The bell's page: everyone signed in has one; a message is its own user's (the proponent's).
+    ("notifications.index", "GET"): signed_in(200),
+    ("notifications.open", "POST"): {**signed_in(404), "proponent": 303},
+    ("notifications.read", "POST"): {**signed_in(404), "proponent": 303},
+    ("notifications.read_all", "POST"): signed_in(303),
     # Themed sessions: members see them, planners (and admins) manage them.
     ("sessions.index", "GET"): only(STAFF, 200),
     ("sessions.new", "GET"): only(MANAGERS, 200),
@@ -221,6 +229,9 @@ REQUESTS = {
     ("documents.pdf", "GET"): {"values": {"slug": "acara"}},
     ("documents.prepare_pdf", "POST"): {"values": {"slug": "undangan"}},
     ("jobs.detail", "GET"): {"values": {"job_id": "@job"}},
+    ("notifications.open", "POST"): {"values": {"notification_id": "@notification"}},
+    ("notifications.read", "POST"): {"values": {"notification_id": "@notification"}},
+    ("admin.resend_notification", "POST"): {"values": {"notification_id": "@failed_mail"}},
     ("jobs.download", "GET"): {"values": {"job_id": "@job"}},
     ("jobs.status", "GET"): {"values": {"job_id": "@job"}},
     ("documents.move_agenda_item", "POST"): {"values": {"item_id": "@agenda_item"}, "data": {"arah": "turun"}},
@@ -255,13 +266,23 @@ def build_world(app) -> dict:
         Invitation,
         Job,
         JobState,
+        Notification,
+        NotificationChannel,
+        NotificationState,
         Role,
         SeparateRegistration,
         User,
     )
     from participation.review.ranking import build_ranking
     from participation.sessions import services as session_services
-    from tests.factories import PDF_BYTES, as_actor, make_business, make_finalized_session, make_proposal, make_session
+    from tests.factories import (
+        PDF_BYTES,
+        as_actor,
+        make_business,
+        make_finalized_session,
+        make_proposal,
+        make_session,
+    )
 
     def user(role, email):
         role = Role(role)
@@ -303,8 +324,18 @@ def build_world(app) -> dict:
                   params={"slug": "undangan"}, state=JobState.DONE, output_name="undangan.pdf",
                   output_type="application/pdf", output_data=PDF_BYTES, result={"slug": "undangan"})
         session.add(job)
+        receipt = {"proposal_id": proposal.id, "receipt_number": proposal.receipt_number, "title": proposal.title,
+                   "session_id": themed_session.id, "session_title": themed_session.title, "source": "online",
+                   "editable_until_at": None}
+        notification = Notification(user=accounts["proponent"], kind="proposal_receipt", payload=receipt,
+                                    channel=NotificationChannel.IN_APP, state=NotificationState.SENT, attempts=0)
+        failed_mail = Notification(user=accounts["proponent"], kind="proposal_receipt", payload=receipt,
+                                   channel=NotificationChannel.EMAIL, state=NotificationState.FAILED, attempts=7,
+                                   last_error="SMTP 550: mailbox unavailable")
+        session.add_all([notification, failed_mail])
         session.commit()
         return {
+            "notification": notification.id, "failed_mail": failed_mail.id,
             "session": themed_session.id, "job": job.id, "spare_category": spare_category.id,
             "criterion": themed_session.criteria[-1].id, "proposal": proposal.id, "draft": draft.id,
             "spare_user": user_id_of(session, "fasilitator2@contoh.id"),

@@ -135,7 +135,7 @@ def test_seed_demo_refuses_production(app_config, monkeypatch, tmp_path):
     from participation import create_app
 
     monkeypatch.setenv("FLASK_SECRET_KEY", "p" * 48)
-    production = create_app({"APP_ENV": "production",
+    production = create_app({"APP_ENV": "production", "PUBLIC_BASE_URL": "https://musrenbang.test",
                              "SQLALCHEMY_DATABASE_URI": app_config["SQLALCHEMY_DATABASE_URI"]})
     result = production.test_cli_runner().invoke(args=["seed-demo"])
     assert result.exit_code != 0

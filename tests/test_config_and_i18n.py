@@ -15,7 +15,7 @@ from tests.conftest import ROOT
 def production(monkeypatch, tmp_path, **config):
     from participation import create_app
 
-    return create_app({"APP_ENV": "production",
+    return create_app({"APP_ENV": "production", "PUBLIC_BASE_URL": "https://musrenbang.test",
                        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/p.db", **config})
 
 
@@ -52,7 +52,7 @@ def test_every_environment_refuses_a_secret_key_shorter_than_32_bytes(monkeypatc
 
     monkeypatch.delenv("FLASK_DEBUG", raising=False)
     monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
-    database = {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/k.db"}
+    database = {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/k.db", "PUBLIC_BASE_URL": "https://musrenbang.test"}
     for short in ("x", "too-short", "k" * 31, "é" * 15):  # 15 × 2 bytes in UTF-8: still short
         with pytest.raises(ConfigError, match="at least 32 bytes") as refused:
             create_app({"APP_ENV": app_env, "SECRET_KEY": short, **database})

@@ -19,7 +19,7 @@ def production_app(app_config, monkeypatch):
 
     monkeypatch.setenv("FLASK_SECRET_KEY", "p" * 48)
     monkeypatch.delenv("FLASK_DEBUG", raising=False)
-    application = create_app({**app_config, "APP_ENV": "production",
+    application = create_app({**app_config, "APP_ENV": "production", "PUBLIC_BASE_URL": "https://musrenbang.test",
                               # hashing as in the tests, so that signing in stays quick
                               "ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 8, "ARGON2_PARALLELISM": 1})
     yield application
@@ -77,7 +77,7 @@ def test_a_host_prefixed_cookie_that_browsers_would_drop_is_refused(production_a
     from participation import create_app
 
     with pytest.raises(ConfigError, match="__Host-mt_session needs SESSION_COOKIE_SECURE"):
-        create_app({**app_config, "APP_ENV": "production", **override})
+        create_app({**app_config, "APP_ENV": "production", "PUBLIC_BASE_URL": "https://musrenbang.test", **override})
 
 
 def _security_txt(client):

@@ -38,7 +38,10 @@ def test_templates_contain_no_inline_script_or_style(app):
         text = template.read_text()
         assert not re.search(r"<script(?![^>]*\bsrc=)", text), f"inline script in {template}"
         assert not re.search(r"\son[a-z]+\s*=", text), f"inline event handler in {template}"
-        assert not re.search(r"\sstyle\s*=", text), f"inline style in {template}"
+        # Mail bodies (templates/mail/) are read by mail clients, which drop style sheets, and never
+        # served under the site's CSP: they style inline. No script or remote URL there either.
+        if template.relative_to(root).parts[0] != "mail":
+            assert not re.search(r"\sstyle\s*=", text), f"inline style in {template}"
         assert not re.search(r"https?://", text), f"remote URL in {template}"
 
 
@@ -54,7 +57,8 @@ def test_production_sets_the_secure_cookie_flag(monkeypatch, tmp_path):
     from participation import create_app
 
     monkeypatch.setenv("FLASK_SECRET_KEY", "x" * 48)
-    app = create_app({"APP_ENV": "production", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/p.db"})
+    app = create_app({"APP_ENV": "production", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/p.db",
+                      "PUBLIC_BASE_URL": "https://musrenbang.test"})
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"

@@ -1,4 +1,4 @@
-"""The administrator's pages: accounts and the audit log."""
+"""The administrator's pages: accounts, the audit log and the outgoing mail that is in trouble."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -11,7 +11,14 @@ from participation import limits
 from participation.admin.forms import StaffUserForm
 from participation.auth import services
 from participation.extensions import db
-from participation.models import AuditEvent, Role, User
+from participation.models import (
+    AuditEvent,
+    Notification,
+    NotificationChannel,
+    NotificationState,
+    Role,
+    User,
+)
 from participation.security import rerender_on_csrf_error, role_required, web_actor
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -89,3 +96,33 @@ def audit():
     query = select(AuditEvent).options(selectinload(AuditEvent.actor)).order_by(AuditEvent.id.desc())
     events, paging = paginate(query, AUDIT_PAGE_SIZE)
     return render_template("admin/audit.html", events=events, paging=paging, limits=limits.overview())
+
+
+@bp.route("/notifikasi")
+@role_required(Role.ADMIN)
+def notifications():
+    """Email messages that failed (with the reason) or wait for a retry, and the queue's counts."""
+    from participation.notifications import render
+    from participation.notifications import services as outbox
+
+    counts = dict(db.session.execute(select(Notification.state, func.count(Notification.id))
+                                     .where(Notification.channel == NotificationChannel.EMAIL)
+                                     .group_by(Notification.state)).all())
+    items = [(render.brief(notification), notification) for notification in outbox.troubled()]
+    return render_template("admin/notifications.html", items=items, counts=counts, states=list(NotificationState))
+
+
+@bp.route("/notifikasi/<int:notification_id>/kirim-ulang", methods=["POST"])
+@role_required(Role.ADMIN)
+def resend_notification(notification_id: int):
+    from participation.notifications import services as outbox
+
+    notification = db.get_or_404(Notification, notification_id)
+    try:
+        outbox.resend(notification, web_actor())
+    except outbox.NotResendable:
+        flash(_("This message is not waiting to be sent again."), "warning")
+    else:
+        db.session.commit()
+        flash(_("The message to %(email)s will be sent again shortly.", email=notification.user.email), "success")
+    return redirect(url_for("admin.notifications"), code=303)

@@ -1,5 +1,8 @@
 """Background jobs: queued by a page, run by the worker (`flask run-jobs`), followed on a page.
 
+The worker loop (`work`) also delivers the notification mails (participation/notifications/
+delivery.py): `flask send-notifications` is the same loop, so one worker process does both.
+
 Heavy work (a large import, a PDF of hundreds of letters) would hold a web worker past its timeout
 and, on SQLite, the write lock with it. Such work is queued as a `Job` row in the database instead
 of a broker's queue: the embedded default then needs no other server, every host's worker sees the
@@ -207,15 +210,28 @@ def run_due(worker: str | None = None, limit: int | None = None) -> int:
     return count
 
 
-def work(poll_seconds: float = 2.0, once: bool = False) -> int:
-    """The worker loop: run what is due and the daily housekeeping, then sleep; `once` drains and returns."""
-    from participation.jobs import housekeeping
+@dataclass
+class Worked:
+    """What a worker loop did: jobs run and messages sent."""
 
-    total = 0
+    jobs: int = 0
+    messages: int = 0
+
+
+def work(poll_seconds: float = 2.0, once: bool = False) -> Worked:
+    """The worker loop behind `flask run-jobs` and `flask send-notifications` (one loop, two names):
+    run the due jobs, send the due messages and the daily housekeeping, then sleep; `once` drains
+    what is due and returns."""
+    from participation.jobs import housekeeping
+    from participation.notifications import delivery
+
+    worked = Worked()
+    worker = delivery.worker_name()
     while True:
-        total += run_due()
+        worked.jobs += run_due()
+        worked.messages += delivery.send_due(worker)
         if once:
             housekeeping.run_if_due()  # once a day, on one worker of all
-            return total
+            return worked
         housekeeping.look()
         time.sleep(poll_seconds)

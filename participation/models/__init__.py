@@ -16,6 +16,7 @@ from participation.models.business import (
 from participation.models.documents import AgendaItem, AgendaKind, Letterhead
 from participation.models.job import Job, JobState
 from participation.models.files import StoredFile
+from participation.models.notification import Notification, NotificationChannel, NotificationState
 from participation.models.proposal import (
     RECEIPT_PREFIX,
     HistoryEntry,
@@ -83,6 +84,9 @@ __all__ = [
     "LetterNature",
     "Letterhead",
     "Normalization",
+    "Notification",
+    "NotificationChannel",
+    "NotificationState",
     "Proposal",
     "ProposalSource",
     "ProposalStatus",

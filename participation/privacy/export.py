@@ -15,7 +15,8 @@ The shape of data.json (version 1; README.md "Personal data" describes it too):
                     history [{from, to, at, note, by}], attachment null | {name, type, size,
                     sha256, file}, decision null | {outcome, reason, decided_at},
                     result null | {rank, score, selected, values}}],
-     "notifications": [],
+     "notifications": [{id, kind, channel, state, created_at, sent_at, read_at, attempts,
+                        payload {…what the message said: receipt number, title, session…}}],
      "audit_events": [{id, at, action, object_type, object_id, channel, by, ip, before, after}]}
 
 Times are UTC, ISO 8601 with a Z. `by` is "self" (the user), "staff" (someone working on the
@@ -47,6 +48,7 @@ from participation.models import (
     Decision,
     IdentityChange,
     Invitation,
+    Notification,
     Proposal,
     StoredFile,
     User,
@@ -109,10 +111,19 @@ def personal_data(user: User) -> tuple[dict, list[tuple[str, StoredFile]]]:
         "identity_changes": _identity_changes(business) if business is not None else [],
         "invitations": _invitations(business) if business is not None else [],
         "proposals": proposals,
-        "notifications": [],  # none are kept yet; the key keeps the format stable
+        "notifications": _notifications(user),
         "audit_events": _audit_events(user, business, [item["id"] for item in proposals]),
     }
     return document, files
+
+
+def _notifications(user: User) -> list[dict]:
+    """Every message written for the user, by email and in the app, oldest first."""
+    rows = db.session.scalars(select(Notification).where(Notification.user_id == user.id)
+                              .order_by(Notification.id))
+    return [{"id": row.id, "kind": row.kind, "channel": row.channel.value, "state": row.state.value,
+             "created_at": _time(row.created_at), "sent_at": _time(row.sent_at), "read_at": _time(row.read_at),
+             "attempts": row.attempts, "payload": row.payload} for row in rows]
 
 
 def _business(business: Business) -> dict:

@@ -18,7 +18,7 @@ Erasing an owner's account (`erase_account`), in one transaction:
 - every exact occurrence of the person's name, email, phone (in any common spelling), address
   and erased NIB is replaced in proposal texts, status notes, decision reasons, audit payloads
   and ranking snapshots' texts; their own audit entries lose their IP addresses; their
-  sign-in throttle counts and jobs are deleted;
+  sign-in throttle counts, jobs and notifications (email and in-app) are deleted;
 - an `AccountErasure` row and the `account.erased` event (counts only) record that it happened.
 
 Audit rows and snapshots are append-only in the database; migration 0012 lets exactly these
@@ -48,6 +48,7 @@ from participation.models import (
     IdentityChange,
     IdentityChangeStatus,
     Job,
+    Notification,
     Proposal,
     ProposalStatus,
     ProposalStatusChange,
@@ -263,6 +264,9 @@ def erase_account(user: User, actor: Actor) -> AccountErasure:
     counts["snapshots"] = _scrub_snapshots(session_ids, scrubber)
     counts["rate_limit_hits"] = _delete_throttle_counts(old_email)
     counts["jobs"] = db.session.execute(delete(Job).where(Job.user_id == user.id)).rowcount or 0
+    # Their messages say their proposals' titles; none is sent after this (the account is inactive).
+    counts["notifications"] = db.session.execute(
+        delete(Notification).where(Notification.user_id == user.id)).rowcount or 0
 
     summary = {key: value for key, value in sorted(counts.items())}
     summary["nib_erased"] = erase_nib and bool(nibs)

@@ -24,6 +24,7 @@ from participation.models import (
     Invitation,
     Job,
     JobState,
+    Notification,
     Outcome,
     Proposal,
     ProposalStatus,
@@ -35,6 +36,9 @@ from participation.models import (
     User,
     utcnow,
 )
+from participation.notifications import outbox
+from participation.notifications.kinds import proposal_payload
+from participation.notifications.registry import Notice
 from tests.auth.test_register import VALID, register
 from tests.conftest import app_db, csrf_token, login, post_form
 from tests.factories import (
@@ -136,6 +140,9 @@ def world(app, client, make_user):
         attach(live, b"%PDF-1.4 live")
         draft = make_proposal(running, business, submit=False, title="Draf pelatihan")
         attach(draft, b"%PDF-1.4 draft")
+        # The receipts of both owners' proposals, by email and in the app (notifications/kinds.py).
+        for receipt_of, to in ((live, owner), (theirs, other)):
+            outbox.write("proposal_receipt", Notice(to, proposal_payload(receipt_of)))
         session.commit()
         ids = {"owner": owner.id, "planner": planner_id, "other": other_id, "business": business.id,
                "walk_in": walk_in.id, "finalized": finalized.id, "running": running.id, "mine": mine.id,
@@ -204,7 +211,10 @@ def test_data_zip_holds_the_users_data_and_files_and_nothing_of_anyone_else(app,
     assert data["account"]["email"] == EMAIL and data["account"]["name"] == NAME
     assert data["business"]["nib"] == NIB and data["business"]["phone"] == "+62" + PHONE_DIGITS
     assert data["business"]["address"] == ADDRESS
-    assert data["notifications"] == []
+    # The receipt of "Mesin pengemas", as a mail and in the app; not the other owner's.
+    assert [(n["kind"], n["channel"], n["payload"]["title"]) for n in data["notifications"]] == [
+        ("proposal_receipt", "email", "Mesin pengemas"), ("proposal_receipt", "in_app", "Mesin pengemas")]
+    assert data["notifications"][1]["state"] == "sent" and data["notifications"][1]["read_at"] is None
     assert sorted(p["id"] for p in data["proposals"]) == sorted([world["mine"], world["live"], world["draft"]])
     mine = next(p for p in data["proposals"] if p["id"] == world["mine"])
     assert mine["decision"]["outcome"] == "prioritized" and NAME in mine["decision"]["reason"]
@@ -302,6 +312,11 @@ def test_a_deleted_owner_is_nowhere_in_the_database_or_exports_and_the_ranking_i
         assert erasure.user_id == user.id and erasure.completed_at is not None
         assert erasure.summary["drafts_deleted"] == 1 and erasure.summary["withdrawn"] == 1
         assert erasure.summary["kept_as_record"] == 1 and erasure.summary["nib_erased"] is True
+        # Their messages are gone (the withdrawal by erasure wrote none); the other owner's stay.
+        assert erasure.summary["notifications"] == 2
+        assert session.scalar(select(func.count(Notification.id)).where(Notification.user_id == user.id)) == 0
+        assert session.scalar(select(func.count(Notification.id)).where(
+            Notification.user_id == world["other"])) == 2
         event = session.scalar(select(AuditEvent).where(AuditEvent.action == "account.erased"))
         assert event.actor_id == user.id and event.after == erasure.summary
         assert session.scalar(select(func.count(AuditEvent.id)).where(
@@ -505,7 +520,7 @@ def test_the_worker_runs_the_housekeeping_once_a_day(app, make_user):
     _old_rows(app, make_user)
     now = utcnow()
     with app.app_context():
-        assert jobs.work(once=True) == 0  # `flask run-jobs --once` runs it too
+        assert jobs.work(once=True).jobs == 0  # `flask run-jobs --once` runs it too
         assert _ips(app)[0][0] == (True, None)
         assert housekeeping.run_if_due(now + timedelta(hours=1)) is None
         assert housekeeping.run_if_due(now + timedelta(hours=23)) is None

@@ -1,0 +1,62 @@
+"""The kinds of message: which events start them, who gets them, what they say and where they lead.
+
+A kind is one function, registered with `@kind(name, on=events, link=...)`: given the audit event,
+the actor and the object, it returns the `Notice`s to write (none when nobody is to be told),
+each a recipient and the payload the message needs. The text lives in two templates,
+templates/mail/<name>.txt (blocks `subject`, `summary` and `body`: plain text, also the in-app
+list's subject and short body) and templates/mail/<name>.html (block `body`). Later kinds
+(invitation, reminders, outcome, digest, password reset) plug in the same way.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from participation.models import NotificationChannel
+
+BOTH = (NotificationChannel.EMAIL, NotificationChannel.IN_APP)
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One message to write: to `user`, saying `payload`, on `channels` (email and in-app by default)."""
+
+    user: object  # a User
+    payload: dict
+    channels: tuple[NotificationChannel, ...] = BOTH
+
+
+Build = Callable[[object, object, object], Iterable[Notice]]  # (AuditEvent, Actor, obj) -> notices
+Link = Callable[[dict], tuple[str, dict]]  # payload -> (endpoint, values)
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A kind of message: its name (the templates' too), the events it answers and its link."""
+
+    name: str
+    events: tuple[str, ...]
+    build: Build
+    link: Link
+    templates: tuple[str, str] = field(init=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "templates", (f"mail/{self.name}.txt", f"mail/{self.name}.html"))
+
+
+KINDS: dict[str, Kind] = {}
+
+
+def kind(name: str, *, on: str | tuple[str, ...], link: Link):
+    """Register the function that turns the events `on` into messages of kind `name`."""
+    events = (on,) if isinstance(on, str) else tuple(on)
+
+    def decorator(function: Build) -> Build:
+        KINDS[name] = Kind(name, events, function, link)
+        return function
+    return decorator
+
+
+def kinds_for(event: str) -> list[Kind]:
+    """The kinds that answer `event`, in the order they were registered."""
+    return [registered for registered in KINDS.values() if event in registered.events]
