@@ -42,10 +42,12 @@ def _to_proposal(payload: dict) -> tuple[str, dict]:
     return "proposals.detail", {"proposal_id": payload["proposal_id"]}
 
 
-@kind("proposal_receipt", on=("proposal.submitted", "proposal.paper_entered"), link=_to_proposal)
+@kind("proposal_receipt", on=("proposal.submitted", "proposal.resubmitted", "proposal.paper_entered"),
+      link=_to_proposal)
 def proposal_receipt(event, actor, obj) -> list[Notice]:
     """The receipt for a submitted proposal: to the business's account, whoever submitted it
-    (the owner online, or a facilitator typing in a paper form for a business with an account)."""
+    (the owner online, or a facilitator typing in a paper form for a business with an account),
+    and again when a withdrawn proposal is submitted once more (with the same receipt number)."""
     if isinstance(obj, Proposal):
         proposal = obj
     else:  # proposal.paper_entered is recorded on the session, naming the proposal

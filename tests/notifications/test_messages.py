@@ -150,6 +150,13 @@ def test_the_receipt_and_the_withdrawal_arrive_in_the_owners_language_with_worki
         assert session.scalar(select(func.count(Notification.id)).where(
             Notification.state == NotificationState.SENT)) == 4
 
+    # Submitted again while the window is open: a receipt again, with the same number.
+    response = post_form(client, f"/usulan/{proposal.id}/kirim-ulang", {}, token_from=f"/usulan/{proposal.id}")
+    assert response.status_code == 303
+    assert send(app) == "1 pesan terkirim."
+    again = smtp_server.inbox.messages[2]
+    assert again["Subject"] == words["receipt"].format(number=proposal.receipt_number)
+
 
 def test_links_come_from_public_base_url_never_the_requests_host(app, client, world):
     assert submit_new(client, world).status_code == 303
