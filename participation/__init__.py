@@ -140,6 +140,10 @@ def register_template_helpers(app) -> None:
     from participation.notifications.routes import unread_for_current_user
 
     app.jinja_env.globals["unread_notifications"] = unread_for_current_user
+    from participation import whatsapp
+
+    app.jinja_env.globals["whatsapp_invitation"] = whatsapp.invitation_link
+    app.jinja_env.globals["whatsapp_receipt"] = whatsapp.receipt_link
 
 
 def register_commands(app) -> None:
