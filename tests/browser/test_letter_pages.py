@@ -90,6 +90,8 @@ def test_moving_an_agenda_item_keeps_the_page_where_it_was(live_app, page, world
     page.wait_for_load_state()
     item = page.locator("li.list-group-item", has_text="Kesepakatan prioritas usulan")
     assert page.url.endswith(f"#{item.get_attribute('id')}")
+    # The browser scrolls to the fragment once the page has laid out: wait for that, not a moment.
+    expect(item).to_be_in_viewport()
     scrolled = page.evaluate("window.scrollY")
     box = item.bounding_box()
     assert 0 <= box["y"] and box["y"] + box["height"] <= DESK["height"]  # the moved item is in view
