@@ -79,14 +79,23 @@ def reads_only() -> bool:
 def reading() -> Iterator[None]:
     """Run the block in read-only transactions (see `on_begin`): for long reads outside a GET,
     such as a background job gathering a large document's data. Commits what came before."""
+    with _transactions_marked(READS_ONLY):
+        try:
+            yield
+        finally:
+            db.session.rollback()
+
+
+@contextmanager
+def _transactions_marked(flag: str) -> Iterator[None]:
+    """Commit what came before, then have `on_begin` see `flag` for the transactions of the block."""
     db.session.commit()
-    before = g.get(READS_ONLY, False)
-    setattr(g, READS_ONLY, True)
+    before = g.get(flag, False)
+    setattr(g, flag, True)
     try:
         yield
     finally:
-        db.session.rollback()
-        setattr(g, READS_ONLY, before)
+        setattr(g, flag, before)
 
 
 DEFERRED = "database_deferred"
@@ -106,13 +115,8 @@ def deferring() -> Iterator[None]:
     stale. A write as the first statement waits for the lock within busy_timeout, as BEGIN
     IMMEDIATE does.) PostgreSQL is unaffected.
     """
-    db.session.commit()
-    before = g.get(DEFERRED, False)
-    setattr(g, DEFERRED, True)
-    try:
+    with _transactions_marked(DEFERRED):
         yield
-    finally:
-        setattr(g, DEFERRED, before)
 
 
 def take_write_lock() -> None:
