@@ -239,9 +239,21 @@ def identity_changes(keep_form: KeepSeparateForm | None = None, keep_review_id: 
     separate = identity.reviewable_separate_registrations(user)
     keep_forms = {review.id: keep_form if review.id == keep_review_id else _keep_form(review.id, formdata=None)
                   for review in separate}
+    proposals = _proposals_of_all({business_id for review in separate
+                                   for business_id in (review.business_id, review.account_business_id)})
     return render_template("auth/identity_changes.html", changes=identity.reviewable_changes(user),
                            separate=separate, keep_forms=keep_forms,
-                           proposals_of=_proposals_of), 200 if keep_form is None else 400
+                           proposals_of=lambda business: proposals.get(business.id, []) if business else []
+                           ), 200 if keep_form is None else 400
+
+
+def _proposals_of_all(business_ids: set[int]) -> dict[int, list[Proposal]]:
+    """The proposals of several businesses in one query, by business, for the review cards."""
+    grouped: dict[int, list[Proposal]] = {}
+    for proposal in db.session.scalars(select(Proposal).where(Proposal.business_id.in_(business_ids))
+                                       .order_by(Proposal.id)):
+        grouped.setdefault(proposal.business_id, []).append(proposal)
+    return grouped
 
 
 def _keep_form(review_id: int, **kwargs) -> KeepSeparateForm:
@@ -254,9 +266,7 @@ def _keep_form(review_id: int, **kwargs) -> KeepSeparateForm:
 
 def _proposals_of(business: Business | None) -> list[Proposal]:
     """A business's proposals, for the reviewer to compare both sides."""
-    if business is None:
-        return []
-    return list(db.session.scalars(select(Proposal).where(Proposal.business_id == business.id).order_by(Proposal.id)))
+    return _proposals_of_all({business.id}).get(business.id, []) if business is not None else []
 
 
 def _separate_registration(review_id: int) -> SeparateRegistration:
