@@ -290,3 +290,18 @@ def test_moving_an_item_returns_to_it_on_the_page(app, client, meeting):
         from participation.models import AgendaItem
 
         assert session.get(AgendaItem, item_id).position == position - 1
+
+
+def test_an_english_invitation_has_no_indonesian_address_closing(client, meeting):
+    """"di / Tempat" closes an Indonesian address block; in English the letter ends the address
+    with the business's place and prints neither the Indonesian words nor a word-for-word "in / Place"."""
+    sid = meeting.session
+    save_letter(client, sid)
+    indonesian = client.get(f"/sesi/{sid}/dokumen/undangan").get_data(as_text=True)
+    assert re.search(r"di<br>\s*<span class=\"in-place\">Tempat</span>", indonesian)
+    post_form(client, "/bahasa", {"locale": "en"}, token_from=f"/sesi/{sid}/dokumen")
+    english = client.get(f"/sesi/{sid}/dokumen/undangan").get_data(as_text=True)
+    addressee = english[english.index('class="addressee"'):]
+    addressee = addressee[:addressee.index("</p>")]
+    assert "To:" in addressee and "Pemilik Nomor 00" in addressee
+    assert "Tempat" not in addressee and "Place" not in addressee and not re.search(r"\bdi\b|\bin\b", addressee)
