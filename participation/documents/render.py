@@ -29,7 +29,7 @@ def context(themed_session: ThemedSession, slug: str) -> dict:
     common = {"themed_session": themed_session, "printed_at": utcnow()}
     if slug == "undangan":
         invitations = roster(themed_session, walk_ins=False)  # walk-ins came uninvited
-        notes = themed_session.invitation_notes or services.DEFAULT_INVITATION_NOTES
+        notes = themed_session.invitation_notes or str(services.DEFAULT_INVITATION_NOTES)
         return common | {"invitations": invitations, "notes": notes, "subject": letter_subject(themed_session),
                          "attachments": attachments_text(themed_session.letter_attachments)}
     if slug == "acara":

@@ -44,7 +44,7 @@ def index(themed_session: ThemedSession):
     session_id = themed_session.id
     form = DocumentSettingsForm(obj=themed_session)
     if request.method == "GET" and not themed_session.invitation_notes:
-        form.invitation_notes.data = services.DEFAULT_INVITATION_NOTES
+        form.invitation_notes.data = str(services.DEFAULT_INVITATION_NOTES)
     if request.method == "GET" and not themed_session.letter_subject:
         form.letter_subject.data = render.default_subject(themed_session)
     if form.validate_on_submit():

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from flask_babel import to_user_timezone
 from sqlalchemy import func, select
 
@@ -30,9 +31,10 @@ DEFAULT_AGENDA = (
     (AgendaKind.AGREEMENT, "Kesepakatan prioritas usulan", 20),
     (AgendaKind.CLOSING, "Penutupan dan penandatanganan berita acara", 10),
 )
-DEFAULT_INVITATION_NOTES = ("Membawa fotokopi NIB, contoh produk unggulan, dan bukti pengiriman usulan "
-                            "(nomor tanda terima). Peserta tanpa ponsel dapat mengisi formulir usulan kertas "
-                            "di tempat.")
+# What to bring, until the facilitator writes their own: in the language the letters are printed in.
+DEFAULT_INVITATION_NOTES = _l("Bring a copy of your NIB, a sample of your best product and proof that you "
+                              "submitted a proposal (its receipt number). Participants without a phone can "
+                              "fill in a paper proposal form at the meeting.")
 PRESENTATION_TITLE = "Paparan usulan: {category}"
 # The break for midday prayer and lunch, placed by the template at the boundary nearest to noon.
 ISHOMA = (AgendaKind.OTHER, "ISHOMA (istirahat, sholat, makan)", 60)

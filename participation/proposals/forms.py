@@ -62,7 +62,7 @@ class ProposalForm(BaseForm):
     title = StringField(_l("Title of the proposal"), validators=[
         InputRequired(_l("Enter a title.")),
         Length(min=5, max=200, message=_l("The title must be 5 to 200 characters."))],
-        description=_l("What should the city fund? For example: Sertifikasi halal untuk 20 pelaku keripik."))
+        description=_l("What should the city fund? For example: Halal certification for 20 chip makers."))
     problem = TextAreaField(_l("Problem"), validators=[
         RequiredToSubmit(), Optional(),
         Length(max=5000, message=_l("The problem may be at most 5,000 characters."))],
