@@ -28,3 +28,20 @@ HOSTILE = {
 def is_server_error(response) -> bool:
     """A 5xx answer, which hostile input must never produce."""
     return response.status_code >= 500
+
+
+# What the database itself may treat differently: PostgreSQL refuses NUL bytes, enforces VARCHAR
+# lengths and integer and float ranges that SQLite lets through, and stores text byte for byte.
+# Markup, templates, formulas, header injection and paths meet the same Python code (validation,
+# escaping, the XLSX writer) whichever database is behind it, so the long form-by-form sweeps run
+# them on SQLite and give PostgreSQL only these, with one markup and one template payload to show
+# that what this database stored comes back escaped and unevaluated too.
+DATABASE_SENSITIVE = ("nul_byte", "only_nul", "ten_thousand", "huge_number", "float_overflow", "nan",
+                      "unicode", "zero_width", "control_bell", "sql", "script_tag", "template")
+
+
+def corpus_for(app) -> dict[str, str]:
+    """The whole corpus on SQLite; on PostgreSQL the payloads the database may treat differently."""
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return HOSTILE
+    return {label: HOSTILE[label] for label in DATABASE_SENSITIVE}

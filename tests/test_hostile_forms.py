@@ -25,7 +25,7 @@ from participation.models import (
 )
 from tests.conftest import app_db, csrf_token
 from tests.factories import make_session
-from tests.hostile import HOSTILE, is_server_error
+from tests.hostile import HOSTILE, corpus_for, is_server_error
 from tests.proposals.test_proposals import FULL
 from tests.sessions.test_sessions import NEW_SESSION
 
@@ -44,8 +44,9 @@ def world(make_world):
 
 def hammer(app, client, url, base: dict, fields, token_page=None):
     """Post every payload into every field; check the promises above."""
+    corpus = corpus_for(app)
     for field in fields:
-        for label, payload in HOSTILE.items():
+        for label, payload in corpus.items():
             before = counts(app)
             data = {**base, field: payload, "csrf_token": csrf_token(client, token_page or url)}
             response = client.post(url, data=data)
@@ -202,7 +203,7 @@ def test_proposal_edit_form(app, client, world, login_as):
     token = csrf_token(client, url)
     for field in ["title", "category_id", "problem", "description", "estimated_cost", "beneficiaries",
                   "jobs_created", "kelurahan", "kecamatan", "action"]:
-        for label, payload in HOSTILE.items():
+        for label, payload in corpus_for(app).items():
             before = _proposal_row(app, pid)
             response = client.post(url, data={**base, field: payload, "csrf_token": token})
             _assert_safe(url, f"{field}={label}", response)
@@ -239,8 +240,9 @@ def test_paper_form_with_a_fresh_form_number_each_time(app, client, world, login
     url = f"/sesi/{world.session}/usulan-kertas"
     token = csrf_token(client, url)
     number = 0
+    corpus = corpus_for(app)
     for field in [name for name in PAPER if name != "paper_form_number"]:
-        for label, payload in HOSTILE.items():
+        for label, payload in corpus.items():
             number += 1
             before = counts(app)
             data = {**PAPER, "category_id": str(world.categories[0]), "paper_form_number": f"H-{number:04d}",
@@ -251,7 +253,8 @@ def test_paper_form_with_a_fresh_form_number_each_time(app, client, world, login
                 assert counts(app) == before, f"{field}={label} saved something"
     with app_db(app) as session:
         stored = session.scalars(select(Proposal.title)).all()
-    assert HOSTILE["formula"] in stored  # a formula is kept as the text that was typed
+    if "formula" in corpus:
+        assert HOSTILE["formula"] in stored  # a formula is kept as the text that was typed
 
 
 # Import files: every payload in every column, as CSV and as XLSX.
@@ -344,7 +347,7 @@ def test_import_files_cell_by_cell(app, client, world, login_as, kind, fmt):
     token = csrf_token(client, f"/sesi/{sid}/undangan" if "undangan" in kind else url)
     header, case = list(columns), 0
     for column in header:
-        for label, payload in HOSTILE.items():
+        for label, payload in corpus_for(app).items():
             case += 2
             data = _file(fmt, header, [cells(case), {**cells(case + 1), column: payload}])
             if data is None:
