@@ -20,7 +20,7 @@ from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from tests.browser.conftest import LIVE_APPS, WCAG_21_AA, screenshot
-from tests.conftest import STAFF_PASSWORD, TEST_PASSWORD, _migrate, app_db, staff_code
+from tests.conftest import STAFF_PASSWORD, TEST_PASSWORD, app_db, staff_code
 from tests.test_access_control import ACCESS, REQUESTS, ROLES, build_world as access_world, resolve, url_for_case
 
 pytestmark = pytest.mark.browser
@@ -120,13 +120,13 @@ def build_rich_world(app) -> dict:
 
 
 @pytest.fixture(scope="module")
-def world_app(tmp_path_factory):
+def world_app(browser_template, tmp_path_factory):
     """One live app on one seeded SQLite world for every test here (each xdist worker builds its own)."""
     from participation import create_app
 
     folder = tmp_path_factory.mktemp("every-page")
     database = folder / "live.db"
-    _migrate(f"sqlite:///{database}")
+    shutil.copyfile(browser_template, database)
     with pytest.MonkeyPatch.context() as monkeypatch:
         monkeypatch.setenv("INSTANCE_PATH", str(folder / "instance"))
         app = create_app({"APP_ENV": "test", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}"})
