@@ -95,7 +95,7 @@ def build_rich_world(app) -> dict:
         session.commit()
         ranked = session.query(Proposal).filter(Proposal.session_id == themed.id).all()
         world.update(draft_session=draft_session.id, finalized_session=themed.id, rich_session=themed.id,
-                     owner_final=proposals[0].id, rich_receipts={p.id: p.receipt_number for p in ranked})
+                     owner_final=proposals[0].id, rich_criteria=len(themed.criteria), rich_receipts={p.id: p.receipt_number for p in ranked})
     return world
 
 

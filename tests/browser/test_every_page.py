@@ -118,7 +118,7 @@ def check_ranked_list(page, base: str, world: dict) -> None:
             "rects => rects.map(r => r.getBoundingClientRect().width)")]
         figures = [float(re.match(r"[\d,]+", text).group().replace(",", ".")) for text in
                    row.locator(".contribution-figures dd").evaluate_all("dds => dds.map(d => d.textContent.trim())")]
-        assert len(widths) == len(figures) == 7
+        assert len(widths) == len(figures) == world["rich_criteria"]
         assert sum(widths) > 0
         score = float(row.locator("td").nth(3).inner_text().replace(",", "."))
         for width, figure in zip(widths, figures, strict=True):
@@ -184,7 +184,7 @@ def check_public_search(page, base: str, world: dict) -> None:
     expect(details).to_contain_text("kontribusi 0,")
     expect(details).to_contain_text(f"Alasan keputusan untuk {receipt}.")
     rows = details.locator(".breakdown-row")
-    assert rows.count() == 7
+    assert rows.count() == world["rich_criteria"]
     for index in range(rows.count()):
         # Each criterion's bar is filled in proportion to its contribution (the full bar is a score of 1).
         figure = float(re.search(r"kontribusi ([\d,]+)", rows.nth(index).inner_text()).group(1).replace(",", "."))
