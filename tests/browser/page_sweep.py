@@ -131,7 +131,14 @@ def axe_violations(page) -> list[dict]:
 
 
 def check_page(page, name: str, role: str) -> None:
-    """No sideways scrolling (also at 360 px on a phone), no axe violation; a screenshot kept."""
+    """A heading that says where one is, no sideways scrolling (also at 360 px on a phone), no axe
+    violation; a screenshot kept."""
+    # A printed document (print.html, body.on-screen) is a letter: its title is the page's <title>.
+    heading = page.locator("h1").first
+    if page.locator("body.on-screen").count():
+        assert page.title().strip() and page.locator("main").inner_text().strip(), f"{name} ({role}) is empty"
+    else:
+        assert heading.is_visible() and heading.inner_text().strip(), f"{name} ({role}, {page.url}) has no visible h1"
     assert page.evaluate(OVERFLOW) == [], f"{name} ({role}, {page.url}) scrolls sideways"
     if WIDTH[role] == PHONE:
         page.set_viewport_size({"width": PHONE_SMALL, "height": 800})
