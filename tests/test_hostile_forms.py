@@ -372,3 +372,22 @@ def test_import_files_cell_by_cell(app, client, world, login_as, kind, fmt):
                 with app_db(app) as session:
                     latest = session.scalars(select(getattr(model, attribute)).order_by(model.id.desc())).first()
                 assert latest == expected, f"{where} stored {latest!r}"  # formulas too: text, as typed
+
+
+def test_public_results_search(app, client, world):
+    """The public results' search (a GET form): whatever is typed, 200 with the query shown escaped."""
+    from tests.factories import make_finalized_session
+
+    with app_db(app) as session:
+        finalized = make_finalized_session(session.get(User, world.planner), session.get(User, world.owner).business)
+        sid = finalized.id
+        receipt = session.scalar(select(Proposal.receipt_number).where(Proposal.session_id == sid))
+        session.commit()
+    for label, payload in HOSTILE.items():
+        for params in ({"q": payload}, {"q": payload, "didanai": "1"}, {"didanai": payload}):
+            response = client.get(f"/hasil/{sid}", query_string=params)
+            assert response.status_code == 200, f"{label} {params.keys()}"
+            body = response.get_data(as_text=True)
+            assert "<script>alert" not in body and "<img src=x" not in body, f"{label} unescaped"
+            assert "Tidak ada usulan yang cocok dengan pencarian ini." in body or receipt in body
+    assert receipt in client.get(f"/hasil/{sid}", query_string={"q": receipt.lower()}).get_data(as_text=True)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from participation.auth.services import set_locale
 from participation.extensions import db
 from participation.models import SessionStatus, ThemedSession
+from participation.public.results import QUERY_LENGTH, result_cards
 from participation.review.services import official_ranking
 from participation.i18n import SESSION_LOCALE
 from participation.security import safe_next, web_actor
@@ -38,15 +39,22 @@ def results():
 
 @bp.route("/hasil/<int:session_id>")
 def result(session_id: int):
-    """The final ranking of a session: no NIB, phone or attachment, only what the public may see."""
+    """The final ranking of a session: no NIB, phone or attachment, only what the public may see.
+
+    `q` keeps the cards whose receipt number, business or kecamatan contains it; `didanai=1` keeps
+    the funded ones. Both are plain GET parameters, so a search works without script and can be shared.
+    """
     themed_session = db.get_or_404(ThemedSession, session_id)
     if not themed_session.is_published:
         abort(404)
     official = official_ranking(themed_session)
     if not official.is_final:
         abort(404)
+    query = request.args.get("q", "").strip()[:QUERY_LENGTH]
+    funded_only = request.args.get("didanai") == "1"
+    cards = result_cards(official.snapshot, query, funded_only)
     return render_template("public/result.html", themed_session=themed_session, snapshot=official.snapshot,
-                           export=official.payload)
+                           export=official.payload, cards=cards, query=query, funded_only=funded_only)
 
 
 @bp.route("/bahasa", methods=["POST"])

@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from participation import scoring
 from participation.extensions import db
-from participation.i18n import number
+from participation.i18n import criterion_value, number
 from participation.models import ThemedSession, WeightsOrigin
 from participation.review import exports, services
 from participation.review.blueprint import bp
@@ -62,7 +62,7 @@ def bar_segments(item, criteria) -> list[dict]:
         width = round(part * BAR_WIDTH, 2)
         segments.append({"x": round(x, 2), "width": width, "colour": PALETTE[index % len(PALETTE)],
                          "name": criterion.name, "part": number(part, 3),
-                         "value": number(item.values.get(criterion.key), 2)})
+                         "value": criterion_value(criterion.source, item.values.get(criterion.key))})
         x += width
     return segments
 
