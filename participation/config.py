@@ -347,6 +347,7 @@ class TestConfig(Config):
     REGISTRATION_LIMIT = 1000
     SUBMISSION_LIMIT = 1000
     SUBMISSION_IP_LIMIT = 1000
+    RESET_REQUEST_IP_LIMIT = 1000
     REGISTRATION_MIN_FILL_TIME = timedelta(0)
     SECURITY_CONTACT = "mailto:keamanan@contoh.id"
 
