@@ -87,7 +87,7 @@ def registration_retry_after(actor: Actor) -> timedelta | None:
 
 
 def register_owner(actor: Actor, *, email: str, name: str, password: str, profile: dict,
-                   verified: bool = False) -> User:
+                   verified: bool = False, locale: str | None = None) -> User:
     """A business owner's account and business profile, created together (the owner acts).
 
     The address is unverified (unless `verified`, the demo's): the `user.register` event mails
@@ -99,6 +99,7 @@ def register_owner(actor: Actor, *, email: str, name: str, password: str, profil
     if limits.applies_to(actor) and actor.ip:
         limits.enforce([(limits.REGISTRATIONS, actor.ip)], ip=actor.ip)
     user = _new_user(email=email, name=name, role=Role.PROPONENT, password=password, verified=verified)
+    user.locale = locale  # the language the form was filled in: the confirmation mail's
     business = apply_business_profile(Business(owner_name=name, user=user), profile)
     db.session.add(business)
     db.session.flush()
