@@ -5,7 +5,9 @@ the same redirect to the same page, the same 429 when the address or the network
 """
 from __future__ import annotations
 
-from flask import Blueprint, flash, make_response, redirect, render_template, url_for
+import time
+
+from flask import Blueprint, current_app, flash, make_response, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
@@ -27,11 +29,19 @@ def _invalid_link(purpose: str):
     return render_template("auth/link_invalid.html", purpose=purpose), 410
 
 
+def _not_before(started: float) -> None:
+    """Wait until PASSWORD_RESET_MIN_ANSWER_TIME has passed since `started` (time.monotonic())."""
+    remaining = current_app.config["PASSWORD_RESET_MIN_ANSWER_TIME"].total_seconds() - (time.monotonic() - started)
+    if remaining > 0:
+        time.sleep(remaining)
+
+
 @bp.route("/lupa-kata-sandi", methods=["GET", "POST"])
 @rerender_on_csrf_error
 def forgot():
     if current_user.is_authenticated:
         return redirect(url_for("auth.account"))
+    started = time.monotonic()
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         try:
@@ -41,8 +51,10 @@ def forgot():
             form.form_errors.append(f"{error.limit.message} {wait_text(error.retry_after)}")
             response = make_response(render_template("auth/forgot_password.html", form=form), 429)
             response.headers["Retry-After"] = retry_after_header(error.retry_after)
+            _not_before(started)
             return response
-        db.session.commit()
+        db.session.commit()  # the transaction is over before the wait: nothing is held meanwhile
+        _not_before(started)
         return redirect(url_for("recovery.sent"), code=303)
     return render_template("auth/forgot_password.html", form=form), 400 if form.is_submitted() else 200
 
