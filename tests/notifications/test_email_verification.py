@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from participation.auth import recovery
 from participation.models import AuditEvent, Notification, Proposal, User, utcnow
 from tests.auth.test_register import VALID
-from tests.conftest import STAFF_PASSWORD, app_db, login, post_form
+from tests.conftest import app_db, login, post_form
 from tests.notifications.conftest import parts
 from tests.notifications.test_messages import send
 from tests.proposals.test_proposals import submit_new
