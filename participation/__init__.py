@@ -96,6 +96,7 @@ def register_blueprints(app) -> None:
     from participation.jobs.routes import bp as jobs_bp
     from participation.notifications.routes import bp as notifications_bp
     from participation.auth.privacy_routes import bp as privacy_bp
+    from participation.auth.recovery_routes import bp as recovery_bp
     from participation.proposals.routes import bp as proposals_bp
     from participation.public.routes import bp as public_bp
     from participation.review.routes import bp as review_bp
@@ -105,10 +106,12 @@ def register_blueprints(app) -> None:
     import participation.documents.jobs  # noqa: F401  (registers the kinds of background job)
     import participation.intake.jobs  # noqa: F401
     import participation.notifications.kinds  # noqa: F401  (registers the kinds of message)
+    import participation.notifications.account_kinds  # noqa: F401
     import participation.notifications.outbox  # noqa: F401  (subscribes to the events)
 
     for blueprint in (public_bp, auth_bp, admin_bp, sessions_bp, proposals_bp, intake_bp, review_bp, documents_bp, jobs_bp,
-                      health_bp, two_factor_bp, wellknown_bp, privacy_bp, notifications_bp):
+                      health_bp, two_factor_bp, wellknown_bp, privacy_bp, notifications_bp,
+                      recovery_bp):
         app.register_blueprint(blueprint)
 
 

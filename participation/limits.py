@@ -62,20 +62,24 @@ SUBMISSIONS = Limit("proposal.account", "SUBMISSION_LIMIT", "SUBMISSION_WINDOW",
 SUBMISSIONS_IP = Limit("proposal.ip", "SUBMISSION_IP_LIMIT", "SUBMISSION_WINDOW",
                        _l("New and submitted proposals per IP address"),
                        _l("Many proposals have been written or submitted from your network in a short time."))
-# Ready for password reset requests, which do not exist yet.
+# Password reset requests (auth.recovery): counted per typed address, whether or not an account
+# has it, so that the answer never tells which addresses exist.
 RESET_REQUESTS = Limit("reset.account", "RESET_REQUEST_LIMIT", "RESET_REQUEST_WINDOW",
-                       _l("Password reset requests per account (not in use yet)"),
-                       _l("A password reset has been requested for this account several times already."))
+                       _l("Password reset requests per email address"),
+                       _l("A password reset has been requested for this address several times already."))
 RESET_REQUESTS_IP = Limit("reset.ip", "RESET_REQUEST_IP_LIMIT", "RESET_REQUEST_WINDOW",
-                          _l("Password reset requests per IP address (not in use yet)"),
+                          _l("Password reset requests per IP address"),
                           _l("Many password resets have been requested from your network."))
+VERIFICATION_RESENDS = Limit("verify.account", "VERIFICATION_RESEND_LIMIT", "VERIFICATION_RESEND_WINDOW",
+                             _l("Email confirmations sent again per account"),
+                             _l("The confirmation has been sent to your address several times already."))
 TWO_FACTOR_ACCOUNT = Limit("2fa.account", "TWO_FACTOR_MAX_FAILURES", "TWO_FACTOR_FAILURE_WINDOW",
                           _l("Failed two-factor codes per staff account"))
 TWO_FACTOR_IP = Limit("2fa.ip", "TWO_FACTOR_IP_MAX_FAILURES", "TWO_FACTOR_FAILURE_WINDOW",
                       _l("Failed two-factor codes per IP address"))
 
 LIMITS = (LOGIN_ACCOUNT, LOGIN_IP, LOGIN_IP_BURST, LOGIN_SUBNET, LOGIN_SLOW, REGISTRATIONS, SUBMISSIONS, SUBMISSIONS_IP,
-          RESET_REQUESTS, RESET_REQUESTS_IP, TWO_FACTOR_ACCOUNT, TWO_FACTOR_IP)
+          RESET_REQUESTS, RESET_REQUESTS_IP, VERIFICATION_RESENDS, TWO_FACTOR_ACCOUNT, TWO_FACTOR_IP)
 KEY_LENGTH = 254
 
 

@@ -250,11 +250,12 @@ def make_user(app):
     A proponent gets a business unless `business=False`; `business` may also be make_business keywords.
     """
     from participation.auth.passwords import hash_password
-    from participation.models import Role, User
+    from participation.models import Role, User, utcnow
 
     counter = iter(range(1, 10_000))
 
-    def factory(role="proponent", *, email=None, name=None, password=None, business=None, active=True):
+    def factory(role="proponent", *, email=None, name=None, password=None, business=None, active=True,
+                verified=True):
         from participation.extensions import db
         from tests.factories import make_business
 
@@ -264,7 +265,8 @@ def make_user(app):
         password = password or (STAFF_PASSWORD if role.is_staff else TEST_PASSWORD)
         with app.app_context():
             user = User(email=email, name=name or f"Pengguna {number}", role=role,
-                        password_hash=hash_password(password), active=active)
+                        password_hash=hash_password(password), active=active,
+                        email_verified_at=utcnow() if verified else None)
             db.session.add(user)
             if business is None:
                 business = role is Role.PROPONENT

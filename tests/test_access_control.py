@@ -70,6 +70,17 @@ ACCESS = {
     ("privacy.download", "GET"): signed_in(200),
     ("privacy.delete_account", "GET"): signed_in(200),
     ("privacy.delete_account", "POST"): only(["proponent"], 400, others=403),
+    # Account recovery: asking for a link (signed-in users go to their account instead), the links
+    # themselves (a forged token here: 410 for everyone), sending the confirmation again.
+    ("recovery.forgot", "GET"): anonymous_only(200),
+    ("recovery.forgot", "POST"): anonymous_only(400),
+    ("recovery.sent", "GET"): everyone(200),
+    ("recovery.reset", "GET"): everyone(410),
+    ("recovery.reset", "POST"): everyone(410),
+    ("recovery.verify", "GET"): everyone(410),
+    ("recovery.verify", "POST"): everyone(410),
+    ("recovery.resend_verification", "POST"): only(["proponent"], 303),
+    ("admin.reset_link", "POST"): only(["admin"], 200),
     ("admin.users", "GET"): only(["admin"], 200),
     ("admin.new_user", "GET"): only(["admin"], 200),
     ("admin.new_user", "POST"): only(["admin"], 400),
@@ -190,6 +201,12 @@ REQUESTS = {
     ("public.set_language", "POST"): {"data": {"locale": "en"}},
     ("admin.set_active", "POST"): {"values": {"user_id": "@spare_user"}, "data": {"active": "0"}},
     ("two_factor.reset", "POST"): {"values": {"user_id": "@spare_user"}},
+    ("recovery.reset", "GET"): {"values": {"token": "12.1764600000.bm90LWEtcmVhbC1tYWM"}},
+    ("recovery.reset", "POST"): {"values": {"token": "12.1764600000.bm90LWEtcmVhbC1tYWM"},
+                                 "data": {"password": "Tenun-Ikat-Sumba-2027", "password_confirm": "Tenun-Ikat-Sumba-2027"}},
+    ("recovery.verify", "GET"): {"values": {"token": "1.1764600000.bm90LWEtcmVhbC1tYWM"}},
+    ("recovery.verify", "POST"): {"values": {"token": "1.1764600000.bm90LWEtcmVhbC1tYWM"}},
+    ("admin.reset_link", "POST"): {"values": {"user_id": "@owner"}},
     ("auth.decide_identity_change", "POST"): {"values": {"change_id": "@identity_change"}, "data": {"keputusan": "tolak"}},
     ("auth.merge_separate_registration", "GET"): {"values": {"review_id": "@separate_registration"}},
     ("auth.merge_separate_registration", "POST"): {"values": {"review_id": "@separate_registration"}},
@@ -272,6 +289,7 @@ def build_world(app) -> dict:
         Role,
         SeparateRegistration,
         User,
+        utcnow,
     )
     from participation.review.ranking import build_ranking
     from participation.sessions import services as session_services
@@ -287,7 +305,8 @@ def build_world(app) -> dict:
     def user(role, email):
         role = Role(role)
         account = User(email=email, name=email.split("@")[0].title(), role=role,
-                       password_hash=hash_password(STAFF_PASSWORD if role.is_staff else TEST_PASSWORD))
+                       password_hash=hash_password(STAFF_PASSWORD if role.is_staff else TEST_PASSWORD),
+                       email_verified_at=utcnow())
         from participation.extensions import db
 
         db.session.add(account)
@@ -338,7 +357,7 @@ def build_world(app) -> dict:
             "notification": notification.id, "failed_mail": failed_mail.id,
             "session": themed_session.id, "job": job.id, "spare_category": spare_category.id,
             "criterion": themed_session.criteria[-1].id, "proposal": proposal.id, "draft": draft.id,
-            "spare_user": user_id_of(session, "fasilitator2@contoh.id"),
+            "spare_user": user_id_of(session, "fasilitator2@contoh.id"), "owner": accounts["proponent"].id,
             "spare_facilitator": spare_facilitator.id, "spare_facilitator_member": spare_member.id,
             "spare_business": spare_business.id, "spare_invitation": spare_invitation.id,
             "finalized_session": finalized.id, "agenda_item": agenda[0].id, "identity_change": identity_change.id,

@@ -290,3 +290,27 @@ def test_0006_rebuilds_sqlite_tables_keeping_every_row_and_no_deleted_id_comes_b
             with pytest.raises(Exception, match="append-only|immutable|FOREIGN KEY"):
                 run(statement)
         db.engine.dispose()
+
+
+@pytest.mark.parametrize("engine_name", BACKENDS)
+def test_0018_takes_every_existing_account_as_verified(engine_name, tmp_path):
+    """Accounts made before email verification existed are not asked to confirm their address."""
+    from sqlalchemy import create_engine
+
+    from participation.config import normalize_database_url
+
+    with empty_database(engine_name, tmp_path) as url:
+        assert flask("db", "upgrade", "c3e1a9d20f17", database_url=url, instance=str(tmp_path)).returncode == 0
+        engine = create_engine(normalize_database_url(url))
+        with engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO users (email, name, role, password_hash, session_epoch, active, created_at) VALUES "
+                "('lama@contoh.id', 'Pemilik Lama', 'proponent', 'x', 0, :yes, '2026-01-05 08:00:00'), "
+                "('staf@contoh.id', 'Staf Lama', 'planner', 'x', 0, :yes, '2026-02-01 09:30:00')"), {"yes": True})
+        assert flask("db", "upgrade", "e7a3c5b9d218", database_url=url, instance=str(tmp_path)).returncode == 0
+        with engine.connect() as connection:
+            verified = dict(connection.execute(text("SELECT email, email_verified_at FROM users")).all())
+        assert {email: str(value)[:19] for email, value in verified.items()} == {
+            "lama@contoh.id": "2026-01-05 08:00:00", "staf@contoh.id": "2026-02-01 09:30:00"}
+        assert flask("db", "downgrade", "c3e1a9d20f17", database_url=url, instance=str(tmp_path)).returncode == 0
+        engine.dispose()

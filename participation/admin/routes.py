@@ -90,6 +90,23 @@ def set_active(user_id: int):
     return redirect(url_for("admin.users"), code=303)
 
 
+@bp.route("/pengguna/<int:user_id>/tautan-kata-sandi", methods=["POST"])
+@role_required(Role.ADMIN)
+def reset_link(user_id: int):
+    """A one-time link to choose a new password, for an owner who cannot receive mail: shown
+    once, on this answer to the POST (never stored, never in the audit), for the facilitator to
+    hand over. The usual rules hold: once, 30 minutes, dead when the password changes."""
+    from participation.auth import recovery
+
+    user = db.get_or_404(User, user_id)
+    try:
+        link, expires_at = recovery.issue_reset_link(user, web_actor())
+    except recovery.InvalidLink:
+        abort(404)
+    db.session.commit()
+    return render_template("admin/reset_link.html", account=user, link=link, expires_at=expires_at)
+
+
 @bp.route("/audit")
 @role_required(Role.ADMIN)
 def audit():

@@ -5,7 +5,7 @@ import time
 
 from flask import (Blueprint, abort, current_app, flash, make_response, redirect, render_template, request,
                    session, url_for)
-from flask_babel import gettext as _
+from flask_babel import get_locale, gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
@@ -148,7 +148,7 @@ def register():
         try:
             user = services.register_owner(
                 actor, email=form.email.data, name=form.name.data, password=form.password.data,
-                profile=form.profile_data(),
+                profile=form.profile_data(), locale=str(get_locale()),
             )
         except limits.RateLimited as error:
             db.session.rollback()

@@ -11,7 +11,7 @@ from participation.auth.passwords import hash_password, password_problems
 from participation.auth.throttle import CheckResult, check_credentials, check_password
 from participation.events import Actor, record
 from participation.extensions import db
-from participation.models import Business, Role, User
+from participation.models import Business, Role, User, utcnow
 
 
 class AccountError(Exception):
@@ -45,21 +45,24 @@ def email_taken(email: str) -> bool:
 
 
 def create_user(actor: Actor, *, email: str, name: str, role: Role, password: str) -> User:
-    """A new active account created by staff (or the command line); audited as `user.created`."""
-    user = _new_user(email=email, name=name, role=role, password=password)
+    """A new active account created by staff (or the command line); audited as `user.created`.
+    Its address counts as verified: whoever made it knows it (staff accounts always)."""
+    user = _new_user(email=email, name=name, role=role, password=password, verified=True)
     record("user.created", actor, user, after={"email": user.email, "role": user.role.value})
     return user
 
 
-def _new_user(*, email: str, name: str, role: Role, password: str) -> User:
-    """A new active account; the password must meet the policy for `role`."""
+def _new_user(*, email: str, name: str, role: Role, password: str, verified: bool) -> User:
+    """A new active account; the password must meet the policy for `role`. An unverified one
+    confirms its address through the link mailed on `user.register` (auth.recovery)."""
     email = User.normalize_email(email)
     if email_taken(email):
         raise EmailTaken(email)
     problems = password_problems(password, role=role, email=email, name=name)
     if problems:
         raise WeakPassword(problems)
-    user = User(email=email, name=name, role=role, password_hash=hash_password(password))
+    user = User(email=email, name=name, role=role, password_hash=hash_password(password),
+                email_verified_at=utcnow() if verified else None)
     db.session.add(user)
     db.session.flush()
     return user
@@ -83,15 +86,20 @@ def registration_retry_after(actor: Actor) -> timedelta | None:
     return limits.retry_after(limits.REGISTRATIONS, actor.ip)
 
 
-def register_owner(actor: Actor, *, email: str, name: str, password: str, profile: dict) -> User:
+def register_owner(actor: Actor, *, email: str, name: str, password: str, profile: dict,
+                   verified: bool = False, locale: str | None = None) -> User:
     """A business owner's account and business profile, created together (the owner acts).
+
+    The address is unverified (unless `verified`, the demo's): the `user.register` event mails
+    the confirmation link; until it is opened the owner may write drafts but not submit.
 
     At most REGISTRATION_LIMIT per client IP per REGISTRATION_WINDOW (raises RateLimited); the
     count is part of this transaction, so a registration that fails does not count.
     """
     if limits.applies_to(actor) and actor.ip:
         limits.enforce([(limits.REGISTRATIONS, actor.ip)], ip=actor.ip)
-    user = _new_user(email=email, name=name, role=Role.PROPONENT, password=password)
+    user = _new_user(email=email, name=name, role=Role.PROPONENT, password=password, verified=verified)
+    user.locale = locale  # the language the form was filled in: the confirmation mail's
     business = apply_business_profile(Business(owner_name=name, user=user), profile)
     db.session.add(business)
     db.session.flush()

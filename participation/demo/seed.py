@@ -65,7 +65,8 @@ def seed_demo() -> list[tuple[str, str, str, str]]:
                      "legal_form": profile["legal_form"], "scale": profile["scale"],
                      "capital": profile["capital"], "annual_turnover": None,
                      **{key: profile[key] for key in ("workforce_men", "workforce_women", "address", "kelurahan",
-                                                      "kecamatan", "phone", "cert_halal", "cert_pirt", "cert_sni")}}))
+                                                      "kecamatan", "phone", "cert_halal", "cert_pirt", "cert_sni")}},
+            verified=True))
         accounts.append((Role.PROPONENT.value, profile["owner"], profile["email"], password))
     seed_demo_session(rng, staff, owners)
     return accounts

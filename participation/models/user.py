@@ -47,6 +47,9 @@ class User(db.Model):
     locale: Mapped[str | None] = mapped_column(sa.String(5))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    # When the owner opened the link mailed to the address (auth.recovery); staff accounts and
+    # accounts made by an admin or a script are verified when created. None: not confirmed yet.
+    email_verified_at: Mapped[datetime | None]
 
     business: Mapped[Business | None] = relationship(back_populates="user", uselist=False)
 
@@ -69,6 +72,15 @@ class User(db.Model):
     def get_id(self) -> str:
         """The session token: user id and session epoch."""
         return f"{self.id}:{self.session_epoch}"
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
+
+    @property
+    def needs_email_verification(self) -> bool:
+        """A business owner whose address is not confirmed: may write drafts, not submit."""
+        return self.role is Role.PROPONENT and self.email_verified_at is None
 
     def has_role(self, *roles: Role) -> bool:
         """Whether the user holds one of `roles`."""

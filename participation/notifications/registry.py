@@ -28,6 +28,9 @@ class Notice:
 
 Build = Callable[[object, object, object], Iterable[Notice]]  # (AuditEvent, Actor, obj) -> notices
 Link = Callable[[dict], tuple[str, dict]]  # payload -> (endpoint, values)
+# (payload, user) -> (endpoint, values): a link with a secret in it (a reset or verification
+# token), computed when the mail is rendered and never stored; only the mail carries it.
+SecretLink = Callable[[dict, object], tuple[str, dict]]
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ class Kind:
     events: tuple[str, ...]
     build: Build
     link: Link
+    secret_link: SecretLink | None = None
     templates: tuple[str, str] = field(init=False)
 
     def __post_init__(self):
@@ -47,12 +51,15 @@ class Kind:
 KINDS: dict[str, Kind] = {}
 
 
-def kind(name: str, *, on: str | tuple[str, ...], link: Link):
-    """Register the function that turns the events `on` into messages of kind `name`."""
+def kind(name: str, *, on: str | tuple[str, ...], link: Link, secret_link: SecretLink | None = None):
+    """Register the function that turns the events `on` into messages of kind `name`.
+
+    `link` is where the in-app list (and the admins' list of troubled mail) points; a kind with a
+    `secret_link` puts that one in the mail instead, computed at send time."""
     events = (on,) if isinstance(on, str) else tuple(on)
 
     def decorator(function: Build) -> Build:
-        KINDS[name] = Kind(name, events, function, link)
+        KINDS[name] = Kind(name, events, function, link, secret_link)
         return function
     return decorator
 

@@ -75,8 +75,13 @@ def _context(notification, link: str) -> dict:
             "site_url": public_url("public.index"), "notifications_url": public_url("notifications.index")}
 
 
-def link_of(notification, *, absolute: bool) -> str:
-    endpoint, values = KINDS[notification.kind].link(notification.payload or {})
+def link_of(notification, *, absolute: bool, secret: bool = False) -> str:
+    """The message's link; with `secret`, the mail's own (a kind's `secret_link`, if it has one)."""
+    registered = KINDS[notification.kind]
+    if secret and registered.secret_link is not None:
+        endpoint, values = registered.secret_link(notification.payload or {}, notification.user)
+    else:
+        endpoint, values = registered.link(notification.payload or {})
     return public_url(endpoint, **values) if absolute else url_for(endpoint, **values)
 
 
@@ -85,7 +90,7 @@ def render(notification) -> Rendered:
     text_name, html_name = KINDS[notification.kind].templates
     env = current_app.jinja_env
     text_template, html_template = env.get_template(text_name), env.get_template(html_name)
-    link = link_of(notification, absolute=True)
+    link = link_of(notification, absolute=True, secret=True)
     context = _context(notification, link)
     subject = _block(text_template, "subject", context)
     return Rendered(subject=subject, summary=_block(text_template, "summary", context),

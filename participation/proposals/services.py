@@ -190,6 +190,13 @@ def check_owner_may_change(proposal: Proposal) -> None:
         raise ProposalError(refusal)
 
 
+def check_verified(actor: Actor) -> None:
+    """An owner submits only once their email address is confirmed (drafts need no confirmation);
+    staff entering a paper form, imports and scripts are not owners and are not asked."""
+    if actor.user is not None and actor.user.needs_email_verification:
+        raise ProposalError("unverified")
+
+
 def limit_owner(actor: Actor) -> None:
     """Count a new or submitted proposal against the abuse limits (DESIGN §8), or raise RateLimited.
 
@@ -317,6 +324,7 @@ def _submit(proposal: Proposal, actor: Actor, *, check_window: bool = True, empt
         raise ProposalError("closed")
     if proposal.status is not ProposalStatus.DRAFT:
         raise ProposalError("not_draft")
+    check_verified(actor)
     missing = _missing(proposal, empty)
     if missing:
         raise ProposalError("incomplete", fields=missing)
@@ -358,6 +366,7 @@ def resubmit_proposal(proposal: Proposal, actor: Actor) -> Proposal:
     refusal = proposal.resubmit_refusal()
     if refusal is not None:
         raise ProposalError(refusal)
+    check_verified(actor)
     limit_owner(actor)
     missing = missing_for_submission(proposal)
     if missing:

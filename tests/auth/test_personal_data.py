@@ -115,6 +115,7 @@ def world(app, client, make_user):
     other_id = make_user("proponent", name="Pemilik Lain Hartono", email="hartono@contoh.id")
     with app_db(app) as session:
         owner = session.scalar(select(User).where(User.email == EMAIL))
+        owner.email_verified_at = utcnow()  # as the link mailed on registration would (it submits below)
         planner, other = session.get(User, planner_id), session.get(User, other_id)
         business = owner.business
         finalized = make_session(planner, title="Sesi Final", members=[])
@@ -211,10 +212,12 @@ def test_data_zip_holds_the_users_data_and_files_and_nothing_of_anyone_else(app,
     assert data["account"]["email"] == EMAIL and data["account"]["name"] == NAME
     assert data["business"]["nib"] == NIB and data["business"]["phone"] == "+62" + PHONE_DIGITS
     assert data["business"]["address"] == ADDRESS
-    # The receipt of "Mesin pengemas", as a mail and in the app; not the other owner's.
-    assert [(n["kind"], n["channel"], n["payload"]["title"]) for n in data["notifications"]] == [
+    # The confirmation mailed on registration, then the receipt of "Mesin pengemas", as a mail and
+    # in the app; not the other owner's.
+    assert [(n["kind"], n["channel"], n["payload"].get("title")) for n in data["notifications"]] == [
+        ("email_verification", "email", None),
         ("proposal_receipt", "email", "Mesin pengemas"), ("proposal_receipt", "in_app", "Mesin pengemas")]
-    assert data["notifications"][1]["state"] == "sent" and data["notifications"][1]["read_at"] is None
+    assert data["notifications"][2]["state"] == "sent" and data["notifications"][2]["read_at"] is None
     assert sorted(p["id"] for p in data["proposals"]) == sorted([world["mine"], world["live"], world["draft"]])
     mine = next(p for p in data["proposals"] if p["id"] == world["mine"])
     assert mine["decision"]["outcome"] == "prioritized" and NAME in mine["decision"]["reason"]
@@ -313,7 +316,7 @@ def test_a_deleted_owner_is_nowhere_in_the_database_or_exports_and_the_ranking_i
         assert erasure.summary["drafts_deleted"] == 1 and erasure.summary["withdrawn"] == 1
         assert erasure.summary["kept_as_record"] == 1 and erasure.summary["nib_erased"] is True
         # Their messages are gone (the withdrawal by erasure wrote none); the other owner's stay.
-        assert erasure.summary["notifications"] == 2
+        assert erasure.summary["notifications"] == 3  # the confirmation mail and the receipt twice
         assert session.scalar(select(func.count(Notification.id)).where(Notification.user_id == user.id)) == 0
         assert session.scalar(select(func.count(Notification.id)).where(
             Notification.user_id == world["other"])) == 2
