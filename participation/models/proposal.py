@@ -60,9 +60,11 @@ class Proposal(db.Model):
     problem: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     description: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     category_id: Mapped[int | None] = mapped_column(sa.ForeignKey("categories.id", ondelete="SET NULL"))
-    estimated_cost: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
-    beneficiaries: Mapped[int] = mapped_column(default=0, server_default="0")
-    jobs_created: Mapped[int] = mapped_column(default=0, server_default="0")
+    # NULL while a draft leaves them unset ("–" on its page); a submitted proposal always has them
+    # (0 beneficiaries or new jobs is a real answer, a cost is above 0). Migration 0020.
+    estimated_cost: Mapped[int | None] = mapped_column(sa.BigInteger)
+    beneficiaries: Mapped[int | None]
+    jobs_created: Mapped[int | None]
     kelurahan: Mapped[str] = mapped_column(sa.String(100), default="", server_default="")
     kecamatan: Mapped[str] = mapped_column(sa.String(100), default="", server_default="")
     source: Mapped[ProposalSource] = mapped_column(
