@@ -135,7 +135,8 @@ class SmallIntegerField(IntegerField):
         super().process_formdata(valuelist)
 
     def pre_validate(self, form):
-        if self.process_errors:
+        typed = bool(self.raw_data and isinstance(self.raw_data[0], str) and self.raw_data[0].strip())
+        if self.process_errors and typed:  # empty input is left to Optional / InputRequired
             ranges = [v for v in self.validators if isinstance(v, NumberRange) and v.message]
             if ranges:
                 self.errors = [str(ranges[0].message)]

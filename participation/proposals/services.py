@@ -29,8 +29,8 @@ from participation.models import (
 PROPOSAL_FIELDS = ("title", "problem", "description", "category_id", "estimated_cost", "beneficiaries",
                    "jobs_created", "kelurahan", "kecamatan")
 # What a submitted proposal must have; a draft needs only a title.
-REQUIRED_FOR_SUBMISSION = ("title", "problem", "description", "category_id", "estimated_cost",
-                           "beneficiaries", "jobs_created", "kelurahan", "kecamatan")
+REQUIRED_FOR_SUBMISSION = ("title", "category_id", "problem", "description", "estimated_cost",
+                           "beneficiaries", "jobs_created", "kelurahan", "kecamatan")  # in the form's order
 # Whole-number columns are NULL while a draft leaves them unset (its page shows "–"); submitting
 # with one unset is refused as incomplete (0 beneficiaries typed in is a real answer). Drafts
 # saved before migration 0020 may hold a 0 that stood for "not given": it stays a 0.

@@ -198,3 +198,20 @@ def test_readers_of_the_numbers_take_a_draft_with_none_of_them(app, client, worl
     assert "Rp0" not in staff_list
     with app_db(app) as session:
         assert session.scalar(select(Proposal.estimated_cost).where(Proposal.id == draft_id)) is None
+
+
+@pytest.mark.parametrize(("typed", "errors"), [
+    ("dua ribu", ["Isi tahun antara 2020 dan 2100."]),
+    ("99999999999", ["Isi tahun antara 2020 dan 2100."]),
+    ("1999", ["Isi tahun antara 2020 dan 2100."]),
+    ("", ["Isi tahun anggaran."]),
+])
+def test_a_small_integer_gets_one_message_too(app, typed, errors):
+    from werkzeug.datastructures import MultiDict
+
+    from participation.sessions.forms import SessionForm
+
+    with app.test_request_context():
+        form = SessionForm(formdata=MultiDict({"fiscal_year": typed}), meta={"csrf": False})
+        form.validate()
+        assert form.fiscal_year.errors == errors
