@@ -7,8 +7,9 @@ Create Date: 2026-12-02 13:00:00
 The three whole-number columns of a proposal were NOT NULL with a server default of 0, so a draft
 that left one empty stored 0 and its page showed "Rp0" for a cost nobody had given, and 0 people
 where the owner had said nothing. They become nullable without a default: NULL is "not given".
-A submitted proposal always has all three (submitting with one unset is refused, as before;
-the CHECK constraints >= 0 stay and let NULL through).
+A submitted proposal always has all three: submitting with one unset is refused, as before, and
+a new CHECK constraint (ck_proposals_numbers_given_when_submitted) holds every proposal that is
+not a draft to it; the CHECK constraints >= 0 stay and let NULL through.
 
 Existing rows keep their values: a draft saved earlier with an emptied number keeps its 0,
 since nothing tells that 0 from a 0 the owner typed (0 beneficiaries and 0 new jobs are real
@@ -31,12 +32,16 @@ branch_labels = None
 depends_on = None
 
 COLUMNS = {"estimated_cost": sa.BigInteger(), "beneficiaries": sa.Integer(), "jobs_created": sa.Integer()}
+GIVEN = "numbers_given_when_submitted"  # ck_proposals_… through the naming convention
+GIVEN_SQL = ("status = 'draft' OR (estimated_cost IS NOT NULL AND beneficiaries IS NOT NULL "
+             "AND jobs_created IS NOT NULL)")
 
 
 def upgrade():
     if op.get_bind().dialect.name == "postgresql":
         for name, type_ in COLUMNS.items():
             op.alter_column("proposals", name, existing_type=type_, nullable=True, server_default=None)
+        op.create_check_constraint(op.f(f"ck_proposals_{GIVEN}"), "proposals", GIVEN_SQL)
         return
     _sqlite_rebuild(nullable=True)
 
@@ -45,6 +50,7 @@ def downgrade():
     for name in COLUMNS:
         op.execute(f"UPDATE proposals SET {name} = 0 WHERE {name} IS NULL")
     if op.get_bind().dialect.name == "postgresql":
+        op.drop_constraint(op.f(f"ck_proposals_{GIVEN}"), "proposals", type_="check")
         for name, type_ in COLUMNS.items():
             op.alter_column("proposals", name, existing_type=type_, nullable=False, server_default="0")
         return
@@ -75,6 +81,10 @@ def _sqlite_rebuild(*, nullable: bool) -> None:
                     for name, type_ in COLUMNS.items():
                         batch_op.alter_column(name, existing_type=type_, nullable=nullable,
                                               server_default=None if nullable else "0")
+                    if nullable:
+                        batch_op.create_check_constraint(op.f(f"ck_proposals_{GIVEN}"), GIVEN_SQL)
+                    else:
+                        batch_op.drop_constraint(op.f(f"ck_proposals_{GIVEN}"), type_="check")
                 for sql in triggers:
                     connection.exec_driver_sql(sql)
                 if sequence is not None:  # copying the rows kept only max(id); no id comes back

@@ -46,6 +46,9 @@ class Proposal(db.Model):
         sa.CheckConstraint("estimated_cost >= 0", name="cost_non_negative"),
         sa.CheckConstraint("beneficiaries >= 0", name="beneficiaries_non_negative"),
         sa.CheckConstraint("jobs_created >= 0", name="jobs_non_negative"),
+        # A draft may leave its numbers unset; once submitted (or withdrawn) a proposal has all three.
+        sa.CheckConstraint("status = 'draft' OR (estimated_cost IS NOT NULL AND beneficiaries IS NOT NULL "
+                           "AND jobs_created IS NOT NULL)", name="numbers_given_when_submitted"),
         sa.Index("ix_proposals_session_id_status", "session_id", "status"),
         # A paper form is entered once per session (NULLs, i.e. online proposals, do not clash).
         sa.UniqueConstraint("session_id", "paper_form_number"),
