@@ -4,10 +4,10 @@ from __future__ import annotations
 import re
 
 from flask import g
-from flask_babel import gettext, lazy_gettext as _l, ngettext
+from flask_babel import format_decimal, gettext, lazy_gettext as _l, ngettext
 from flask_wtf import FlaskForm
 from wtforms import Field, IntegerField, SelectChoice, StringField, TextAreaField
-from wtforms.validators import ValidationError
+from wtforms.validators import NumberRange, StopValidation, ValidationError
 from wtforms.widgets import TextInput
 
 from participation.validation import clean_text
@@ -122,7 +122,11 @@ def select_choices(pairs, placeholder=None) -> list[SelectChoice]:
 
 
 class SmallIntegerField(IntegerField):
-    """An integer that fits a database INTEGER; longer input is an error, not an overflow."""
+    """An integer that fits a database INTEGER; longer input is an error, not an overflow.
+
+    Text that is no number gets one message: the field's range message when it has a
+    `NumberRange` (it says what to type), never that and WTForms' own one together.
+    """
 
     def process_formdata(self, valuelist):
         if valuelist and isinstance(valuelist[0], str) and len(valuelist[0].strip()) > 10:
@@ -130,21 +134,46 @@ class SmallIntegerField(IntegerField):
             raise ValueError(gettext("The number is too large."))
         super().process_formdata(valuelist)
 
+    def pre_validate(self, form):
+        typed = bool(self.raw_data and isinstance(self.raw_data[0], str) and self.raw_data[0].strip())
+        if self.process_errors and typed:  # empty input is left to Optional / InputRequired
+            ranges = [v for v in self.validators if isinstance(v, NumberRange) and v.message]
+            if ranges:
+                self.errors = [str(ranges[0].message)]
+            raise StopValidation()
+
 
 class WholeNumberField(Field):
-    """A whole number typed with or without thousands separators: 1.500.000, 1,500,000, 1 500 000."""
+    """A whole number typed with or without thousands separators: 1.500.000, 1,500,000, 1 500 000.
+
+    The field owns its range (`minimum`..`maximum`) so that a bad number gets exactly one
+    message: "not a number" (with an `example` that fits the range), or `too_small` /
+    `too_large` (by default "Enter a whole number from … to …"), never a second one from a
+    validator after it.
+    """
 
     widget = TextInput()
 
-    def __init__(self, label=None, validators=None, maximum: int = 10**15, **kwargs):
+    def __init__(self, label=None, validators=None, maximum: int = 10**15, *, minimum: int = 0,
+                 example: int | None = None, too_small=None, too_large=None, rupiah: bool = False, **kwargs):
         kwargs.setdefault("render_kw", {}).setdefault("inputmode", "numeric")
         super().__init__(label, validators, **kwargs)
-        self.maximum = maximum
+        self.minimum, self.maximum, self.example = minimum, maximum, example
+        self.too_small, self.too_large, self.rupiah = too_small, too_large, rupiah
 
     def _value(self):
         if self.raw_data:
             return self.raw_data[0]
         return "" if self.data is None else str(self.data)
+
+    def _format(self, value: int) -> str:
+        from participation.i18n import rupiah
+
+        return rupiah(value) if self.rupiah else format_decimal(value)
+
+    def _range_message(self) -> str:
+        return gettext("Enter a whole number from %(minimum)s to %(maximum)s.",
+                       minimum=self._format(self.minimum), maximum=self._format(self.maximum))
 
     def process_formdata(self, valuelist):
         if not valuelist:
@@ -155,11 +184,26 @@ class WholeNumberField(Field):
             return
         text = re.sub(r"^rp\.?\s*", "", str(raw).strip(), flags=re.IGNORECASE)
         text = re.sub(r",00$|\.00$", "", text)
-        if not re.fullmatch(r"\d{1,3}([.,\s]\d{3})+|\d+", text):
+        negative = text.startswith("-")
+        digits = text[1:].strip() if negative else text
+        if not re.fullmatch(r"\d{1,3}([.,\s]\d{3})+|\d+", digits):
             self.data = None
-            raise ValueError(gettext("Enter a whole number, for example 1.500.000."))
-        value = int(re.sub(r"\D", "", text))
-        if value > self.maximum:
+            if self.example is None:
+                raise ValueError(gettext("Enter a whole number."))
+            raise ValueError(gettext("Enter a whole number, for example %(example)s.",
+                                     example=format_decimal(self.example)))
+        value = int(re.sub(r"\D", "", digits)) * (-1 if negative else 1)
+        if value < self.minimum or value > self.maximum:
             self.data = None
-            raise ValueError(gettext("The number is too large."))
+            message = self.too_small if value < self.minimum else self.too_large
+            if not message:
+                raise ValueError(self._range_message())
+            message = str(message)
+            if "%(" in message:
+                message = message % {"minimum": self._format(self.minimum), "maximum": self._format(self.maximum)}
+            raise ValueError(message)
         self.data = value
+
+    def pre_validate(self, form):
+        if self.process_errors:
+            raise StopValidation()  # one message for a bad number: the one just given

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import gettext as _, lazy_gettext as _l
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, ValidationError
 
 from participation.auth.passwords import MAX_LENGTH, password_problems
 from participation.forms import BaseForm, Check, WholeNumberField, select_choices
@@ -77,26 +77,21 @@ class BusinessProfileForm(BaseForm):
     legal_form = SelectField(
         _l("Legal form"),
         # No Optional() on selects: it would wave through whitespace that is not a choice.
-        choices=select_choices(LegalForm.choices(), _l("— not specified —")),
+        choices=select_choices(LegalForm.choices(), _l("— not specified —")), default="",
     )
     scale = SelectField(
         _l("Business scale"),
-        choices=select_choices(Scale.choices(), _l("— choose —")),
+        choices=select_choices(Scale.choices(), _l("— choose —")), default="",
         description=_l("Filled in from capital or turnover when you give them (PP 7/2021)."),
     )
     capital = WholeNumberField(
-        _l("Business capital (Rupiah, excluding land and buildings)"),
+        _l("Business capital (Rupiah, excluding land and buildings)"), example=50_000_000, rupiah=True,
         validators=[Optional()],
     )
-    annual_turnover = WholeNumberField(_l("Annual sales (Rupiah)"), validators=[Optional()])
-    workforce_men = WholeNumberField(
-        _l("Male workers"), maximum=100_000,
-        validators=[Optional(), NumberRange(min=0, max=100_000, message=_l("Enter 0 to 100,000."))],
-    )
-    workforce_women = WholeNumberField(
-        _l("Female workers"), maximum=100_000,
-        validators=[Optional(), NumberRange(min=0, max=100_000, message=_l("Enter 0 to 100,000."))],
-    )
+    annual_turnover = WholeNumberField(_l("Annual sales (Rupiah)"), example=300_000_000, rupiah=True,
+                                       validators=[Optional()])
+    workforce_men = WholeNumberField(_l("Male workers"), maximum=100_000, example=5, validators=[Optional()])
+    workforce_women = WholeNumberField(_l("Female workers"), maximum=100_000, example=5, validators=[Optional()])
     address = StringField(
         _l("Address"),
         validators=[Optional(), Length(max=300, message=_l("The address may be at most 300 characters."))],
@@ -150,7 +145,7 @@ class BusinessProfileForm(BaseForm):
                 )
                 return False
             self.scale.data = derived.value
-        elif not self.scale.data:
+        elif not self.scale.data and not self.scale.errors:
             self.scale.errors.append(_("Choose the business scale, or enter capital or sales."))
             return False
         return valid
@@ -206,6 +201,10 @@ def _password_fields(label):
 
 class RegisterForm(NewPasswordMixin, BusinessProfileForm):
     """A business owner creates an account together with the business profile."""
+
+    display_order = ("name", "email", "password", "password_confirm", "business_name", "nib", "kbli_codes",
+                     "legal_form", "scale", "capital", "annual_turnover", "workforce_men", "workforce_women",
+                     "address", "kelurahan", "kecamatan", "phone", "cert_halal", "cert_pirt", "cert_sni", "agree")
 
     name = StringField(
         _l("Your full name"),

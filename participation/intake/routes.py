@@ -190,6 +190,7 @@ def paper(themed_session: ThemedSession):
         form.nib.data = request.args.get("nib", "")[:20]
         form.business_name.data = request.args.get("usaha", "")[:200]
         form.owner_name.data = request.args.get("pemilik", "")[:120]
+        form.phone.data = request.args.get("telepon", "")[:20]
     owned = None
     if form.validate_on_submit():
         try:
@@ -220,6 +221,10 @@ def paper(themed_session: ThemedSession):
                 flash(separate_registration_notice(proposal.business), "info")
             return redirect(url_for("intake.paper", session_id=session_id,
                                     nomor=_next_number(proposal.paper_form_number)), code=303)
+    elif request.method == "POST":
+        # A paper form is submitted as it is entered: list all it lacks at once. An empty
+        # kelurahan or kecamatan is the business's own, which only the service can look up.
+        form.mark_unfilled(skip=("kelurahan", "kecamatan"))
     status = 409 if owned else 400 if request.method == "POST" else 200
     return render_template("intake/paper.html", form=form, themed_session=themed_session, owned=owned), status
 

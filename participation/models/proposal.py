@@ -46,6 +46,9 @@ class Proposal(db.Model):
         sa.CheckConstraint("estimated_cost >= 0", name="cost_non_negative"),
         sa.CheckConstraint("beneficiaries >= 0", name="beneficiaries_non_negative"),
         sa.CheckConstraint("jobs_created >= 0", name="jobs_non_negative"),
+        # A draft may leave its numbers unset; once submitted (or withdrawn) a proposal has all three.
+        sa.CheckConstraint("status = 'draft' OR (estimated_cost IS NOT NULL AND beneficiaries IS NOT NULL "
+                           "AND jobs_created IS NOT NULL)", name="numbers_given_when_submitted"),
         sa.Index("ix_proposals_session_id_status", "session_id", "status"),
         # A paper form is entered once per session (NULLs, i.e. online proposals, do not clash).
         sa.UniqueConstraint("session_id", "paper_form_number"),
@@ -60,9 +63,11 @@ class Proposal(db.Model):
     problem: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     description: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     category_id: Mapped[int | None] = mapped_column(sa.ForeignKey("categories.id", ondelete="SET NULL"))
-    estimated_cost: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
-    beneficiaries: Mapped[int] = mapped_column(default=0, server_default="0")
-    jobs_created: Mapped[int] = mapped_column(default=0, server_default="0")
+    # NULL while a draft leaves them unset ("–" on its page); a submitted proposal always has them
+    # (0 beneficiaries or new jobs is a real answer, a cost is above 0). Migration 0020.
+    estimated_cost: Mapped[int | None] = mapped_column(sa.BigInteger)
+    beneficiaries: Mapped[int | None]
+    jobs_created: Mapped[int | None]
     kelurahan: Mapped[str] = mapped_column(sa.String(100), default="", server_default="")
     kecamatan: Mapped[str] = mapped_column(sa.String(100), default="", server_default="")
     source: Mapped[ProposalSource] = mapped_column(

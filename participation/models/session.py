@@ -33,6 +33,9 @@ class SessionStatus(LabelledEnum):
 PUBLISHED_STATUSES = (SessionStatus.FINALIZED, SessionStatus.ARCHIVED)
 # Facilitators type in paper proposals while owners submit and while the planners review.
 PAPER_INTAKE_STATUSES = (SessionStatus.OPEN, SessionStatus.REVIEW)
+# Planners rate and facilitators record votes while the proposals come in and under review;
+# after finalisation a rating may still be corrected (with a reason), votes no longer change.
+RATING_STATUSES = (SessionStatus.OPEN, SessionStatus.REVIEW)
 
 
 class ScoringMethod(LabelledEnum):
@@ -322,6 +325,16 @@ class ThemedSession(db.Model):
     def takes_paper_proposals(self) -> bool:
         """Paper forms (and proposal imports) are entered while the session is open or under review."""
         return self.status in PAPER_INTAKE_STATUSES
+
+    @property
+    def takes_votes(self) -> bool:
+        """The participants' votes are recorded while the session is open or under review."""
+        return self.status in RATING_STATUSES
+
+    @property
+    def takes_ratings(self) -> bool:
+        """Ratings are saved while open or under review, and corrected (with a reason) once finalized."""
+        return self.status in RATING_STATUSES or self.changes_are_corrections
 
     @property
     def meeting_record_is_frozen(self) -> bool:

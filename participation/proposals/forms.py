@@ -17,7 +17,6 @@ from wtforms import (
 from wtforms.validators import (
     InputRequired,
     Length,
-    NumberRange,
     Optional,
     ValidationError,
 )
@@ -43,6 +42,8 @@ from participation.validation import (
 )
 
 MAX_COST = 10**13  # Rp10 trillion: far above any city's budget, well inside BIGINT
+MAX_BENEFICIARIES = 10_000_000
+MAX_JOBS = 1_000_000
 
 
 def optional_int(value):
@@ -59,6 +60,9 @@ def optional_int(value):
 class ProposalForm(BaseForm):
     """A proposal's content. Drafts need only a title; submitting needs everything."""
 
+    display_order = ("title", "category_id", "problem", "description", "estimated_cost", "beneficiaries",
+                     "jobs_created", "kelurahan", "kecamatan", "attachment", "remove_attachment")
+
     title = StringField(_l("Title of the proposal"), validators=[
         InputRequired(_l("Enter a title.")),
         Length(min=5, max=200, message=_l("The title must be 5 to 200 characters."))],
@@ -73,16 +77,16 @@ class ProposalForm(BaseForm):
         description=_l("What exactly is needed, for whom, and how it helps."), render_kw={"rows": 6})
     category_id = SelectField(_l("Type of support"), coerce=optional_int, validate_choice=True,
                               validators=[RequiredToSubmit()])
-    estimated_cost = WholeNumberField(_l("Estimated cost (Rupiah)"), maximum=MAX_COST, validators=[
-        RequiredToSubmit(), Optional(),
-        NumberRange(min=1, message=_l("The estimated cost must be above zero."))],
+    estimated_cost = WholeNumberField(
+        _l("Estimated cost (Rupiah)"), minimum=1, maximum=MAX_COST, example=15_000_000, rupiah=True,
+        too_small=_l("The estimated cost must be above zero."),
+        too_large=_l("The estimated cost may be at most %(maximum)s."),
+        validators=[RequiredToSubmit(), Optional()],
         description=_l("Whole Rupiah; separators are fine, e.g. 15.000.000."))
-    beneficiaries = WholeNumberField(_l("Beneficiaries (people)"), maximum=10_000_000, validators=[
-        RequiredToSubmit(), Optional(),
-        NumberRange(min=0, max=10_000_000, message=_l("Enter 0 to 10,000,000."))])
-    jobs_created = WholeNumberField(_l("New jobs"), maximum=1_000_000, validators=[
-        RequiredToSubmit(), Optional(),
-        NumberRange(min=0, max=1_000_000, message=_l("Enter 0 to 1,000,000."))])
+    beneficiaries = WholeNumberField(_l("Beneficiaries (people)"), maximum=MAX_BENEFICIARIES, example=25,
+                                     validators=[RequiredToSubmit(), Optional()])
+    jobs_created = WholeNumberField(_l("New jobs"), maximum=MAX_JOBS, example=3,
+                                    validators=[RequiredToSubmit(), Optional()])
     kelurahan = StringField(_l("Kelurahan"), filters=[normalize_place], validators=[
         RequiredToSubmit(), Optional(),
         Length(min=2, max=100, message=_l("The kelurahan must be 2 to 100 characters.")),
@@ -91,7 +95,7 @@ class ProposalForm(BaseForm):
         RequiredToSubmit(), Optional(),
         Length(min=2, max=100, message=_l("The kecamatan must be 2 to 100 characters.")),
         Check(check_place, kind="kecamatan")])
-    attachment = FileField(_l("Attachment (optional)"),
+    attachment = FileField(_l("Attachment"),
                            description=_l("PDF, JPEG or PNG, at most 5 MB: a quotation, a photo, a permit."))
     remove_attachment = BooleanField(_l("Remove the current attachment"))
     idempotency_key = HiddenField()
@@ -105,6 +109,18 @@ class ProposalForm(BaseForm):
     def validate_idempotency_key(self, field):
         if field.data and not re.fullmatch(r"[0-9a-f]{32}", field.data):
             raise ValidationError(_("The form is damaged; reload the page."))
+
+    def mark_unfilled(self, *, skip=()) -> None:
+        """Mark every field that submitting needs and that is still empty (a refused form only).
+
+        When a form meant to be submitted is refused for another reason, the service never
+        sees it; marking these too lists every missing field in one answer. `skip`: fields the
+        service fills in itself when left empty (the business's kelurahan and kecamatan).
+        """
+        for field in self:
+            if (field.flags.required_to_submit and field.name not in skip and not field.errors
+                    and (field.data is None or (isinstance(field.data, str) and not field.data.strip()))):
+                field.errors.append(_("Required before submitting."))
 
     def proposal_data(self) -> dict:
         """Cleaned values for the service."""

@@ -49,6 +49,11 @@ def refuse(form: ProposalForm, error: services.ProposalError, stored: dict | Non
     form.form_errors.append(error_text(error))
 
 
+def located(business) -> tuple[str, ...]:
+    """The location fields a proposal left empty takes from its business (see services._fill_location)."""
+    return tuple(name for name in ("kelurahan", "kecamatan") if getattr(business, name, None))
+
+
 def load_proposal(proposal_id: int) -> Proposal:
     """The proposal if the current user may see it; 404 otherwise (never 403)."""
     proposal = db.get_or_404(Proposal, proposal_id)
@@ -135,6 +140,8 @@ def new(session_id: int):
             else:
                 _flash_saved(proposal)
                 return redirect(url_for("proposals.detail", proposal_id=proposal.id), code=303)
+    elif request.method == "POST" and request.form.get("action") == "submit":
+        form.mark_unfilled(skip=located(business))
     status = 400 if request.method == "POST" else 200
     # Said before anything is typed: a new draft would be refused (submitting at once is not).
     draft_notice = (None if services.may_add_draft(themed_session, business)
@@ -220,6 +227,8 @@ def edit(proposal_id: int):
                 else:
                     flash(_("Your changes have been saved."), "success")
                 return redirect(url_for("proposals.detail", proposal_id=proposal.id), code=303)
+    elif request.method == "POST" and (request.form.get("action") == "submit" or not proposal.is_draft):
+        form.mark_unfilled(skip=located(proposal.business))  # a submitted proposal stays complete
     status = 400 if request.method == "POST" else 200
     return render_template("proposals/form.html", form=form, themed_session=proposal.themed_session,
                            proposal=proposal, quota=services.quota_of(proposal.themed_session, proposal.business)), status

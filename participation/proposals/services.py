@@ -29,10 +29,11 @@ from participation.models import (
 PROPOSAL_FIELDS = ("title", "problem", "description", "category_id", "estimated_cost", "beneficiaries",
                    "jobs_created", "kelurahan", "kecamatan")
 # What a submitted proposal must have; a draft needs only a title.
-REQUIRED_FOR_SUBMISSION = ("title", "problem", "description", "category_id", "estimated_cost",
-                           "beneficiaries", "jobs_created", "kelurahan", "kecamatan")
-# Whole-number columns are NOT NULL: a draft that leaves one empty stores 0 there, and submitting
-# with one left empty is refused as incomplete (0 beneficiaries typed in is a real answer).
+REQUIRED_FOR_SUBMISSION = ("title", "category_id", "problem", "description", "estimated_cost",
+                           "beneficiaries", "jobs_created", "kelurahan", "kecamatan")  # in the form's order
+# Whole-number columns are NULL while a draft leaves them unset (its page shows "–"); submitting
+# with one unset is refused as incomplete (0 beneficiaries typed in is a real answer). Drafts
+# saved before migration 0020 may hold a 0 that stood for "not given": it stays a 0.
 NUMBER_FIELDS = ("estimated_cost", "beneficiaries", "jobs_created")
 SIMILAR_TITLE = 0.8
 
@@ -92,11 +93,6 @@ def missing_for_submission(proposal: Proposal) -> list[str]:
     if proposal.estimated_cost is not None and proposal.estimated_cost <= 0:
         missing.append("estimated_cost")
     return sorted(set(missing), key=REQUIRED_FOR_SUBMISSION.index)
-
-
-def empty_numbers(data: dict) -> list[str]:
-    """The whole-number fields that `data` gives but leaves empty."""
-    return [key for key in NUMBER_FIELDS if key in data and data[key] is None]
 
 
 def draft_limit() -> int:
@@ -244,7 +240,7 @@ def new_proposal(themed_session: ThemedSession, business: Business, data: dict, 
     _record(proposal, None, ProposalStatus.DRAFT, actor)
     db.session.flush()
     if submit:
-        _submit(proposal, actor, check_window=check_window, empty=empty_numbers(data))
+        _submit(proposal, actor, check_window=check_window)
     flag_near_duplicate(proposal)
     return proposal
 
@@ -259,13 +255,12 @@ def edit_proposal(proposal: Proposal, data: dict, actor: Actor, *, submit: bool 
     check_owner_may_change(proposal)
     if submit and proposal.status is ProposalStatus.DRAFT:
         limit_owner(actor)
-    empty = empty_numbers(data)
     changes = _apply_edits(proposal, data)
     for column, value in (attachment or {}).items():
         setattr(proposal, column, value)
     submit = submit and proposal.status is ProposalStatus.DRAFT
     if submit:
-        _submit(proposal, actor, empty=empty)
+        _submit(proposal, actor)
     record("proposal.submitted" if submit else "proposal.updated", actor, proposal,
            before={k: str(v[0]) for k, v in changes.items()} or None,
            after={**{k: str(v[1]) for k, v in changes.items()},
@@ -276,17 +271,15 @@ def edit_proposal(proposal: Proposal, data: dict, actor: Actor, *, submit: bool 
 def _apply_edits(proposal: Proposal, data: dict) -> dict:
     """Apply edits; returns {field: (before, after)}. A submitted proposal stays complete.
 
-    A number left empty is stored as 0, as in a new draft (see NUMBER_FIELDS).
+    A number left empty is unset (NULL), as in a new draft (see NUMBER_FIELDS).
     """
-    empty = empty_numbers(data)
-    data = {**data, **dict.fromkeys(empty, 0)}
     changes = {}
     for key in PROPOSAL_FIELDS:
         if key in data and getattr(proposal, key) != data[key]:
             changes[key] = (getattr(proposal, key), data[key])
             setattr(proposal, key, data[key])
     if proposal.status is ProposalStatus.SUBMITTED:
-        missing = _missing(proposal, empty)
+        missing = missing_for_submission(proposal)
         if missing:
             raise ProposalError("incomplete", fields=missing)
     if "title" in changes:
@@ -304,28 +297,20 @@ def submit_proposal(proposal: Proposal, actor: Actor, *, check_window: bool = Tr
     return proposal
 
 
-def _missing(proposal: Proposal, empty=()) -> list[str]:
-    """What the proposal lacks for submission, with the numbers just left `empty` (stored as 0)."""
-    return sorted(set(missing_for_submission(proposal)) | set(empty), key=REQUIRED_FOR_SUBMISSION.index)
-
-
 def _lock_business(business_id: int) -> None:
     """Serialise the counted writes of one business (its limits hold under concurrency)."""
     db.session.scalars(lock_for_update(select(Business).where(Business.id == business_id))).one()
 
 
-def _submit(proposal: Proposal, actor: Actor, *, check_window: bool = True, empty=()) -> Proposal:
-    """Submit a draft: check completeness and the per-business limit, then give it a receipt.
-
-    `empty`: number fields the request left empty, missing although the draft stores 0 there.
-    """
+def _submit(proposal: Proposal, actor: Actor, *, check_window: bool = True) -> Proposal:
+    """Submit a draft: check completeness and the per-business limit, then give it a receipt."""
     themed_session = proposal.themed_session
     if check_window and not themed_session.accepts_submissions:
         raise ProposalError("closed")
     if proposal.status is not ProposalStatus.DRAFT:
         raise ProposalError("not_draft")
     check_verified(actor)
-    missing = _missing(proposal, empty)
+    missing = missing_for_submission(proposal)
     if missing:
         raise ProposalError("incomplete", fields=missing)
     # Serialise submissions of one business so that the limit holds under concurrency.

@@ -6,7 +6,7 @@ from itertools import combinations
 
 from flask_babel import gettext as _, lazy_gettext as _l
 from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from participation.forms import BaseForm, WholeNumberField, select_choices
 from participation.models import Outcome
@@ -68,8 +68,8 @@ def make_votes_form(proposals):
 
     for proposal in proposals:
         setattr(VotesForm, f"votes_{proposal.id}", WholeNumberField(
-            proposal.receipt_number or proposal.title, maximum=1_000_000, default=proposal.votes,
-            validators=[Optional(), NumberRange(min=0, max=1_000_000, message=_l("Enter 0 to 1,000,000."))]))
+            proposal.receipt_number or proposal.title, maximum=1_000_000, example=12, default=proposal.votes,
+            validators=[Optional()]))
     return VotesForm
 
 

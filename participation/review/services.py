@@ -26,7 +26,7 @@ from participation.models import (
 )
 from participation.review.ranking import build_ranking, export_payload
 
-RATING_STATUSES = (SessionStatus.OPEN, SessionStatus.REVIEW)
+RATING_STATUSES = (SessionStatus.OPEN, SessionStatus.REVIEW)  # as ThemedSession.takes_votes / takes_ratings
 DECISION_STATUSES = (SessionStatus.REVIEW,)
 
 

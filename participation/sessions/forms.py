@@ -75,9 +75,10 @@ class SessionForm(BaseForm):
         InputRequired(_l("Enter the budget year.")),
         NumberRange(min=2020, max=2100, message=_l("Enter a year between 2020 and 2100."))],
         description=_l("The year the proposals are for; it appears in receipt numbers."))
-    budget_ceiling = WholeNumberField(_l("Budget ceiling (Rupiah)"), maximum=10**15, validators=[
-        InputRequired(_l("Enter the budget ceiling.")),
-        NumberRange(min=1, message=_l("The budget ceiling must be above zero."))])
+    budget_ceiling = WholeNumberField(
+        _l("Budget ceiling (Rupiah)"), minimum=1, maximum=10**15, example=500_000_000, rupiah=True,
+        too_small=_l("The budget ceiling must be above zero."), validators=[
+            InputRequired(_l("Enter the budget ceiling."))])
     max_proposals_per_business = SmallIntegerField(_l("Proposals per business"), default=3, validators=[
         InputRequired(_l("Enter the maximum number of proposals per business.")),
         NumberRange(min=1, max=20, message=_l("Enter 1 to 20."))])

@@ -114,7 +114,7 @@ def test_normalize_phone_converts_only_08_and_62(typed, normalised):
     ("password_confirm", "Berbeda-Sama-Sekali-1", "Kedua kata sandi tidak sama."),
     ("password", "pendek", "Kata sandi minimal 8 karakter."),
     ("agree", None, "Anda harus menyetujui sebelum mendaftar."),
-    ("capital", "satu juta", "Isi bilangan bulat, misalnya 1.500.000."),
+    ("capital", "satu juta", "Isi bilangan bulat, misalnya 50.000.000."),
     ("workforce_men", "-3", "Isi bilangan bulat"),
 ])
 def test_invalid_fields_re_render_with_an_indonesian_message_and_save_nothing(app, client, field, value, message):

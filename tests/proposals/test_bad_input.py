@@ -37,7 +37,7 @@ def test_a_draft_saved_with_its_numbers_emptied_keeps_them_unset(app, client, wo
     assert response.status_code == 303, response.get_data(as_text=True)[:500]
     [draft] = proposals(app)
     assert draft.status is ProposalStatus.DRAFT
-    assert (draft.estimated_cost, draft.beneficiaries, draft.jobs_created) == (0, 0, 0)
+    assert (draft.estimated_cost, draft.beneficiaries, draft.jobs_created) == (None, None, None)
     assert (draft.attachment_name is not None) is with_attachment
     page = client.get(f"/usulan/{draft.id}").get_data(as_text=True)
     assert "Draf ini masih memerlukan" in page and "Perkiraan biaya (Rupiah)" in page

@@ -92,9 +92,10 @@ def _business_row(reader: RowReader) -> dict | None:
         "nib": nib, "name": name, "name_key": normalize_business_name(name), "owner_name": owner,
         "kbli": set(codes), "scale": scale, "legal_form": legal, "kelurahan": places["kelurahan"],
         "kecamatan": places["kecamatan"], "phone": phone, "address": reader.text("alamat", max_length=300),
-        "capital": reader.number("modal"), "annual_turnover": reader.number("omzet"),
-        "workforce_men": reader.number("tenaga_kerja_laki", maximum=100_000) or 0,
-        "workforce_women": reader.number("tenaga_kerja_perempuan", maximum=100_000) or 0,
+        "capital": reader.number("modal", example=50_000_000),
+        "annual_turnover": reader.number("omzet", example=300_000_000),
+        "workforce_men": reader.number("tenaga_kerja_laki", maximum=100_000, example=5) or 0,
+        "workforce_women": reader.number("tenaga_kerja_perempuan", maximum=100_000, example=5) or 0,
         "cert_halal": "halal" in certificates, "cert_pirt": "pirt" in certificates, "cert_sni": "sni" in certificates,
         "confirmed": confirms_owner(reader),
     }

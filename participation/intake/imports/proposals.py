@@ -81,7 +81,7 @@ def import_proposals(themed_session: ThemedSession, filename: str, data: bytes, 
         if category_name and category_id is None:
             reader.error("kategori", _("Unknown category; use one of: %(names)s.",
                                        names=", ".join(c.name for c in themed_session.categories)))
-        cost = reader.number("perkiraan_biaya", required=True, maximum=10**13)
+        cost = reader.number("perkiraan_biaya", required=True, maximum=10**13, example=15_000_000)
         if cost == 0:
             reader.error("perkiraan_biaya", _("The estimated cost must be above zero."))
         title = reader.text("judul", required=True)
@@ -97,8 +97,8 @@ def import_proposals(themed_session: ThemedSession, filename: str, data: bytes, 
             "problem": reader.text("masalah", required=True, max_length=5000, multiline=True),
             "description": reader.text("deskripsi", required=True, max_length=10000, multiline=True),
             "category_id": category_id, "estimated_cost": cost,
-            "beneficiaries": reader.number("penerima_manfaat", required=True, maximum=10_000_000),
-            "jobs_created": reader.number("tenaga_kerja_baru", required=True, maximum=1_000_000),
+            "beneficiaries": reader.number("penerima_manfaat", required=True, maximum=10_000_000, example=25),
+            "jobs_created": reader.number("tenaga_kerja_baru", required=True, maximum=1_000_000, example=3),
             **{column: place(column) for column in ("kelurahan", "kecamatan")},
             "paper_form_number": form_number,
         }

@@ -305,14 +305,21 @@ class RowReader:
             self.error(column, _("At most %(n)d characters.", n=max_length))
         return value
 
-    def number(self, column: str, *, required=False, maximum=10**15) -> int | None:
+    def number(self, column: str, *, required=False, maximum=10**15, example: int = 1_500_000) -> int | None:
+        """A whole number up to `maximum`; one message when it is not: no number (with an
+        `example`, which must fit the column's range), or out of range."""
         text = self.text(column, required=required, max_length=40)
         if not text:
             return None
         compact = re.sub(r"^rp\.?\s*", "", text, flags=re.IGNORECASE)
         compact = re.sub(r"[.,\s](?=\d{3}(\D|$))", "", compact)
-        if not compact.isdigit() or int(compact) > maximum:
-            self.error(column, _("Enter a whole number, for example 1.500.000."))
+        negative = compact.startswith("-") and compact[1:].isdigit()
+        if negative or (compact.isdigit() and int(compact) > maximum):
+            self.error(column, _("Enter a whole number from %(minimum)s to %(maximum)s.",
+                                 minimum=format_number(0), maximum=format_number(maximum)))
+            return None
+        if not compact.isdigit():
+            self.error(column, _("Enter a whole number, for example %(example)s.", example=format_number(example)))
             return None
         return int(compact)
 
