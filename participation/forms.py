@@ -231,6 +231,7 @@ class PlaceFields:
         if self.city is None:
             return {"kelurahan": self.kelurahan.data or "", "kecamatan": self.kecamatan.data or "",
                     "kelurahan_code": None}
-        if not self.kelurahan_code.data:
+        code = self.kelurahan_code.data.strip() if isinstance(self.kelurahan_code.data, str) else None
+        if not code:  # a draft may leave it empty (Optional treats blanks as empty too)
             return {"kelurahan": "", "kecamatan": "", "kelurahan_code": None}
-        return place_by_code(self.city, self.kelurahan_code.data).as_data()
+        return place_by_code(self.city, code).as_data()

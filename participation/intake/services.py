@@ -97,7 +97,7 @@ def roster(themed_session: ThemedSession, query: str = "", *, walk_ins: bool = T
 def uninvite(invitation: Invitation, actor: Actor) -> None:
     """Take a business off the roster, unless it already attended."""
     check_roster_open(invitation.themed_session)
-    if invitation.attended:
+    if invitation.is_present:
         raise IntakeError("attended")
     _audit("roster.uninvited", invitation.themed_session, actor, before={"business_id": invitation.business_id})
     db.session.delete(invitation)
