@@ -42,10 +42,8 @@ class PlaceMatchReport:
 
 def place_problem(city, kelurahan: str, kecamatan: str, code: str | None) -> str | None:
     """Why a stored place is not one of the city's list (None when it is, or without a city)."""
-    if city is None or (code and city.by_code(code)):
-        return None
-    if not kelurahan and not kecamatan:
-        return _("No kelurahan or kecamatan is recorded.")
+    if city is None or (code and city.by_code(code)) or not (kelurahan or kecamatan):
+        return None  # a blank place (a draft, a check-in at the door) is plain to see
     try:
         official_place(city, kelurahan, kecamatan)
     except PlaceProblem as problem:

@@ -50,13 +50,19 @@ def test_check_in_counter_attendance_list_and_minutes_agree(app, client, meeting
     index = client.get(f"/sesi/{sid}/dokumen").get_data(as_text=True)
     assert "2 hadir dari 12 diundang, 2 datang langsung" in index
 
-    attendance = pdf_text(pdf_reader(client.get(f"/sesi/{sid}/dokumen/daftar-hadir.pdf")))
+    from tests.documents.test_letters import to_png
+
+    attendance_pdf = client.get(f"/sesi/{sid}/dokumen/daftar-hadir.pdf")
+    to_png(attendance_pdf.data, "attendance-with-walk-ins")
+    attendance = pdf_text(pdf_reader(attendance_pdf))
     assert "Tercatat hadir: 4 orang, 2 dari 12 undangan dan 2 tanpa undangan." in attendance
     assert "Kerupuk Ikan Bu Darmi" in attendance and "Jamu Gendong Mbok Sri" in attendance
     assert "Batik Salah Daftar" not in attendance  # not present, not invited: not on the list
     rows = INVITED + 2 + BLANK_ATTENDANCE_ROWS
     assert re.search(rf"\b{rows}\b", attendance) and not re.search(rf"\b{rows + 1}\.", attendance)
 
-    minutes = pdf_text(pdf_reader(client.get(f"/sesi/{sid}/dokumen/berita-acara.pdf")))
+    minutes_pdf = client.get(f"/sesi/{sid}/dokumen/berita-acara.pdf")
+    to_png(minutes_pdf.data, "minutes-with-walk-ins")
+    minutes = pdf_text(pdf_reader(minutes_pdf))
     assert ("dihadiri oleh 2 dari 12 pelaku usaha yang diundang dan 2 pelaku usaha yang datang tanpa undangan: "
             "seluruhnya 4 peserta") in minutes
