@@ -147,6 +147,9 @@ def register_template_helpers(app) -> None:
 
     app.jinja_env.globals["whatsapp_invitation"] = whatsapp.invitation_link
     app.jinja_env.globals["whatsapp_receipt"] = whatsapp.receipt_link
+    from participation.intake.place_matching import stored_place_problem
+
+    app.jinja_env.globals["place_problem"] = stored_place_problem
 
 
 def register_commands(app) -> None:

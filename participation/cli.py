@@ -34,7 +34,10 @@ def register_cli(app) -> None:
     app.cli.add_command(print_documents_command)
     app.cli.add_command(run_jobs_command)
     app.cli.add_command(send_notifications_command)
+    from participation.intake.place_matching import match_places_command
     from participation.privacy.commands import prune_audit_ips_command
+
+    app.cli.add_command(match_places_command)
 
     app.cli.add_command(prune_audit_ips_command)
     from participation.storage_commands import COMMANDS as storage_commands

@@ -172,6 +172,9 @@ class Config:
     LANGUAGES = ("id", "en")
 
     CITY_NAME = "Kota Harapan Jaya"
+    # The city's Kemendagri code ("33.72": Kota Surakarta): kelurahan and kecamatan are then chosen
+    # from its official list (participation/places.py, idn-area-data). Unset: free-text places.
+    CITY_CODE: str | None = None
     INSTITUTION_NAME = "Badan Perencanaan Pembangunan Daerah"
     MAX_CONTENT_LENGTH = 8 * 1024 * 1024
     # Drafts one business may keep in one session (submitted proposals have their own limit).
@@ -236,6 +239,7 @@ class Config:
         "FLASK_SECRET_KEY": "SECRET_KEY",
         "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
         "CITY_NAME": "CITY_NAME",
+        "CITY_CODE": "CITY_CODE",
         "INSTITUTION_NAME": "INSTITUTION_NAME",
         "APP_TIMEZONE": "BABEL_DEFAULT_TIMEZONE",
         "SECURITY_CONTACT": "SECURITY_CONTACT",
@@ -299,6 +303,16 @@ class Config:
                 parse_storage_url(config["STORAGE_URL"])
             except ValueError as error:
                 raise ConfigError(str(error)) from None
+        if config.get("CITY_CODE"):
+            from participation.places import UnknownCity, load_city
+
+            try:
+                city = load_city(str(config["CITY_CODE"]).strip())
+            except UnknownCity as error:
+                raise ConfigError(str(error)) from None
+            config["CITY_CODE"] = city.code
+            if config.get("CITY_NAME") in (None, "", Config.CITY_NAME):
+                config["CITY_NAME"] = city.name  # the list's name unless one is set
         base_url = config.get("PUBLIC_BASE_URL")
         if base_url and not re.fullmatch(r"https?://[^/?#\s]+(/[^?#\s]*)?", base_url):
             raise ConfigError("PUBLIC_BASE_URL must be the site's address, such as "

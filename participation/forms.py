@@ -207,3 +207,74 @@ class WholeNumberField(Field):
     def pre_validate(self, form):
         if self.process_errors:
             raise StopValidation()  # one message for a bad number: the one just given
+
+def kelurahan_choices(city, placeholder) -> list[SelectChoice]:
+    """The city's kelurahan as select options grouped by kecamatan (optgroup), valued by their code."""
+    options = [SelectChoice("", placeholder)]
+    for kecamatan in city.kecamatan:
+        group = gettext("Kecamatan %(name)s", name=kecamatan.name)
+        options += [SelectChoice(kelurahan.code, kelurahan.name, optgroup=group) for kelurahan in kecamatan.kelurahan]
+    return options
+
+
+class CheckKelurahanCode:
+    """The select's value must be a kelurahan of the configured city (a forged one is refused by name)."""
+
+    def __call__(self, form, field):
+        from participation.validation import PlaceProblem, place_by_code
+
+        if field.data:
+            try:
+                place_by_code(form.city, field.data)
+            except PlaceProblem as problem:
+                raise ValidationError(problem.message) from None
+
+
+class PlaceFields:
+    """Free-text `kelurahan` and `kecamatan`, or, with CITY_CODE, one `kelurahan_code` select.
+
+    A form declares the three fields; `setup_places()` (in its __init__) keeps the pair or the
+    select. One select of kelurahan grouped by kecamatan works on a phone without script, and a
+    kelurahan cannot be paired with another kecamatan.
+    """
+
+    city = None
+
+    def setup_places(self) -> None:
+        from participation.places import current_city
+
+        self.city = current_city()
+        if self.city is None:
+            del self.kelurahan_code
+            return
+        del self.kelurahan
+        del self.kecamatan
+        self.kelurahan_code.choices = kelurahan_choices(self.city, gettext("— choose —"))
+        if self.kelurahan_code.data is not None and not isinstance(self.kelurahan_code.data, str):
+            self.kelurahan_code.data = None
+
+    def prefill_place(self, kelurahan: str | None, kecamatan: str | None, code: str | None) -> None:
+        """Show a stored place: its code, or for a free-text one the kelurahan it matches, if any."""
+        from participation.validation import PlaceProblem, official_place
+
+        if self.city is None:
+            self.kelurahan.data, self.kecamatan.data = kelurahan, kecamatan
+            return
+        if not code and kelurahan:
+            try:
+                code = official_place(self.city, kelurahan, kecamatan).kelurahan_code
+            except PlaceProblem:
+                code = None
+        self.kelurahan_code.data = code if self.city.by_code(code) else None
+
+    def place_data(self) -> dict:
+        """kelurahan, kecamatan and kelurahan_code for the service ("" and None when not given)."""
+        from participation.validation import place_by_code
+
+        if self.city is None:
+            return {"kelurahan": self.kelurahan.data or "", "kecamatan": self.kecamatan.data or "",
+                    "kelurahan_code": None}
+        code = self.kelurahan_code.data.strip() if isinstance(self.kelurahan_code.data, str) else None
+        if not code:  # a draft may leave it empty (Optional treats blanks as empty too)
+            return {"kelurahan": "", "kecamatan": "", "kelurahan_code": None}
+        return place_by_code(self.city, code).as_data()

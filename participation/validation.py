@@ -3,12 +3,14 @@
 Each `normalize_*` turns what people type into the stored form; each `check_*` returns the message
 to show (translated) or None when the value is fine. The registration, paper and walk-in forms wrap
 them as WTForms validators (`forms.Check`), the import row readers call them per cell, and the API
-will call them in its schemas: none of them holds a rule the others lack.
+will call them in its schemas: none of them holds a rule the others lack. With `CITY_CODE` set,
+places come from the city's Kemendagri list (`official_place`, `place_by_code`; participation/places.py).
 """
 from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 
 from flask_babel import gettext as _
 
@@ -136,3 +138,66 @@ def format_nip(value: str | None) -> str:
     if not value or not NIP_PATTERN.fullmatch(value):
         return value or ""
     return f"{value[:8]} {value[8:14]} {value[14]} {value[15:]}"
+
+
+class PlaceProblem(ValueError):
+    """A place that is not in the city's Kemendagri list; `column` is the one to correct."""
+
+    def __init__(self, message: str, column: str = "kelurahan"):
+        super().__init__(message)
+        self.message, self.column = message, column
+
+
+@dataclass(frozen=True)
+class Place:
+    """A kelurahan and kecamatan as stored: the list's names and the kelurahan's code (None in free text)."""
+
+    kelurahan: str
+    kecamatan: str
+    kelurahan_code: str | None = None
+
+    def as_data(self) -> dict:
+        return {"kelurahan": self.kelurahan, "kecamatan": self.kecamatan, "kelurahan_code": self.kelurahan_code}
+
+
+def official_place(city, kelurahan: str | None, kecamatan: str | None) -> Place:
+    """The kelurahan of `city` named `kelurahan` in the kecamatan named `kecamatan`, or PlaceProblem.
+
+    Names match forgivingly (case, spaces, "Kel."/"Kec." prefixes: `places.match_key`). Without
+    a kecamatan the kelurahan is looked up in the whole city, and must be the only one so named.
+    """
+    kelurahan, kecamatan = (kelurahan or "").strip()[:100], (kecamatan or "").strip()[:100]
+    if not kelurahan:
+        raise PlaceProblem(_("Enter the kelurahan."))
+    if kecamatan:
+        district = city.find_kecamatan(kecamatan)
+        if district is None:
+            raise PlaceProblem(_("Kecamatan “%(name)s” is not in %(city)s according to the Kemendagri list.",
+                                 name=kecamatan, city=city.name), "kecamatan")
+        found = district.find(kelurahan)
+        if found is None:
+            message = _("Kelurahan “%(name)s” is not in Kecamatan %(kecamatan)s, %(city)s according to the "
+                        "Kemendagri list.", name=kelurahan, kecamatan=district.name, city=city.name)
+            elsewhere = city.kelurahan_named(kelurahan)
+            if elsewhere:
+                message += " " + _("It is in Kecamatan %(kecamatan)s.",
+                                   kecamatan=", ".join(k.kecamatan.name for k in elsewhere))
+            raise PlaceProblem(message)
+    else:
+        candidates = city.kelurahan_named(kelurahan)
+        if not candidates:
+            raise PlaceProblem(_("Kelurahan “%(name)s” is not in %(city)s according to the Kemendagri list.",
+                                 name=kelurahan, city=city.name))
+        if len(candidates) > 1:
+            raise PlaceProblem(_("%(city)s has more than one kelurahan “%(name)s”; give the kecamatan too.",
+                                 name=kelurahan, city=city.name), "kecamatan")
+        found = candidates[0]
+    return Place(found.name, found.kecamatan.name, found.code)
+
+
+def place_by_code(city, code: str | None) -> Place:
+    """The kelurahan of `city` chosen by its code (the form's select), or PlaceProblem."""
+    found = city.by_code(code) if isinstance(code, str) else None
+    if found is None:
+        raise PlaceProblem(_("Choose a kelurahan of %(city)s from the list.", city=city.name))
+    return Place(found.name, found.kecamatan.name, found.code)

@@ -6,7 +6,7 @@ from wtforms import BooleanField, EmailField, HiddenField, PasswordField, Select
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, ValidationError
 
 from participation.auth.passwords import MAX_LENGTH, password_problems
-from participation.forms import BaseForm, Check, WholeNumberField, select_choices
+from participation.forms import BaseForm, Check, CheckKelurahanCode, PlaceFields, WholeNumberField, select_choices
 from participation.models import LegalForm, Role, Scale, User, derive_scale
 from participation.validation import (
     check_kbli,
@@ -52,7 +52,7 @@ class LoginForm(BaseForm):
     next = HiddenField()
 
 
-class BusinessProfileForm(BaseForm):
+class BusinessProfileForm(PlaceFields, BaseForm):
     """The business profile of DESIGN §3, with Indonesian rules for each identifier."""
 
     business_name = StringField(
@@ -111,6 +111,12 @@ class BusinessProfileForm(BaseForm):
                     Length(min=2, max=100, message=_l("The kecamatan must be 2 to 100 characters.")),
                     Check(check_place, kind="kecamatan")],
     )
+    # With CITY_CODE: replaces the two fields above (PlaceFields.setup_places).
+    kelurahan_code = SelectField(
+        _l("Kelurahan"), validate_choice=False,
+        validators=[InputRequired(_l("Choose the kelurahan.")), CheckKelurahanCode()],
+        description=_l("Listed by kecamatan, as in the Kemendagri list."),
+    )
     phone = StringField(
         _l("Phone / WhatsApp"),
         filters=[normalize_phone],
@@ -121,6 +127,10 @@ class BusinessProfileForm(BaseForm):
     cert_halal = BooleanField(_l("Halal certificate"))
     cert_pirt = BooleanField(_l("PIRT (home industry food permit)"))
     cert_sni = BooleanField(_l("SNI certificate"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.setup_places()
 
     def validate_kbli_codes(self, field):
         if message := check_kbli(parse_kbli(field.data)):
@@ -163,8 +173,7 @@ class BusinessProfileForm(BaseForm):
             "workforce_men": self.workforce_men.data or 0,
             "workforce_women": self.workforce_women.data or 0,
             "address": self.address.data or "",
-            "kelurahan": self.kelurahan.data,
-            "kecamatan": self.kecamatan.data,
+            **self.place_data(),
             "phone": self.phone.data,
             "cert_halal": self.cert_halal.data,
             "cert_pirt": self.cert_pirt.data,

@@ -177,9 +177,12 @@ def merge_separate_registration(review: SeparateRegistration, actor: Actor) -> B
         kept.walk_in = kept.walk_in and invitation.walk_in
         db.session.delete(invitation)
     account.kbli_list = set(account.kbli_list) | set(door.kbli_list)
-    for field in ("phone", "kelurahan", "kecamatan"):
-        if not getattr(account, field) and getattr(door, field):
-            setattr(account, field, getattr(door, field))
+    if not account.phone and door.phone:
+        account.phone = door.phone
+    if not account.kelurahan and door.kelurahan:  # the place moves as one: names and code
+        account.kelurahan, account.kecamatan, account.kelurahan_code = door.kelurahan, door.kecamatan, door.kelurahan_code
+    elif not account.kecamatan and door.kecamatan:
+        account.kecamatan = door.kecamatan
     db.session.flush()
     review.business = None
     review.status = SeparateRegistrationStatus.MERGED

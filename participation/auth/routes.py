@@ -216,6 +216,7 @@ def edit_business():
         if (pending := business.pending_identity_change) is not None:
             data.update(nib=pending.nib, business_name=pending.name)  # what the owner asked for
         form.process(data=data)
+        form.prefill_place(business.kelurahan, business.kecamatan, business.kelurahan_code)
     if form.validate_on_submit():
         business = services.save_business_profile(current_user._get_current_object(), form.profile_data(),
                                                   web_actor())

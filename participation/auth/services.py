@@ -76,6 +76,7 @@ def apply_business_profile(business: Business, data: dict) -> Business:
                 "workforce_women", "address", "kelurahan", "kecamatan", "phone", "cert_halal",
                 "cert_pirt", "cert_sni"):
         setattr(business, key, data[key])
+    business.kelurahan_code = data.get("kelurahan_code")  # None: free text (no CITY_CODE)
     return business
 
 
@@ -178,6 +179,7 @@ def profile_data(business: Business) -> dict:
         "address": business.address,
         "kelurahan": business.kelurahan,
         "kecamatan": business.kecamatan,
+        "kelurahan_code": business.kelurahan_code,
         "phone": business.phone,
         "cert_halal": business.cert_halal,
         "cert_pirt": business.cert_pirt,

@@ -47,6 +47,28 @@ PLACES = {
     "Mekarsari": ["Mekarsari", "Jatimulya", "Cikarang Kidul"],
     "Karanganyar": ["Karanganyar", "Kauman", "Pandean"],
 }
+
+
+def demo_places() -> dict[str, list[str]]:
+    """Kecamatan -> kelurahan names: the fictional city's, or with CITY_CODE that city's Kemendagri list."""
+    from flask import has_app_context
+
+    from participation.places import current_city
+
+    city = current_city() if has_app_context() else None
+    if city is None:
+        return PLACES
+    return {kecamatan.name: [kelurahan.name for kelurahan in kecamatan.kelurahan] for kecamatan in city.kecamatan}
+
+
+def demo_place_code(kelurahan: str, kecamatan: str) -> str | None:
+    """The kelurahan's code when CITY_CODE is set (the names come from `demo_places`), else None."""
+    from flask import has_app_context
+
+    from participation.places import current_city
+
+    city = current_city() if has_app_context() else None
+    return city.find_kecamatan(kecamatan).find(kelurahan).code if city is not None else None
 STREETS = ["Jl. Merdeka", "Jl. Pahlawan", "Jl. Kenanga", "Jl. Melati", "Jl. Diponegoro",
            "Jl. Sudirman", "Gg. Mawar", "Jl. Kartini", "Jl. Gajah Mada", "Jl. Veteran"]
 PASSWORD_WORDS = ["mangga", "rambutan", "pisang", "durian", "salak", "kelapa", "jambu", "nangka",
@@ -110,7 +132,8 @@ def demo_businesses(rng: random.Random) -> list[dict]:
                 used_names.add(name)
                 break
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
-        kecamatan = rng.choice(sorted(PLACES))
+        places = demo_places()
+        kecamatan = rng.choice(sorted(places))
         capital = rng.choice([25, 40, 75, 120, 250, 400, 600, 900, 1500, 2500, 4000]) * 1_000_000
         legal = rng.choice([LegalForm.PERORANGAN, LegalForm.PERORANGAN, LegalForm.UD, LegalForm.CV])
         prefix = {LegalForm.UD: "UD ", LegalForm.CV: "CV "}.get(legal, "")
@@ -129,7 +152,8 @@ def demo_businesses(rng: random.Random) -> list[dict]:
             "workforce_women": rng.randint(1, 15),
             "address": f"{rng.choice(STREETS)} No. {rng.randint(1, 180)}",
             "kecamatan": kecamatan,
-            "kelurahan": rng.choice(PLACES[kecamatan]),
+            "kelurahan": (kelurahan := rng.choice(places[kecamatan])),
+            "kelurahan_code": demo_place_code(kelurahan, kecamatan),
             "phone": f"+628{rng.randint(11, 59)}{rng.randrange(10**7, 10**8)}",
             "cert_halal": sector in {"makanan olahan", "minuman", "kosmetik dan jamu"} and rng.random() < 0.6,
             "cert_pirt": sector in {"makanan olahan", "minuman"} and rng.random() < 0.7,

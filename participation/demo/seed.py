@@ -16,7 +16,6 @@ from participation.demo.data import (
     DEMO_SESSION,
     DOMAIN_STAFF,
     PASSWORD_WORDS,
-    PLACES,
     PROBLEMS,
     PROPOSAL_IDEAS,
     SECTOR_WORDS,
@@ -24,6 +23,8 @@ from participation.demo.data import (
     SEED,
     STAFF,
     demo_businesses,
+    demo_place_code,
+    demo_places,
 )
 from participation.events import Actor
 from participation.extensions import db
@@ -65,7 +66,7 @@ def seed_demo() -> list[tuple[str, str, str, str]]:
                      "legal_form": profile["legal_form"], "scale": profile["scale"],
                      "capital": profile["capital"], "annual_turnover": None,
                      **{key: profile[key] for key in ("workforce_men", "workforce_women", "address", "kelurahan",
-                                                      "kecamatan", "phone", "cert_halal", "cert_pirt", "cert_sni")}},
+                                                      "kecamatan", "kelurahan_code", "phone", "cert_halal", "cert_pirt", "cert_sni")}},
             verified=True))
         accounts.append((Role.PROPONENT.value, profile["owner"], profile["email"], password))
     seed_demo_session(rng, staff, owners)
@@ -214,10 +215,12 @@ def seed_paper_proposals(rng, themed_session, actor: Actor, categories) -> None:
     walk_ins = []
     for name, owner in (("Kerupuk Ikan Bu Darmi", "Darmi Lestari"), ("UD Tahu Sumedang Pak Ujang", "Ujang Suganda"),
                         ("Sandal Anyaman Mekar", "Wartini Hartono"), ("Kopi Gunung Lawu", "Sarno Wibowo")):
-        kecamatan = rng.choice(sorted(PLACES))
+        places = demo_places()
+        kecamatan = rng.choice(sorted(places))
+        kelurahan = rng.choice(places[kecamatan])
         walk_ins.append({"nib": f"{rng.randrange(10**12, 10**13)}", "name": name, "owner_name": owner,
-                         "phone": None, "kbli": [], "scale": Scale.MIKRO,
-                         "kelurahan": rng.choice(PLACES[kecamatan]), "kecamatan": kecamatan})
+                         "phone": None, "kbli": [], "scale": Scale.MIKRO, "kelurahan": kelurahan,
+                         "kecamatan": kecamatan, "kelurahan_code": demo_place_code(kelurahan, kecamatan)})
     forms = walk_ins + walk_ins[:2]
     numbers = intake_services.allocate_paper_forms(themed_session, len(forms), actor)
     for business_data, number in zip(forms, numbers, strict=True):
@@ -230,7 +233,7 @@ def seed_paper_proposals(rng, themed_session, actor: Actor, categories) -> None:
              "description": "Diisi pada formulir kertas saat forum.",
              "estimated_cost": rng.randint(*cost) * 1_000_000, "beneficiaries": rng.randint(*people),
              "jobs_created": rng.randint(*jobs), "kelurahan": business_data["kelurahan"],
-             "kecamatan": business_data["kecamatan"]},
+             "kecamatan": business_data["kecamatan"], "kelurahan_code": business_data["kelurahan_code"]},
             number, actor)
 
 

@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
 from participation.documents import services
+from participation.documents.attendance import attendance_counts, attendance_list
 from participation.intake.services import roster
 from participation.models import ScoringMethod, ThemedSession, utcnow
 from participation.pdf import render_pdf
@@ -36,7 +37,8 @@ def context(themed_session: ThemedSession, slug: str) -> dict:
         ranking = build_ranking(themed_session, stability=False)
         return common | {"slots": services.schedule(themed_session, ranking)}
     if slug == "daftar-hadir":
-        return common | {"invitations": roster(themed_session), "blank_rows": BLANK_ATTENDANCE_ROWS}
+        return common | {"invitations": attendance_list(themed_session), "blank_rows": BLANK_ATTENDANCE_ROWS,
+                         "counts": attendance_counts(themed_session)}
     if slug == "berita-acara":
         return common | minutes_context(themed_session)
     raise KeyError(slug)
@@ -68,7 +70,7 @@ def minutes_context(themed_session: ThemedSession) -> dict:
     # The payload keeps every setting, but a TOPSIS ranking never used the SAW normalisation.
     return {"payload": payload, "snapshot": snapshot, "final": snapshot is not None,
             "uses_normalization": ScoringMethod(payload["method"]).uses_normalization,
-            "counts": services.attendance_counts(themed_session),
+            "counts": attendance_counts(themed_session),
             "selected_total": sum(p["estimated_cost"] for p in selected), "selected_count": len(selected)}
 
 

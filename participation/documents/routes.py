@@ -9,6 +9,7 @@ from flask_wtf import FlaskForm
 from participation import jobs
 from participation.documents import jobs as document_jobs
 from participation.documents import render, services
+from participation.documents.attendance import attendance_counts
 from participation.intake.owner_match import ask_about_owner, separate_registration_notice
 from participation.intake.services import OwnedBusinessMatch, roster
 from participation.documents.forms import (
@@ -58,7 +59,7 @@ def index(themed_session: ThemedSession):
         return redirect(url_for("documents.index", session_id=session_id), code=303)
     status = 400 if request.method == "POST" else 200
     return render_template("documents/index.html", themed_session=themed_session, form=form,
-                           counts=services.attendance_counts(themed_session)), status
+                           counts=attendance_counts(themed_session)), status
 
 
 @bp.route("/sesi/<int:session_id>/dokumen/<slug>")
@@ -238,7 +239,7 @@ def checkin(themed_session: ThemedSession):
     status = 409 if owned else 400 if request.method == "POST" else 200
     return render_template("documents/checkin.html", themed_session=themed_session, form=form, query=query,
                            invitations=invitations, walk_in=walk_in, owned=owned,
-                           counts=services.attendance_counts(themed_session)), status
+                           counts=attendance_counts(themed_session)), status
 
 
 @bp.route("/sesi/<int:session_id>/hadir/<int:invitation_id>", methods=["POST"])
@@ -258,7 +259,7 @@ def mark(themed_session: ThemedSession, invitation_id: int):
         flash(meeting_frozen_message(), "danger")
     else:
         db.session.commit()
-        if invitation.attended:
+        if invitation.is_present:
             flash(_("%(name)s is checked in.", name=invitation.business.name), "success")
         else:
             flash(_("Check-in of %(name)s undone.", name=invitation.business.name), "info")

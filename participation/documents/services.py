@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_babel import to_user_timezone
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from participation.events import Actor, record
 from participation.extensions import db
@@ -258,22 +258,6 @@ def remove_agenda_item(themed_session: ThemedSession, item: AgendaItem, actor: A
     for position, other in enumerate(themed_session.agenda):
         other.position = position
     _audit("agenda.item_removed", themed_session, actor, before={"title": item.title})
-
-
-def attendance_counts(themed_session: ThemedSession) -> dict[str, int]:
-    """Invited (on the roster before the meeting), how many of them came, walk-ins, and all present."""
-    rows = db.session.execute(
-        select(Invitation.walk_in, Invitation.attended, func.count(Invitation.id))
-        .where(Invitation.session_id == themed_session.id).group_by(Invitation.walk_in, Invitation.attended)
-    ).all()
-    counts = {"invited": 0, "invited_attended": 0, "walk_ins": 0, "attended": 0}
-    for walk_in, attended, number in rows:
-        counts["walk_ins" if walk_in else "invited"] += number
-        if attended:
-            counts["attended"] += number
-            if not walk_in:
-                counts["invited_attended"] += number
-    return counts
 
 
 def check_in(invitation: Invitation, attended: bool, actor: Actor, *, at: datetime | None = None) -> None:

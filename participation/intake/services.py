@@ -97,7 +97,7 @@ def roster(themed_session: ThemedSession, query: str = "", *, walk_ins: bool = T
 def uninvite(invitation: Invitation, actor: Actor) -> None:
     """Take a business off the roster, unless it already attended."""
     check_roster_open(invitation.themed_session)
-    if invitation.attended:
+    if invitation.is_present:
         raise IntakeError("attended")
     _audit("roster.uninvited", invitation.themed_session, actor, before={"business_id": invitation.business_id})
     db.session.delete(invitation)
@@ -204,7 +204,7 @@ def find_or_create_business(data: dict, themed_session: ThemedSession | None = N
         return BusinessMatch(business, how)
     business = Business(nib=data["nib"], owner_name=data["owner_name"], scale=data.get("scale") or Scale.MIKRO,
                         phone=data.get("phone"), kelurahan=data.get("kelurahan") or "",
-                        kecamatan=data.get("kecamatan") or "")
+                        kecamatan=data.get("kecamatan") or "", kelurahan_code=data.get("kelurahan_code"))
     business.set_name(data["name"])
     business.kbli_list = data.get("kbli") or []
     db.session.add(business)
@@ -226,9 +226,11 @@ def _complete_business(business: Business, data: dict) -> None:
     if not business.phone and data.get("phone"):
         business.phone = data["phone"]
     # A check-in at the door records only NIB and names; the paper form completes the rest.
-    for place in ("kelurahan", "kecamatan"):
-        if not getattr(business, place) and data.get(place):
-            setattr(business, place, data[place])
+    if not business.kelurahan and data.get("kelurahan"):  # the place moves as one: names and code
+        business.kelurahan, business.kecamatan = data["kelurahan"], data.get("kecamatan") or business.kecamatan
+        business.kelurahan_code = data.get("kelurahan_code")
+    elif not business.kecamatan and data.get("kecamatan"):
+        business.kecamatan = data["kecamatan"]
     if not business.has_account and data.get("scale") is not None:
         business.scale = data["scale"]  # no owner keeps this profile: the latest form says
 

@@ -94,6 +94,9 @@ class Business(db.Model):
     address: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
     kelurahan: Mapped[str] = mapped_column(sa.String(100))
     kecamatan: Mapped[str] = mapped_column(sa.String(100))
+    # The kelurahan's Kemendagri code (33.72.01.1001) when CITY_CODE is set and the place was
+    # chosen from the list or matched to it (`flask match-places`); None for free text.
+    kelurahan_code: Mapped[str | None] = mapped_column(sa.String(13))
     phone: Mapped[str | None] = mapped_column(sa.String(20))
     cert_halal: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     cert_pirt: Mapped[bool] = mapped_column(default=False, server_default=sa.false())

@@ -70,6 +70,7 @@ class Proposal(db.Model):
     jobs_created: Mapped[int | None]
     kelurahan: Mapped[str] = mapped_column(sa.String(100), default="", server_default="")
     kecamatan: Mapped[str] = mapped_column(sa.String(100), default="", server_default="")
+    kelurahan_code: Mapped[str | None] = mapped_column(sa.String(13))  # as Business.kelurahan_code
     source: Mapped[ProposalSource] = mapped_column(
         enum_column(ProposalSource, "proposal_source"), default=ProposalSource.ONLINE, server_default="online")
     paper_form_number: Mapped[str | None] = mapped_column(sa.String(30))

@@ -429,5 +429,15 @@ class Invitation(db.Model):
     themed_session: Mapped[ThemedSession] = relationship(back_populates="invitations")
     business: Mapped[Business] = relationship()
 
+    @hybrid_property
+    def is_present(self) -> bool:
+        """The one definition of "attended" (documents/attendance.py): checked in, and not undone."""
+        return bool(self.attended)
+
+    @is_present.inplace.expression
+    @classmethod
+    def _is_present_expression(cls):
+        return cls.attended.is_(True)
+
     def __repr__(self) -> str:
         return f"<Invitation s={self.session_id} b={self.business_id}>"

@@ -47,10 +47,11 @@ class BusinessRef:
     id: int
     kelurahan: str | None
     kecamatan: str | None
+    kelurahan_code: str | None = None
 
     @classmethod
     def of(cls, business: Business) -> BusinessRef:
-        return cls(business.id, business.kelurahan, business.kecamatan)
+        return cls(business.id, business.kelurahan, business.kecamatan, business.kelurahan_code)
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,10 @@ class Staged:
     def _values(self, row: Row, source: ProposalSource) -> dict:
         fields = {key: row.data.get(key) for key in PROPOSAL_FIELDS}  # the same keys in every row
         # A proposal's location defaults to the business's own, as in services._fill_location.
-        fields["kelurahan"] = fields.get("kelurahan") or row.business.kelurahan
+        if not fields.get("kelurahan"):
+            fields["kelurahan"] = row.business.kelurahan
+            if not fields.get("kecamatan") or fields["kecamatan"] == row.business.kecamatan:
+                fields["kelurahan_code"] = row.business.kelurahan_code
         fields["kecamatan"] = fields.get("kecamatan") or row.business.kecamatan
         return {**fields, "session_id": self.session_id, "business_id": row.business.id,
                 "submitted_by_id": self.by, "receipt_number": None, "source": source,

@@ -24,6 +24,8 @@ from wtforms.validators import (
 from participation.forms import (
     BaseForm,
     Check,
+    CheckKelurahanCode,
+    PlaceFields,
     RequiredToSubmit,
     WholeNumberField,
     parse_id,
@@ -57,7 +59,7 @@ def optional_int(value):
     raise ValueError("not an id")
 
 
-class ProposalForm(BaseForm):
+class ProposalForm(PlaceFields, BaseForm):
     """A proposal's content. Drafts need only a title; submitting needs everything."""
 
     display_order = ("title", "category_id", "problem", "description", "estimated_cost", "beneficiaries",
@@ -95,6 +97,10 @@ class ProposalForm(BaseForm):
         RequiredToSubmit(), Optional(),
         Length(min=2, max=100, message=_l("The kecamatan must be 2 to 100 characters.")),
         Check(check_place, kind="kecamatan")])
+    # With CITY_CODE: replaces the two fields above (PlaceFields.setup_places).
+    kelurahan_code = SelectField(_l("Kelurahan"), validate_choice=False, validators=[
+        RequiredToSubmit(), Optional(), CheckKelurahanCode()],
+        description=_l("Listed by kecamatan, as in the Kemendagri list."))
     attachment = FileField(_l("Attachment"),
                            description=_l("PDF, JPEG or PNG, at most 5 MB: a quotation, a photo, a permit."))
     remove_attachment = BooleanField(_l("Remove the current attachment"))
@@ -102,6 +108,7 @@ class ProposalForm(BaseForm):
 
     def __init__(self, *args, themed_session=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.setup_places()
         categories = themed_session.categories if themed_session is not None else []
         self.category_id.choices = select_choices(
             [(str(category.id), category.name) for category in categories], _("— choose —"))
@@ -128,8 +135,7 @@ class ProposalForm(BaseForm):
             "title": self.title.data, "problem": self.problem.data or "",
             "description": self.description.data or "", "category_id": self.category_id.data,
             "estimated_cost": self.estimated_cost.data, "beneficiaries": self.beneficiaries.data,
-            "jobs_created": self.jobs_created.data, "kelurahan": self.kelurahan.data or "",
-            "kecamatan": self.kecamatan.data or "",
+            "jobs_created": self.jobs_created.data, **self.place_data(),
         }
 
 
@@ -138,7 +144,7 @@ class PaperProposalForm(ProposalForm):
 
     display_order = ("paper_form_number", "nib", "business_name", "owner_name", "phone", "scale",
                      "kbli_codes", "owner_match", "title", "category_id", "problem", "description", "estimated_cost",
-                     "beneficiaries", "jobs_created", "kelurahan", "kecamatan")
+                     "beneficiaries", "jobs_created", "kelurahan", "kecamatan", "kelurahan_code")
 
     paper_form_number = StringField(_l("Paper form number"), validators=[
         InputRequired(_l("Enter the number printed on the form.")),
@@ -185,8 +191,7 @@ class PaperProposalForm(ProposalForm):
     def business_data(self) -> dict:
         return {"nib": self.nib.data, "name": self.business_name.data, "owner_name": self.owner_name.data,
                 "phone": self.phone.data or None, "kbli": parse_kbli(self.kbli_codes.data),
-                "scale": Scale(self.scale.data), "kelurahan": self.kelurahan.data or "",
-                "kecamatan": self.kecamatan.data or "", **self.owner_choice()}
+                "scale": Scale(self.scale.data), **self.place_data(), **self.owner_choice()}
 
 
 def field_labels(names) -> list[str]:

@@ -46,5 +46,8 @@ def attachment_text(error: attachments.AttachmentError) -> str:
 
 def mark_missing(form: ProposalForm, fields: list[str]) -> None:
     """Put a 'required to submit' message on each missing field."""
+    if form.city is not None:  # one select stands for both place fields
+        fields = list(dict.fromkeys("kelurahan_code" if name in ("kelurahan", "kecamatan") else name
+                                    for name in fields))
     for name in fields:
         form[name].errors.append(_("Required before submitting."))

@@ -113,7 +113,7 @@ def new(session_id: int):
     form = ProposalForm(themed_session=themed_session)
     if request.method == "GET":
         form.idempotency_key.data = uuid.uuid4().hex
-        form.kelurahan.data, form.kecamatan.data = business.kelurahan, business.kecamatan
+        form.prefill_place(business.kelurahan, business.kecamatan, business.kelurahan_code)
     if form.validate_on_submit():
         key = form.idempotency_key.data or None
         earlier = services.find_by_idempotency_key(key)
@@ -209,6 +209,8 @@ def edit(proposal_id: int):
         flash(error_text(services.ProposalError(proposal.owner_change_refusal())), "warning")
         return redirect(url_for("proposals.detail", proposal_id=proposal.id))
     form = ProposalForm(obj=proposal, themed_session=proposal.themed_session)
+    if request.method == "GET":
+        form.prefill_place(proposal.kelurahan, proposal.kecamatan, proposal.kelurahan_code)
     if form.validate_on_submit():
         stored = _store_attachment(form)
         if stored is None and form.remove_attachment.data and proposal.attachment_id is not None:

@@ -27,7 +27,7 @@ from participation.models import (
 )
 
 PROPOSAL_FIELDS = ("title", "problem", "description", "category_id", "estimated_cost", "beneficiaries",
-                   "jobs_created", "kelurahan", "kecamatan")
+                   "jobs_created", "kelurahan", "kecamatan", "kelurahan_code")
 # What a submitted proposal must have; a draft needs only a title.
 REQUIRED_FOR_SUBMISSION = ("title", "category_id", "problem", "description", "estimated_cost",
                            "beneficiaries", "jobs_created", "kelurahan", "kecamatan")  # in the form's order
@@ -393,9 +393,11 @@ def _record(proposal: Proposal, before, after, actor: Actor, note: str = "") -> 
 
 
 def _fill_location(proposal: Proposal, business: Business) -> None:
-    """A proposal's location defaults to the business's own."""
+    """A proposal's location defaults to the business's own (with its code, in the same kecamatan)."""
     if not proposal.kelurahan:
         proposal.kelurahan = business.kelurahan
+        if not proposal.kecamatan or proposal.kecamatan == business.kecamatan:
+            proposal.kelurahan_code = business.kelurahan_code
     if not proposal.kecamatan:
         proposal.kecamatan = business.kecamatan
 

@@ -51,14 +51,20 @@ def browser_template(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def live_app(browser_template, tmp_path, monkeypatch):
+def live_app_overrides() -> dict:
+    """Extra settings for the live app (a test module overrides this fixture, e.g. CITY_CODE)."""
+    return {}
+
+
+@pytest.fixture
+def live_app(browser_template, tmp_path, monkeypatch, live_app_overrides):
     """The app on a fresh SQLite copy, served by a real HTTP server in a thread."""
     from participation import create_app
 
     database = tmp_path / "live.db"
     shutil.copyfile(browser_template, database)
     monkeypatch.setenv("INSTANCE_PATH", str(tmp_path / "instance"))
-    app = create_app({"APP_ENV": "test", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}"})
+    app = create_app({"APP_ENV": "test", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}", **live_app_overrides})
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

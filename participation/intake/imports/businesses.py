@@ -19,14 +19,13 @@ from participation.intake.imports.tables import (
     read_table,
 )
 from participation.models import Business, LegalForm, Scale, normalize_business_name, utcnow
+from participation.places import current_city
 from participation.validation import (
     check_kbli,
     check_nib,
     check_phone,
-    check_place,
     normalize_nib,
     normalize_phone,
-    normalize_place,
     parse_kbli,
 )
 
@@ -74,10 +73,7 @@ def _business_row(reader: RowReader) -> dict | None:
     scale = next((s for s in Scale if s.value == scale_text), None)
     if scale_text and scale is None:
         reader.error("skala", _("Use mikro, kecil or menengah."))
-    places = {}
-    for column in ("kelurahan", "kecamatan"):
-        places[column] = normalize_place(reader.text(column, required=True, max_length=100))
-        reader.check(column, check_place(places[column]))
+    places = reader.place(current_city(), required=True)
     phone = normalize_phone(reader.text("telepon", max_length=30)) or None
     reader.check("telepon", check_phone(phone))
     legal_text = reader.text("bentuk_usaha", max_length=20).lower().rstrip(".")
@@ -90,8 +86,8 @@ def _business_row(reader: RowReader) -> dict | None:
         reader.error("sertifikat", _("Use halal, pirt or sni."))
     return {
         "nib": nib, "name": name, "name_key": normalize_business_name(name), "owner_name": owner,
-        "kbli": set(codes), "scale": scale, "legal_form": legal, "kelurahan": places["kelurahan"],
-        "kecamatan": places["kecamatan"], "phone": phone, "address": reader.text("alamat", max_length=300),
+        "kbli": set(codes), "scale": scale, "legal_form": legal, **places, "phone": phone,
+        "address": reader.text("alamat", max_length=300),
         "capital": reader.number("modal", example=50_000_000),
         "annual_turnover": reader.number("omzet", example=300_000_000),
         "workforce_men": reader.number("tenaga_kerja_laki", maximum=100_000, example=5) or 0,
@@ -222,7 +218,7 @@ def _matching_ids(keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
 
 def _new_business_row(record: dict, now) -> dict:
     row = {key: record[key] for key in ("nib", "name", "name_key", "owner_name", "scale", "legal_form",
-                                        "kelurahan", "kecamatan", "phone", "address", "capital",
+                                        "kelurahan", "kecamatan", "kelurahan_code", "phone", "address", "capital",
                                         "annual_turnover", "workforce_men", "workforce_women",
                                         "cert_halal", "cert_pirt", "cert_sni")}
     row["kbli_codes"] = ",".join(sorted(record["kbli"]))

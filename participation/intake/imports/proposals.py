@@ -26,7 +26,7 @@ from participation.intake.imports.tables import (
     read_table,
 )
 from participation.models import Proposal, ProposalSource, ThemedSession
-from participation.validation import check_place, normalize_place
+from participation.places import current_city
 
 PROPOSAL_COLUMNS = {
     "nib": True, "nama_usaha": True, "judul": True, "masalah": True, "deskripsi": True, "kategori": True,
@@ -68,13 +68,9 @@ def import_proposals(themed_session: ThemedSession, filename: str, data: bytes, 
     used_numbers = set(db.session.scalars(select(Proposal.paper_form_number).where(
         Proposal.session_id == themed_session.id, Proposal.paper_form_number.is_not(None))))
 
-    def parse(reader: RowReader) -> dict:
-        def place(column: str) -> str:
-            # Optional (the business's own place is used when blank), but letters as on the form.
-            value = normalize_place(reader.text(column, max_length=100)) or ""
-            reader.check(column, check_place(value))
-            return value
+    city = current_city()
 
+    def parse(reader: RowReader) -> dict:
         business = (business_key(reader), confirms_owner(reader))  # looked up for all rows at once, below
         category_name = reader.text("kategori", required=True, max_length=120)
         category_id = categories.get(category_name.lower())
@@ -99,7 +95,8 @@ def import_proposals(themed_session: ThemedSession, filename: str, data: bytes, 
             "category_id": category_id, "estimated_cost": cost,
             "beneficiaries": reader.number("penerima_manfaat", required=True, maximum=10_000_000, example=25),
             "jobs_created": reader.number("tenaga_kerja_baru", required=True, maximum=1_000_000, example=3),
-            **{column: place(column) for column in ("kelurahan", "kecamatan")},
+            # Optional (the business's own place is used when blank), checked as on the form.
+            **reader.place(city, required=False),
             "paper_form_number": form_number,
         }
 

@@ -12,7 +12,7 @@ from flask import current_app
 from flask_babel import format_number
 from flask_babel import gettext as _
 
-from participation.validation import clean_text
+from participation.validation import PlaceProblem, check_place, clean_text, normalize_place, official_place
 
 MAX_ROWS = 200_000
 MAX_CELL = 10_000
@@ -304,6 +304,31 @@ class RowReader:
         elif len(value) > max_length:
             self.error(column, _("At most %(n)d characters.", n=max_length))
         return value
+
+    def place(self, city, *, required: bool) -> dict:
+        """The row's kelurahan and kecamatan: free text (letters), or with a city from its Kemendagri list.
+
+        Optional columns (`required` False) may both be empty; with a city a kecamatan alone is
+        refused, since the kelurahan says where the proposal is.
+        """
+        empty = {"kelurahan": "", "kecamatan": "", "kelurahan_code": None}
+        kelurahan = self.text("kelurahan", required=required, max_length=100)
+        kecamatan = self.text("kecamatan", required=required, max_length=100)
+        if city is None:
+            place = {"kelurahan": normalize_place(kelurahan) or "", "kecamatan": normalize_place(kecamatan) or "",
+                     "kelurahan_code": None}
+            for column in ("kelurahan", "kecamatan"):
+                self.check(column, check_place(place[column]))
+            return place
+        if not kelurahan or (required and not kecamatan):
+            if kecamatan and not required:
+                self.error("kelurahan", _("Give the kelurahan too, or leave both empty."))
+            return empty  # a required cell left empty is already reported
+        try:
+            return official_place(city, kelurahan, kecamatan).as_data()
+        except PlaceProblem as problem:
+            self.error(problem.column, problem.message)
+            return empty
 
     def number(self, column: str, *, required=False, maximum=10**15, example: int = 1_500_000) -> int | None:
         """A whole number up to `maximum`; one message when it is not: no number (with an
