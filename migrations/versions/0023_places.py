@@ -24,7 +24,8 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table("proposals") as batch:
-        batch.drop_column("kelurahan_code")
-    with op.batch_alter_table("businesses") as batch:
-        batch.drop_column("kelurahan_code")
+    # ALTER TABLE ... DROP COLUMN in place on both databases (SQLite has it since 3.35): a batch
+    # rebuild of businesses would DROP a table that proposals and invitations reference, which
+    # SQLite refuses with foreign keys on, and would lose the tables' AUTOINCREMENT.
+    op.execute("ALTER TABLE proposals DROP COLUMN kelurahan_code")
+    op.execute("ALTER TABLE businesses DROP COLUMN kelurahan_code")
