@@ -1,4 +1,4 @@
-"""Migration 0020 (a draft's unset numbers are NULL) keeps every proposal, on both databases."""
+"""Migration 0019 (a draft's unset numbers are NULL) keeps every proposal, on both databases."""
 from __future__ import annotations
 
 import pytest
@@ -22,7 +22,7 @@ def numbers(url: str) -> dict:
 
 
 @pytest.mark.parametrize("engine_name", BACKENDS)
-def test_0020_keeps_the_proposals_and_holds_a_submitted_one_to_its_numbers(engine_name, tmp_path, monkeypatch):
+def test_0019_keeps_the_proposals_and_holds_a_submitted_one_to_its_numbers(engine_name, tmp_path, monkeypatch):
     from participation import create_app
     from participation.extensions import db
     from participation.models import Role, User

@@ -64,7 +64,7 @@ class Proposal(db.Model):
     description: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     category_id: Mapped[int | None] = mapped_column(sa.ForeignKey("categories.id", ondelete="SET NULL"))
     # NULL while a draft leaves them unset ("–" on its page); a submitted proposal always has them
-    # (0 beneficiaries or new jobs is a real answer, a cost is above 0). Migration 0020.
+    # (0 beneficiaries or new jobs is a real answer, a cost is above 0). Migration 0019.
     estimated_cost: Mapped[int | None] = mapped_column(sa.BigInteger)
     beneficiaries: Mapped[int | None]
     jobs_created: Mapped[int | None]

@@ -33,7 +33,7 @@ REQUIRED_FOR_SUBMISSION = ("title", "category_id", "problem", "description", "es
                            "beneficiaries", "jobs_created", "kelurahan", "kecamatan")  # in the form's order
 # Whole-number columns are NULL while a draft leaves them unset (its page shows "–"); submitting
 # with one unset is refused as incomplete (0 beneficiaries typed in is a real answer). Drafts
-# saved before migration 0020 may hold a 0 that stood for "not given": it stays a 0.
+# saved before migration 0019 may hold a 0 that stood for "not given": it stays a 0.
 NUMBER_FIELDS = ("estimated_cost", "beneficiaries", "jobs_created")
 SIMILAR_TITLE = 0.8
 

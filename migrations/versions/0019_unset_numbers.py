@@ -61,7 +61,7 @@ def _sqlite_rebuild(*, nullable: bool) -> None:
     """Rebuild proposals with the three columns (not) nullable, foreign keys off so no cascade fires."""
     context = op.get_context()
     if context.as_sql:
-        raise RuntimeError("0020 rebuilds a SQLite table from the live schema; run it without --sql")
+        raise RuntimeError("0019 rebuilds a SQLite table from the live schema; run it without --sql")
     with context.autocommit_block():
         connection = op.get_bind()
         if connection.connection.dbapi_connection.in_transaction:
