@@ -42,7 +42,8 @@ from participation.models import (
     NotificationState,
     utcnow,
 )
-from participation.notifications.render import base_url, recipient_locale, render
+from participation.notifications.kinds_scheduled import DIGEST
+from participation.notifications.render import base_url, public_url, recipient_locale, render
 
 log = logging.getLogger(__name__)
 
@@ -170,14 +171,24 @@ def compose(row: Notification) -> flask_mail.Message:
     user = row.user
     with force_locale(recipient_locale(user)):
         rendered = render(row)
+    # RFC 3834: an automatic message; out-of-office replies are not wanted.
+    headers = {"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"}
+    if row.kind == DIGEST:  # RFC 2369 and RFC 8058: one-click unsubscribe from the digest
+        headers["List-Unsubscribe"] = f"<{unsubscribe_url(user)}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message = flask_mail.Message(
         subject=rendered.subject, recipients=[(" ".join(user.name.split()), user.email)],
-        body=rendered.text, html=rendered.html, sender=sender(),
-        # RFC 3834: an automatic message; out-of-office replies are not wanted.
-        extra_headers={"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"})
+        body=rendered.text, html=rendered.html, sender=sender(), extra_headers=headers)
     message.msgId = f"<notification-{row.id}@{_mail_host()}>"
     message.date = time.time()
     return message
+
+
+def unsubscribe_url(user) -> str:
+    """The digest's one-click unsubscribe address: works without signing in, by its signed token."""
+    from participation.notifications.preferences import unsubscribe_token
+
+    return public_url("notifications.unsubscribe", token=unsubscribe_token(user))
 
 
 class _SmtpConnection(flask_mail.Connection):
