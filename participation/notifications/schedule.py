@@ -22,7 +22,7 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -126,15 +126,13 @@ def staff_summaries(now: datetime, day: str) -> int:
             since = max(since - timedelta(days=6), datetime.fromisoformat(previous.payload["until_at"]))
         sessions = []
         for themed_session in _sessions_of(user):
-            counts = dict(db.session.execute(
-                select(Proposal.submitted_at >= since, func.count(Proposal.id))
+            total, new = db.session.execute(
+                select(func.count(Proposal.id), func.count(case((Proposal.submitted_at >= since, Proposal.id))))
                 .where(Proposal.session_id == themed_session.id, Proposal.status == ProposalStatus.SUBMITTED,
-                       Proposal.submitted_at < now)
-                .group_by(Proposal.submitted_at >= since)).all())
-            new = counts.get(True, 0)
+                       Proposal.submitted_at < now)).one()
             if new:
                 sessions.append({"id": themed_session.id, "title": themed_session.title, "new": new,
-                                 "total": new + counts.get(False, 0)})
+                                 "total": total})
         if not sessions:
             continue
         payload = {"sessions": sessions, "since_at": _iso(since), "until_at": _iso(now),
