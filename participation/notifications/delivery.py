@@ -43,7 +43,7 @@ from participation.models import (
     utcnow,
 )
 from participation.notifications.kinds_scheduled import DIGEST
-from participation.notifications.render import base_url, public_url, recipient_locale, render
+from participation.notifications.render import base_url, recipient_locale, render
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +174,8 @@ def compose(row: Notification) -> flask_mail.Message:
     # RFC 3834: an automatic message; out-of-office replies are not wanted.
     headers = {"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"}
     if row.kind == DIGEST:  # RFC 2369 and RFC 8058: one-click unsubscribe from the digest
+        from participation.notifications.preferences import unsubscribe_url
+
         headers["List-Unsubscribe"] = f"<{unsubscribe_url(user)}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message = flask_mail.Message(
@@ -182,13 +184,6 @@ def compose(row: Notification) -> flask_mail.Message:
     message.msgId = f"<notification-{row.id}@{_mail_host()}>"
     message.date = time.time()
     return message
-
-
-def unsubscribe_url(user) -> str:
-    """The digest's one-click unsubscribe address: works without signing in, by its signed token."""
-    from participation.notifications.preferences import unsubscribe_token
-
-    return public_url("notifications.unsubscribe", token=unsubscribe_token(user))
 
 
 class _SmtpConnection(flask_mail.Connection):

@@ -53,10 +53,10 @@ def write(kind: str, notice: Notice, audit_event=None) -> list[Notification]:
     channels, for_digest = channels_for(kind, notice)
     if notice.key is not None:
         return _write_once(kind, notice, channels, for_digest)
-    return _rows(kind, notice, channels, for_digest, audit_event)
+    return add_rows(kind, notice, channels, for_digest, audit_event)
 
 
-def _rows(kind, notice, channels, for_digest, audit_event=None) -> list[Notification]:
+def add_rows(kind, notice, channels, for_digest, audit_event=None) -> list[Notification]:
     now = utcnow()
     rows = []
     for channel in channels:
@@ -83,7 +83,7 @@ def _write_once(kind, notice, channels, for_digest) -> list[Notification]:
         return []
     try:
         with db.session.begin_nested():
-            rows = _rows(kind, notice, channels, for_digest)
+            rows = add_rows(kind, notice, channels, for_digest)
             db.session.flush()
     except IntegrityError:
         return []

@@ -83,6 +83,13 @@ def unsubscribe_token(user: User) -> str:
     return _serializer().dumps({"u": user.id, "e": user.email})
 
 
+def unsubscribe_url(user: User) -> str:
+    """The digest's one-click unsubscribe address: works without signing in, by its signed token."""
+    from participation.notifications.render import public_url
+
+    return public_url("notifications.unsubscribe", token=unsubscribe_token(user))
+
+
 def user_of_token(token: str) -> User | None:
     """The active user a token was made for; None for a forged token or an address that changed."""
     try:

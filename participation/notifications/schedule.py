@@ -63,7 +63,7 @@ def local_day(now: datetime) -> tuple[str, bool]:
     """The app's local date of `now` (UTC, naive), and whether the daily mails are due (DIGEST_HOUR passed)."""
     zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "UTC")
     local = now.replace(tzinfo=timezone.utc).astimezone(zone)
-    return local.date().isoformat(), local.hour >= current_app.config.get("NOTIFICATION_DIGEST_HOUR", 7)
+    return local.date().isoformat(), local.hour >= current_app.config["NOTIFICATION_DIGEST_HOUR"]
 
 
 def draft_reminders(now: datetime) -> int:
@@ -159,8 +159,9 @@ def digests(now: datetime, day: str) -> int:
                 db.session.execute(update(Notification).where(Notification.id.in_(ids))
                                    .values(awaits_digest=False))
                 if user.active:
-                    outbox._rows(DIGEST, Notice(user, {"items": ids, "day": day}, channels=(NotificationChannel.EMAIL,),
-                                                key=key), (NotificationChannel.EMAIL,), False)
+                    email = (NotificationChannel.EMAIL,)
+                    outbox.add_rows(DIGEST, Notice(user, {"items": ids, "day": day}, channels=email, key=key),
+                                    email, False)
                 db.session.flush()
         except IntegrityError:
             continue
