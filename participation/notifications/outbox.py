@@ -52,11 +52,12 @@ def write(kind: str, notice: Notice, audit_event=None) -> list[Notification]:
         return []
     channels, for_digest = channels_for(kind, notice)
     if notice.key is not None:
-        return _write_once(kind, notice, channels, for_digest)
+        return _write_once(kind, notice, channels, for_digest, audit_event)
     return add_rows(kind, notice, channels, for_digest, audit_event)
 
 
 def add_rows(kind, notice, channels, for_digest, audit_event=None) -> list[Notification]:
+    """The notice's rows on `channels`, added to the session (the in-app one marked for the digest if asked)."""
     now = utcnow()
     rows = []
     for channel in channels:
@@ -76,14 +77,14 @@ def written(key: str) -> bool:
     return db.session.scalar(select(Notification.id).where(Notification.dedup_key == key).limit(1)) is not None
 
 
-def _write_once(kind, notice, channels, for_digest) -> list[Notification]:
+def _write_once(kind, notice, channels, for_digest, audit_event=None) -> list[Notification]:
     """A keyed notice in a savepoint: when another worker wrote the same key first, the unique
     index refuses ours and the savepoint takes it back, leaving the rest of the scan intact."""
     if written(notice.key):
         return []
     try:
         with db.session.begin_nested():
-            rows = add_rows(kind, notice, channels, for_digest)
+            rows = add_rows(kind, notice, channels, for_digest, audit_event)
             db.session.flush()
     except IntegrityError:
         return []

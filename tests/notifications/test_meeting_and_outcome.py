@@ -76,6 +76,8 @@ def test_an_invited_owner_gets_the_invitation_and_one_reminder_the_day_before(
     login_as(world.owner)
     assert follow(client, "https://musrenbang.test/usulan/").status_code == 200
     assert [row.kind for row in rows(app, NotificationChannel.IN_APP)] == ["invitation"]
+    with app_db(app) as session:  # both rows name the roster event they report
+        assert {row.event.action for row in session.scalars(select(Notification))} == {"roster.invited"}
 
     with app.app_context():  # invited again (already on the roster): nothing new
         from participation.intake.services import invite
