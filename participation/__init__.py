@@ -143,6 +143,9 @@ def register_template_helpers(app) -> None:
     from participation.notifications.routes import unread_for_current_user
 
     app.jinja_env.globals["unread_notifications"] = unread_for_current_user
+    from participation.notifications.routes import current_preferences_form
+
+    app.jinja_env.globals["notification_preferences_form"] = current_preferences_form
     from participation import whatsapp
 
     app.jinja_env.globals["whatsapp_invitation"] = whatsapp.invitation_link

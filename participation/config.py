@@ -230,6 +230,9 @@ class Config:
     # one worker takes at a time, and how long it holds them; a lapsed lease makes them due again.
     NOTIFICATION_BATCH = 10
     NOTIFICATION_LEASE = timedelta(minutes=10)
+    # The local hour (BABEL_DEFAULT_TIMEZONE) from which the daily digest and the staff's daily
+    # summary are written (participation/notifications/schedule.py).
+    NOTIFICATION_DIGEST_HOUR = 7
     # Where stored files' bytes live (participation/object_store.py): unset, in the database; set
     # to s3://BUCKET/PREFIX?endpoint=https://host:port&region=REGION (credentials from the AWS_*
     # variables, or s3://KEY:SECRET@BUCKET/...), in that S3-compatible bucket.

@@ -94,6 +94,12 @@ ACCESS = {
     ("notifications.open", "POST"): {**signed_in(404), "proponent": 303},
     ("notifications.read", "POST"): {**signed_in(404), "proponent": 303},
     ("notifications.read_all", "POST"): signed_in(303),
+    # Preferences per kind of message (account page); an empty form is refused.
+    ("notifications.save_preferences", "POST"): signed_in(400),
+    # The digest's one-click unsubscribe: no sign-in, the signed token (the proponent's) is the
+    # proof, whoever opens it; a GET asks, a POST (without CSRF, RFC 8058) does it.
+    ("notifications.unsubscribe", "GET"): everyone(200),
+    ("notifications.unsubscribe", "POST"): everyone(200),
     # Themed sessions: members see them, planners (and admins) manage them.
     ("sessions.index", "GET"): only(STAFF, 200),
     ("sessions.new", "GET"): only(MANAGERS, 200),
@@ -248,6 +254,8 @@ REQUESTS = {
     ("jobs.detail", "GET"): {"values": {"job_id": "@job"}},
     ("notifications.open", "POST"): {"values": {"notification_id": "@notification"}},
     ("notifications.read", "POST"): {"values": {"notification_id": "@notification"}},
+    ("notifications.unsubscribe", "GET"): {"values": {"token": "@unsubscribe_token"}},
+    ("notifications.unsubscribe", "POST"): {"values": {"token": "@unsubscribe_token"}},
     ("admin.resend_notification", "POST"): {"values": {"notification_id": "@failed_mail"}},
     ("jobs.download", "GET"): {"values": {"job_id": "@job"}},
     ("jobs.status", "GET"): {"values": {"job_id": "@job"}},
@@ -353,8 +361,11 @@ def build_world(app) -> dict:
                                    last_error="SMTP 550: mailbox unavailable")
         session.add_all([notification, failed_mail])
         session.commit()
+        from participation.notifications.preferences import unsubscribe_token
+
         return {
             "notification": notification.id, "failed_mail": failed_mail.id,
+        "unsubscribe_token": unsubscribe_token(accounts["proponent"]),
             "session": themed_session.id, "job": job.id, "spare_category": spare_category.id,
             "criterion": themed_session.criteria[-1].id, "proposal": proposal.id, "draft": draft.id,
             "spare_user": user_id_of(session, "fasilitator2@contoh.id"), "owner": accounts["proponent"].id,
@@ -421,7 +432,10 @@ def test_access(access_app, endpoint, method, role):
         assert "/masuk" in response.headers["Location"]
 
 
-POSTS = [key for key in ACCESS if key[1] == "POST"]
+# Exempt from CSRF by design: a mail client's one-click unsubscribe (RFC 8058) has no session;
+# the signed token in its address is the proof (tests/notifications/test_preferences.py).
+CSRF_EXEMPT = {("notifications.unsubscribe", "POST")}
+POSTS = [key for key in ACCESS if key[1] == "POST" and key not in CSRF_EXEMPT]
 
 
 @pytest.mark.parametrize("endpoint,method", POSTS, ids=[e for e, _ in POSTS])

@@ -55,20 +55,23 @@ def check_roster_open(themed_session: ThemedSession) -> None:
 def invite(themed_session: ThemedSession, business_ids, actor: Actor) -> int:
     """Put businesses on the roster; returns how many were new to it."""
     check_roster_open(themed_session)
-    added = add_invitations(themed_session, business_ids, actor)
-    _audit("roster.invited", themed_session, actor, after={"business_ids": sorted(set(business_ids)), "added": added})
-    return added
+    new = add_invitations(themed_session, business_ids, actor)
+    # The new ones are named: their owners' invitations (notifications) start from this event.
+    _audit("roster.invited", themed_session, actor, after={"business_ids": sorted(set(business_ids)),
+                                                           "added": len(new), "new_business_ids": new})
+    return len(new)
 
 
 def _audit(event: str, themed_session: ThemedSession, actor: Actor, **kwargs) -> None:
     record(event, actor, themed_session, object_type="ThemedSession", **kwargs)
 
 
-def add_invitations(themed_session: ThemedSession, business_ids, actor: Actor, *, walk_in: bool = False) -> int:
-    """Roster entries for an operation that records its own event; returns how many were new."""
+def add_invitations(themed_session: ThemedSession, business_ids, actor: Actor, *,
+                    walk_in: bool = False) -> list[int]:
+    """Roster entries for an operation that records its own event; returns the ids of the businesses new to it."""
     wanted = set(business_ids)
     if not wanted:
-        return 0
+        return []
     already = set(db.session.scalars(select(Invitation.business_id).where(
         Invitation.session_id == themed_session.id, Invitation.business_id.in_(wanted))))
     existing_businesses = set(db.session.scalars(select(Business.id).where(Business.id.in_(wanted))))
@@ -77,7 +80,7 @@ def add_invitations(themed_session: ThemedSession, business_ids, actor: Actor, *
         db.session.add(Invitation(session_id=themed_session.id, business_id=business_id,
                                   invited_by_id=actor.user_id, walk_in=walk_in))
     db.session.flush()
-    return len(new)
+    return new
 
 
 def roster(themed_session: ThemedSession, query: str = "", *, walk_ins: bool = True) -> list[Invitation]:
@@ -114,10 +117,10 @@ def import_roster(themed_session: ThemedSession, filename: str, data: bytes, act
     result = imports.import_roster(filename, data, progress=progress, limits=limits)
     if not result.ok:
         return result, 0
-    added = add_invitations(themed_session, result.ids, actor)
+    new = add_invitations(themed_session, result.ids, actor)
     _audit("roster.imported", themed_session, actor,
-           after={"rows": result.rows, "created": result.created, "invited": added})
-    return result, added
+           after={"rows": result.rows, "created": result.created, "invited": len(new), "new_business_ids": new})
+    return result, len(new)
 
 
 def search_businesses(query: str, limit: int = 20) -> list[Business]:

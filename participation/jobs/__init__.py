@@ -220,15 +220,20 @@ class Worked:
 
 def work(poll_seconds: float = 2.0, once: bool = False) -> Worked:
     """The worker loop behind `flask run-jobs` and `flask send-notifications` (one loop, two names):
-    run the due jobs, send the due messages and the daily housekeeping, then sleep; `once` drains
+    run the due jobs, write the scheduled messages (reminders, digests), send the due messages and
+    the daily housekeeping, then sleep; `once` drains
     what is due and returns."""
     from participation.jobs import housekeeping
-    from participation.notifications import delivery
+    from participation.notifications import delivery, schedule
 
     worked = Worked()
     worker = delivery.worker_name()
     while True:
         worked.jobs += run_due()
+        if once:
+            schedule.scan()  # reminders, daily summaries and digests that are due
+        else:
+            schedule.look()
         worked.messages += delivery.send_due(worker)
         if once:
             housekeeping.run_if_due()  # once a day, on one worker of all

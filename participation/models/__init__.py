@@ -16,7 +16,13 @@ from participation.models.business import (
 from participation.models.documents import AgendaItem, AgendaKind, Letterhead
 from participation.models.job import Job, JobState
 from participation.models.files import StoredFile
-from participation.models.notification import Notification, NotificationChannel, NotificationState
+from participation.models.notification import (
+    Notification,
+    NotificationChannel,
+    NotificationMode,
+    NotificationPreference,
+    NotificationState,
+)
 from participation.models.proposal import (
     RECEIPT_PREFIX,
     HistoryEntry,
@@ -86,6 +92,8 @@ __all__ = [
     "Normalization",
     "Notification",
     "NotificationChannel",
+    "NotificationMode",
+    "NotificationPreference",
     "NotificationState",
     "Proposal",
     "ProposalSource",

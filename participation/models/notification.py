@@ -36,6 +36,9 @@ class Notification(db.Model):
     __table_args__ = table_args(
         sa.Index("ix_notifications_due", "channel", "state", "next_attempt_at"),
         sa.Index("ix_notifications_user_channel", "user_id", "channel", "id"),
+        # A scheduled message (a reminder, a daily summary or digest) is written at most once per
+        # channel, whatever the number of workers scanning at the same time.
+        sa.Index("ux_notifications_dedup_key", "dedup_key", "channel", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -58,6 +61,10 @@ class Notification(db.Model):
     read_at: Mapped[datetime | None] = mapped_column()
     # The audit event the message reports.
     event_id: Mapped[int | None] = mapped_column(sa.ForeignKey("audit_events.id"))
+    # What makes a scheduled message unique (e.g. "draft_reminder:42"); None for the others.
+    dedup_key: Mapped[str | None] = mapped_column(sa.String(120))
+    # An in-app message whose user gets this kind by daily digest, not yet gathered into one.
+    awaits_digest: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     user = relationship("User")
     event = relationship("AuditEvent")
@@ -73,3 +80,27 @@ class Notification(db.Model):
 
     def __repr__(self) -> str:
         return f"<Notification {self.id} {self.kind} {self.channel.value} {self.state.value}>"
+
+
+class NotificationMode(LabelledEnum):
+    """How a user gets a kind of message that follows their preference."""
+
+    IMMEDIATE = "immediate", _l("By email, immediately")
+    DIGEST = "digest", _l("In one daily digest email")
+    IN_APP = "in_app", _l("In the app only, no email")
+    OFF = "off", _l("Not at all")
+
+
+class NotificationPreference(db.Model):
+    """A user's choice for one kind of message (no row: the kind's default)."""
+
+    __tablename__ = "notification_preferences"
+    __table_args__ = table_args()
+
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    mode: Mapped[NotificationMode] = mapped_column(enum_column(NotificationMode, "notification_mode"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<NotificationPreference {self.user_id} {self.kind} {self.mode.value}>"

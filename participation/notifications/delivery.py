@@ -42,6 +42,7 @@ from participation.models import (
     NotificationState,
     utcnow,
 )
+from participation.notifications.kinds_scheduled import DIGEST
 from participation.notifications.render import base_url, recipient_locale, render
 
 log = logging.getLogger(__name__)
@@ -170,11 +171,16 @@ def compose(row: Notification) -> flask_mail.Message:
     user = row.user
     with force_locale(recipient_locale(user)):
         rendered = render(row)
+    # RFC 3834: an automatic message; out-of-office replies are not wanted.
+    headers = {"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"}
+    if row.kind == DIGEST:  # RFC 2369 and RFC 8058: one-click unsubscribe from the digest
+        from participation.notifications.preferences import unsubscribe_url
+
+        headers["List-Unsubscribe"] = f"<{unsubscribe_url(user)}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message = flask_mail.Message(
         subject=rendered.subject, recipients=[(" ".join(user.name.split()), user.email)],
-        body=rendered.text, html=rendered.html, sender=sender(),
-        # RFC 3834: an automatic message; out-of-office replies are not wanted.
-        extra_headers={"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"})
+        body=rendered.text, html=rendered.html, sender=sender(), extra_headers=headers)
     message.msgId = f"<notification-{row.id}@{_mail_host()}>"
     message.date = time.time()
     return message

@@ -69,3 +69,7 @@ def proposal_withdrawn(event, actor, proposal) -> list[Notice]:
     if owner is None:
         return []
     return [Notice(owner, {**proposal_payload(proposal), "withdrawn_at": _iso(utcnow())})]
+
+
+# The other kinds, in the order the preferences form lists them.
+from participation.notifications import kinds_meeting, kinds_outcome, kinds_scheduled  # noqa: E402,F401

@@ -71,8 +71,11 @@ def _block(template, name: str, context: dict) -> str:
 
 def _context(notification, link: str) -> dict:
     user = notification.user
-    return {**_values(notification.payload or {}), "link": link, "recipient_name": user.name if user else "",
-            "site_url": public_url("public.index"), "notifications_url": public_url("notifications.index")}
+    registered = KINDS[notification.kind]
+    extra = registered.context(notification.payload or {}) if registered.context else {}
+    return {**_values(notification.payload or {}), **extra, "link": link,
+            "recipient_name": user.name if user else "", "site_url": public_url("public.index"),
+            "notifications_url": public_url("notifications.index")}
 
 
 def link_of(notification, *, absolute: bool, secret: bool = False) -> str:
@@ -108,10 +111,15 @@ class Brief:
     link: str
 
 
-def brief(notification) -> Brief:
+def brief(notification, *, absolute: bool = False) -> Brief:
     """Subject, summary and a site-relative link, for the notifications page."""
     text_template = current_app.jinja_env.get_template(KINDS[notification.kind].templates[0])
-    link = link_of(notification, absolute=False)
+    link = link_of(notification, absolute=absolute)
     context = _context(notification, link)
     return Brief(notification, _block(text_template, "subject", context),
                  _block(text_template, "summary", context), link)
+
+
+def outline(notification) -> Brief:
+    """Subject, summary and an absolute link: one item of a digest mail."""
+    return brief(notification, absolute=True)
