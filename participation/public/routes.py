@@ -11,7 +11,7 @@ from sqlalchemy import select
 from participation.auth.services import set_locale
 from participation.extensions import db
 from participation.models import SessionStatus, ThemedSession
-from participation.review.services import official_ranking
+from participation.review.services import decision_reasons, official_ranking
 from participation.i18n import SESSION_LOCALE
 from participation.security import safe_next, web_actor
 
@@ -46,7 +46,7 @@ def result(session_id: int):
     if not official.is_final:
         abort(404)
     return render_template("public/result.html", themed_session=themed_session, snapshot=official.snapshot,
-                           export=official.payload)
+                           export=official.payload, reasons=decision_reasons(themed_session))
 
 
 @bp.route("/bahasa", methods=["POST"])
