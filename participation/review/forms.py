@@ -22,6 +22,16 @@ SAATY_WORDS = {1: _l("equally important"), 2: _l("equally to moderately more imp
                9: _l("extremely more important")}
 
 
+class RequiredWhenInconsistent:
+    """Marks the override reason as needed (no "(optional)"): the page shows it only when CR > 0.10,
+    and the service refuses inconsistent weights without it."""
+
+    field_flags = {"required_to_submit": True}
+
+    def __call__(self, form, field):
+        return None
+
+
 def _correction_field():
     return TextAreaField(_l("Reason for the correction"), validators=[
         Optional(), Length(max=1000, message=_l("At most 1,000 characters."))],
@@ -139,9 +149,9 @@ def make_ahp_form(criteria):
 
     AhpForm.override_reason = TextAreaField(
         _l("Reason for applying inconsistent weights"), validators=[
-            Optional(), Length(max=500, message=_l("The reason for the override must be 5 to 500 characters."))],
-        description=_l("Needed only when CR is above 0.10. It is recorded in the audit log and printed in the "
-                       "minutes."), render_kw={"rows": 2, "maxlength": 500})
+            RequiredWhenInconsistent(), Optional(),
+            Length(max=500, message=_l("The reason for the override must be 5 to 500 characters."))],
+        description=_l("5 to 500 characters, in words the forum will recognise in the minutes."), render_kw={"rows": 2, "maxlength": 500})
 
     # gettext, not lazy_gettext, wherever a label carries the planner's text: Jinja and WTForms
     # treat a lazy string as safe HTML (it has __html__), so a criterion name would go out unescaped.
