@@ -151,7 +151,8 @@ def make_ahp_form(criteria):
         _l("Reason for applying inconsistent weights"), validators=[
             RequiredWhenInconsistent(), Optional(),
             Length(max=500, message=_l("The reason for the override must be 5 to 500 characters."))],
-        description=_l("5 to 500 characters, in words the forum will recognise in the minutes."), render_kw={"rows": 2, "maxlength": 500})
+        description=_l("5 to 500 characters, in words the forum will recognise in the minutes."),
+        render_kw={"rows": 2, "maxlength": 500})
 
     # gettext, not lazy_gettext, wherever a label carries the planner's text: Jinja and WTForms
     # treat a lazy string as safe HTML (it has __html__), so a criterion name would go out unescaped.

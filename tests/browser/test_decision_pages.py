@@ -20,8 +20,8 @@ def world(make_world):
     return make_world(
         planners=[{"email": "perencana@contoh.id", "name": "Dedi Kurniawan"}], status=SessionStatus.REVIEW,
         budget_ceiling=100_000_000,
-        proposals=[{"business": {"nib": "3201000000001", "name": "Batik Sekar Jagad"}, "title": "Pelatihan pewarna alami",
-                    "estimated_cost": 60_000_000, "rated": 5},
+        proposals=[{"business": {"nib": "3201000000001", "name": "Batik Sekar Jagad"},
+                    "title": "Pelatihan pewarna alami", "estimated_cost": 60_000_000, "rated": 5},
                    {"business": {"nib": "3201000000002", "name": "Mebel Jati Makmur"}, "title": "Mesin serut kayu",
                     "estimated_cost": 70_000_000, "rated": 3}])
 
@@ -40,7 +40,8 @@ def test_ahp_asks_for_a_reason_and_the_decision_page_warns_outside_the_ceiling(l
         names = [c.name for c in session.get(ThemedSession, sid).criteria]
 
     page.goto(base + f"/sesi/{sid}/ahp")
-    expect(page.get_by_text("Bobot dengan rasio konsistensi di atas 0,10 hanya diterapkan dengan alasan")).to_be_visible()
+    rule = "Bobot dengan rasio konsistensi di atas 0,10 hanya diterapkan dengan alasan"
+    expect(page.get_by_text(rule)).to_be_visible()
     # A circle of preferences: the second beats the third, the third the fourth, the fourth the second.
     page.get_by_label(f"{names[1]} dibandingkan dengan {names[2]}").select_option("9")
     page.get_by_label(f"{names[2]} dibandingkan dengan {names[3]}").select_option("9")

@@ -117,3 +117,14 @@ def test_prioritising_outside_the_ceiling_warns_and_the_reason_shows_everywhere(
     login_as(world.owner)
     mine = html.unescape(client.get(f"/usulan/{owners}").get_data(as_text=True))
     assert f"— {REASON_OWNER}" in mine
+
+
+def test_a_proposal_not_ranked_yet_says_so_without_budget_figures(app, client, make_world, login_as):
+    world = make_world(status=SessionStatus.REVIEW, budget_ceiling=CEILING, proposals=[
+        {"title": "Sudah dinilai", "estimated_cost": 20_000_000, "rated": 4},
+        {"title": "Belum dinilai", "estimated_cost": 25_000_000}])
+    login_as(world.planner)
+    page = client.get(f"/sesi/{world.session}/keputusan/{world.proposals[1]}").get_data(as_text=True)
+    assert shown(page) == {"rank": "belum diperingkat", "score": "–", "cost": "Rp25.000.000",
+                           "ceiling": rupiah_id(CEILING)}
+    assert "di luar pagu anggaran" not in page
