@@ -146,7 +146,8 @@ def test_review_forms(app, client, world, login_as):
            ["outcome", "reason", "correction_reason"])
     hammer(app, client, f"/sesi/{sid}/finalisasi", {"confirm": "FINAL"}, ["confirm", f"exclude_{pid}"])
     ahp = {f"p{a}_{b}": "1" for i, a in enumerate(criterion_ids) for b in criterion_ids[i + 1:]}
-    hammer(app, client, f"/sesi/{sid}/ahp", ahp | {"action": "compute"}, [next(iter(ahp)), "action"])
+    hammer(app, client, f"/sesi/{sid}/ahp", ahp | {"action": "compute"},
+           [next(iter(ahp)), "action", "override_reason"])
     weights = {f"w{cid}": "1" for cid in criterion_ids}
     with app_db(app) as session:
         saved = [c.weight for c in session.get(ThemedSession, sid).criteria]

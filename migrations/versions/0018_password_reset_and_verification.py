@@ -19,11 +19,11 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table("users") as batch:
+    with op.batch_alter_table("users", recreate="never") as batch:  # in place: a rebuild would DROP users, which every table references
         batch.add_column(sa.Column("email_verified_at", sa.DateTime(), nullable=True))
     op.execute("UPDATE users SET email_verified_at = created_at")
 
 
 def downgrade():
-    with op.batch_alter_table("users") as batch:
+    with op.batch_alter_table("users", recreate="never") as batch:  # in place: a rebuild would DROP users, which every table references
         batch.drop_column("email_verified_at")

@@ -40,7 +40,7 @@ def upgrade():
 
 def downgrade():
     op.drop_index("ux_notifications_dedup_key", table_name="notifications")
-    with op.batch_alter_table("notifications") as batch:
+    with op.batch_alter_table("notifications", recreate="never") as batch:  # in place, keeping AUTOINCREMENT
         batch.drop_column("awaits_digest")
         batch.drop_column("dedup_key")
     op.drop_table("notification_preferences")

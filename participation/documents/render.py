@@ -62,13 +62,16 @@ def attachments_text(count: int | None) -> str:
 
 def minutes_context(themed_session: ThemedSession) -> dict:
     """The final ranking when there is one (the latest snapshot), else the current one, marked draft."""
-    from participation.review.services import official_ranking
+    from participation.review.services import decision_reasons, official_ranking
 
     official = official_ranking(themed_session)
     payload, snapshot = official.payload, official.snapshot
     selected = [p for p in payload["proposals"] if p["selected"]]
     # The payload keeps every setting, but a TOPSIS ranking never used the SAW normalisation.
+    reasons = decision_reasons(themed_session)
+    decided = [p for p in payload["proposals"] if p["decision"] and reasons.get(p["receipt_number"])]
     return {"payload": payload, "snapshot": snapshot, "final": snapshot is not None,
+            "reasons": reasons, "decided": decided,
             "uses_normalization": ScoringMethod(payload["method"]).uses_normalization,
             "counts": attendance_counts(themed_session),
             "selected_total": sum(p["estimated_cost"] for p in selected), "selected_count": len(selected)}

@@ -188,6 +188,8 @@ class ThemedSession(db.Model):
         server_default="manual")
     ahp_matrix: Mapped[list | None] = mapped_column(sa.JSON)
     ahp_cr: Mapped[float | None] = mapped_column(sa.Float)
+    # Why weights from an inconsistent comparison (CR > 0.10) were applied anyway; None otherwise.
+    ahp_override_reason: Mapped[str | None] = mapped_column(sa.String(500))
     status: Mapped[SessionStatus] = mapped_column(
         enum_column(SessionStatus, "session_status"), default=SessionStatus.DRAFT, server_default="draft")
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))

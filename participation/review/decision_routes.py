@@ -9,7 +9,7 @@ from participation.models import Outcome, ThemedSession
 from participation.review import services
 from participation.review.blueprint import bp, load_session_proposal, message
 from participation.review.forms import DecisionForm, make_finalize_form
-from participation.review.ranking import build_ranking
+from participation.review.ranking import budget_effect, build_ranking
 from participation.security import MANAGERS, rerender_on_csrf_error, session_page, web_actor
 
 
@@ -31,12 +31,18 @@ def decide(themed_session: ThemedSession, proposal_id: int):
             db.session.rollback()
             form.form_errors.append(message(error))
         else:
+            effect = budget_effect(build_ranking(themed_session, stability=False), proposal.id)
             db.session.commit()
             flash(_("Decision on %(receipt)s recorded.", receipt=proposal.receipt_number), "success")
+            if Outcome(form.outcome.data) is Outcome.PRIORITIZED and effect and effect.outside_ceiling:
+                flash(_("%(receipt)s is prioritised but lies outside the budget ceiling: %(why)s",
+                        receipt=proposal.receipt_number, why=effect.not_selected), "warning")
             return redirect(url_for("review.ranking", session_id=session_id), code=303)
     status = 400 if request.method == "POST" else 200
+    effect = budget_effect(build_ranking(themed_session, stability=False), proposal.id)
+    prioritized = bool(proposal.decision and proposal.decision.outcome is Outcome.PRIORITIZED)
     return render_template("review/decide.html", themed_session=themed_session, proposal=proposal,
-                           form=form), status
+                           form=form, effect=effect, prioritized=prioritized), status
 
 
 @bp.route("/finalisasi", methods=["GET", "POST"])

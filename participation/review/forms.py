@@ -14,8 +14,22 @@ from participation.sessions.forms import DecimalTextField
 
 SAATY = (9, 8, 7, 6, 5, 4, 3, 2, 1, Fraction(1, 2), Fraction(1, 3), Fraction(1, 4), Fraction(1, 5),
          Fraction(1, 6), Fraction(1, 7), Fraction(1, 8), Fraction(1, 9))
-SAATY_WORDS = {1: _l("equally important"), 3: _l("moderately more important"), 5: _l("strongly more important"),
-               7: _l("very strongly more important"), 9: _l("extremely more important")}
+# Every level has its words, the even ones between their neighbours (Saaty's intermediate values).
+SAATY_WORDS = {1: _l("equally important"), 2: _l("equally to moderately more important"),
+               3: _l("moderately more important"), 4: _l("moderately to strongly more important"),
+               5: _l("strongly more important"), 6: _l("strongly to very strongly more important"),
+               7: _l("very strongly more important"), 8: _l("very strongly to extremely more important"),
+               9: _l("extremely more important")}
+
+
+class RequiredWhenInconsistent:
+    """Marks the override reason as needed (no "(optional)"): the page shows it only when CR > 0.10,
+    and the service refuses inconsistent weights without it."""
+
+    field_flags = {"required_to_submit": True}
+
+    def __call__(self, form, field):
+        return None
 
 
 def _correction_field():
@@ -108,10 +122,10 @@ def saaty_choices(name_a: str, name_b: str):
             text = _("%(value)s — equally important", value=label)
         elif value > 1:
             text = _("%(value)s — %(a)s is %(words)s", value=label, a=name_a,
-                     words=SAATY_WORDS.get(int(value), _("more important")))
+                     words=SAATY_WORDS[int(value)])
         else:
             text = _("%(value)s — %(b)s is %(words)s", value=label, b=name_b,
-                     words=SAATY_WORDS.get(int(1 / value), _("more important")))
+                     words=SAATY_WORDS[int(1 / value)])
         options.append((label, text))
     return options
 
@@ -132,6 +146,13 @@ def make_ahp_form(criteria):
                 matrix[index[a.id]][index[b.id]] = value
                 matrix[index[b.id]][index[a.id]] = 1.0 / value
             return matrix
+
+    AhpForm.override_reason = TextAreaField(
+        _l("Reason for applying inconsistent weights"), validators=[
+            RequiredWhenInconsistent(), Optional(),
+            Length(max=500, message=_l("The reason for the override must be 5 to 500 characters."))],
+        description=_l("5 to 500 characters, in words the forum will recognise in the minutes."),
+        render_kw={"rows": 2, "maxlength": 500})
 
     # gettext, not lazy_gettext, wherever a label carries the planner's text: Jinja and WTForms
     # treat a lazy string as safe HTML (it has __html__), so a criterion name would go out unescaped.

@@ -399,6 +399,48 @@ def _score(themed_session, criteria, weights, directions, matrix, items, stabili
             remaining_at_turn=item.remaining_at_turn, remaining=budget - spent)
 
 
+@dataclass(frozen=True)
+class BudgetEffect:
+    """Where one proposal stands against the ceiling, for the decision page.
+
+    `remaining_before` is the ceiling less the selected proposals ranked above it; funding this
+    one leaves `remaining_after` (negative when it does not fit); `cumulative_cost` is what the
+    selected proposals above it and this one cost together.
+    """
+
+    rank: int | None
+    ranked_count: int
+    score: float | None
+    cost: int
+    ceiling: int
+    selected: bool | None
+    remaining_before: int | None
+    not_selected: NotSelected | None
+
+    @property
+    def remaining_after(self) -> int | None:
+        return None if self.remaining_before is None else self.remaining_before - self.cost
+
+    @property
+    def cumulative_cost(self) -> int | None:
+        return None if self.remaining_before is None else self.ceiling - self.remaining_before + self.cost
+
+    @property
+    def outside_ceiling(self) -> bool:
+        """Ranked but not in the funded set: prioritising it does not fund it within the ceiling."""
+        return self.rank is not None and not self.selected
+
+
+def budget_effect(ranking: Ranking, proposal_id: int) -> BudgetEffect | None:
+    """The proposal's rank, score, cost and effect on the ceiling in `ranking` (None: not listed)."""
+    item = next((item for item in ranking.items if item.proposal.id == proposal_id), None)
+    if item is None:
+        return None
+    return BudgetEffect(rank=item.rank, ranked_count=len(ranking.ranked), score=item.score,
+                        cost=item.proposal.estimated_cost, ceiling=ranking.budget, selected=item.selected,
+                        remaining_before=item.remaining_at_turn, not_selected=item.not_selected)
+
+
 def compare(ranking: Ranking, baseline: Ranking) -> None:
     """Set each item's previous rank from `baseline` (the saved weights), for what-if arrows."""
     before = {item.proposal.id: item.rank for item in baseline.items}

@@ -20,6 +20,7 @@ from participation.sessions.errors import error_message as session_error_message
 
 PAGE_SIZE = 50
 AHP_MAX_CRITERIA = max(RANDOM_INDEX)  # Saaty's random index (DESIGN §5) is tabulated up to n = 10
+OVERRIDE_ERRORS = ("ahp_override_required", "ahp_override_length")
 
 
 @bp.route("/peringkat")
@@ -153,11 +154,17 @@ def ahp(themed_session: ThemedSession):
                 weights = {c.id: w for c, w in zip(criteria, result.weights.tolist(), strict=True)}
                 try:
                     session_services.set_weights(themed_session, weights, web_actor(), origin=WeightsOrigin.AHP,
-                                                 ahp_matrix=form.matrix(), ahp_cr=float(result.cr))
+                                                 ahp_matrix=form.matrix(), ahp_cr=float(result.cr),
+                                                 override_reason=form.override_reason.data)
                 except session_services.SessionError as error:
                     db.session.rollback()
-                    flash(session_error_message(error), "danger")
-                    return redirect(url_for("review.ahp", session_id=session_id), code=303)
+                    if str(error) not in OVERRIDE_ERRORS:
+                        flash(session_error_message(error), "danger")
+                        return redirect(url_for("review.ahp", session_id=session_id), code=303)
+                    # Refused for want of a reason: the page again, with the comparisons as typed.
+                    form.override_reason.errors.append(session_error_message(error))
+                    return render_template("review/ahp.html", themed_session=themed_session, form=form,
+                                           result=result, criteria=criteria, too_many=False), 400
                 db.session.commit()
                 flash(_("The AHP weights have been applied."), "success")
                 return redirect(url_for("review.ranking", session_id=session_id), code=303)

@@ -256,3 +256,15 @@ def latest_snapshot(themed_session: ThemedSession) -> RankingSnapshot | None:
     """The newest snapshot version of the session, if it was finalised."""
     return db.session.scalar(select(RankingSnapshot).where(RankingSnapshot.session_id == themed_session.id)
                              .order_by(RankingSnapshot.version.desc()).limit(1))
+
+
+def decision_reasons(themed_session: ThemedSession) -> dict[str, str]:
+    """The reason of each decided proposal of the session, by receipt number (one query).
+
+    A decision changed after finalisation writes a new snapshot in the same transaction, so these
+    reasons always belong to the outcomes of the latest snapshot.
+    """
+    rows = db.session.execute(
+        select(Proposal.receipt_number, Decision.reason).join(Decision, Decision.proposal_id == Proposal.id)
+        .where(Proposal.session_id == themed_session.id))
+    return {receipt: reason for receipt, reason in rows if receipt}

@@ -10,6 +10,7 @@ from participation.scoring._validate import describe
 # Saaty's random consistency index by matrix size.
 RANDOM_INDEX = {1: 0.0, 2: 0.0, 3: 0.58, 4: 0.90, 5: 1.12, 6: 1.24, 7: 1.32, 8: 1.41, 9: 1.45, 10: 1.49}
 RECIPROCAL_TOLERANCE = 1e-6
+CR_LIMIT = 0.10  # Saaty's rule of thumb for an acceptable consistency ratio
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class AhpResult:
     @property
     def consistent(self) -> bool:
         """Saaty's rule of thumb: a consistency ratio of at most 0.10 is acceptable."""
-        return self.cr <= 0.10
+        return self.cr <= CR_LIMIT
 
 
 def _check(pairwise) -> np.ndarray:

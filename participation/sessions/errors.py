@@ -19,6 +19,9 @@ ERRORS = {
     "window_required": lambda: _("The submission window cannot be cleared while the session is open."),
     "not_staff": lambda: _("Only active planners and facilitators can join a session's team."),
     "last_planner": lambda: _("A session needs at least one planner."),
+    "ahp_override_required": lambda: _("The comparisons are inconsistent (CR above 0.10): to apply these weights "
+                                       "anyway, give the reason for the override."),
+    "ahp_override_length": lambda: _("The reason for the override must be 5 to 500 characters."),
     "unknown_criterion": lambda: _("The criteria have changed since the page was opened; check the weights again."),
 }
 

@@ -20,6 +20,7 @@ from participation.models import (
     User,
     WeightsOrigin,
 )
+from participation.scoring.ahp import CR_LIMIT
 
 # DESIGN §1: what the city can typically support. Domain names, kept in Indonesian.
 DEFAULT_CATEGORIES = (
@@ -48,6 +49,9 @@ DEFAULT_CRITERIA = (
 SESSION_FIELDS = ("title", "theme", "description", "venue", "meeting_start", "submission_opens_at",
                   "submission_closes_at", "fiscal_year", "budget_ceiling", "max_proposals_per_business",
                   "invitation_only", "scoring_method", "normalization", "selection_method")
+
+
+OVERRIDE_REASON_MIN, OVERRIDE_REASON_MAX = 5, 500
 
 
 class SessionError(Exception):
@@ -232,14 +236,17 @@ def remove_criterion(themed_session: ThemedSession, criterion: Criterion, actor:
 
 def set_weights(themed_session: ThemedSession, weights: dict[int, float], actor: Actor, *,
                 directions: dict[int, int] | None = None, origin: WeightsOrigin = WeightsOrigin.MANUAL,
-                ahp_matrix: list[list[float]] | None = None, ahp_cr: float | None = None) -> dict:
+                ahp_matrix: list[list[float]] | None = None, ahp_cr: float | None = None,
+                override_reason: str | None = None) -> dict:
     """Set every criterion's weight (and, when given, direction) at once; returns the changes by key.
 
     Every way of saving weights comes here: the weights page, the ranked list's what-if and AHP.
     The origin is stored with them, so typed weights end an earlier AHP claim, and only an AHP
-    save keeps a comparison matrix and its consistency ratio.
+    save keeps a comparison matrix and its consistency ratio. An AHP comparison with CR above
+    0.10 is applied only with `override_reason` (5 to 500 characters), stored and audited.
     """
     check_structure_editable(themed_session)
+    override_reason = check_ahp_override(origin, ahp_cr, override_reason)
     if set(weights) != {criterion.id for criterion in themed_session.criteria}:
         raise SessionError("unknown_criterion")
     if sum(weights.values()) <= 0:
@@ -258,14 +265,32 @@ def set_weights(themed_session: ThemedSession, weights: dict[int, float], actor:
     themed_session.weights_origin = origin
     themed_session.ahp_matrix = ahp_matrix if origin is WeightsOrigin.AHP else None
     themed_session.ahp_cr = ahp_cr if origin is WeightsOrigin.AHP else None
+    themed_session.ahp_override_reason = override_reason
     if changes or origin is WeightsOrigin.AHP or origin_before is not origin:
         after = {k: v["after"] for k, v in changes.items()}
         after["origin"] = origin.value
         if origin is WeightsOrigin.AHP:
             after.update(cr=ahp_cr, matrix=ahp_matrix)
+            if override_reason:
+                after["override_reason"] = override_reason
         _audit("session.weights_set", themed_session, actor, before={k: v["before"] for k, v in changes.items()},
                after=after)
     return changes
+
+
+def check_ahp_override(origin: WeightsOrigin, ahp_cr: float | None, reason: str | None) -> str | None:
+    """The override reason to store: required (5 to 500 characters) when an AHP CR exceeds 0.10.
+
+    Only an inconsistent AHP comparison keeps a reason; any other save clears it.
+    """
+    if origin is not WeightsOrigin.AHP or ahp_cr is None or ahp_cr <= CR_LIMIT:
+        return None
+    reason = (reason or "").strip()
+    if not reason:
+        raise SessionError("ahp_override_required")
+    if not OVERRIDE_REASON_MIN <= len(reason) <= OVERRIDE_REASON_MAX:
+        raise SessionError("ahp_override_length")
+    return reason
 
 
 def _end_ahp_claim(themed_session: ThemedSession) -> None:
@@ -273,6 +298,7 @@ def _end_ahp_claim(themed_session: ThemedSession) -> None:
     themed_session.weights_origin = WeightsOrigin.MANUAL
     themed_session.ahp_matrix = None
     themed_session.ahp_cr = None
+    themed_session.ahp_override_reason = None
 
 
 def transition(themed_session: ThemedSession, action: str, actor: Actor) -> tuple[SessionStatus, SessionStatus]:

@@ -155,7 +155,7 @@ def test_minutes_of_a_finalised_session_print_the_snapshot(app, client, meeting)
 
 # What the minutes print for each method (msgstr of messages.po), and what they must not.
 SAW_MINMAX_GREEDY = ((ScoringMethod.SAW, Normalization.MINMAX, SelectionMethod.GREEDY),
-                     ["Simple additive weighting (SAW)", "Normalisasi (SAW)", "Min–maks",
+                     ["Pembobotan aditif sederhana (SAW)", "Normalisasi (SAW)", "Min–maks",
                       "Terbaik lebih dulu, selama pagu mencukupi"],
                      ["Dibagi nilai maksimum", "Total skor terbesar dalam batas pagu"])
 TOPSIS_OPTIMAL = ((ScoringMethod.TOPSIS, Normalization.MINMAX, SelectionMethod.OPTIMAL),

@@ -61,27 +61,92 @@ def test_csv_has_a_bom_and_neutralises_formula_cells(app, client, world):
     assert rows[-1][0] == "" and rows[-1][7] == ""  # the unranked proposal: no rank, no selection
 
 
-def test_xlsx_keeps_text_as_text_with_rupiah_format_frozen_header_and_three_sheets(app, client, world):
+FORMULA_REASON = "=1+1 dana sudah habis"
+
+
+def _decide(client, world, index, outcome, reason):
+    response = post_form(client, f"/sesi/{world.session}/keputusan/{world.proposals[index]}",
+                         {"outcome": outcome, "reason": reason})
+    assert response.status_code == 303
+
+
+def _xlsx(client, world):
     response = client.get(f"/sesi/{world.session}/peringkat.xlsx")
-    workbook = load_workbook(io.BytesIO(response.data))
+    assert response.status_code == 200
+    return load_workbook(io.BytesIO(response.data))
+
+
+def test_xlsx_speaks_indonesian_with_exact_figures_and_text_kept_as_text(app, client, world):
+    _decide(client, world, 0, "prioritized", FORMULA_REASON)
+    _decide(client, world, 1, "deferred", "Menunggu hasil survei lapangan.")
+    workbook = _xlsx(client, world)
     assert workbook.sheetnames == ["Peringkat", "Kriteria", "Sesi"]
     sheet = workbook["Peringkat"]
     assert sheet.freeze_panes == "A2"
-    titles = {sheet.cell(row=r, column=3).value: sheet.cell(row=r, column=3) for r in range(2, sheet.max_row + 1)}
-    assert titles[HOSTILE_TITLE].data_type == "s"  # text, not a formula
-    cost = sheet.cell(row=2, column=6)
-    assert isinstance(cost.value, int) and cost.number_format == '"Rp"#,##0'
+    header = [c.value for c in sheet[1]]
+    assert header[:11] == ["Peringkat", "Nomor tanda terima", "Judul", "Usaha", "Kategori", "Perkiraan biaya",
+                           "Skor", "Terpilih", "Keputusan", "Alasan keputusan", "Keterangan pagu"]
+    assert header[11:] == ["Urgensi", "Kesesuaian dengan prioritas daerah (RPJMD)", "Kesiapan pelaksanaan",
+                           "Penerima manfaat", "Tenaga kerja baru", "Perkiraan biaya", "Dukungan peserta"]
+    rows = {row[2].value: row for row in sheet.iter_rows(min_row=2)}
+    first, second, unranked = rows["+62 pelatihan kemasan"], rows[HOSTILE_TITLE], rows["Usulan belum dinilai"]
+    # Text a spreadsheet would run as a formula stays text: the title, the business and the reason.
+    assert second[2].data_type == "s" and second[3].value == "@Usaha Minus" and second[3].data_type == "s"
+    assert second[9].value == FORMULA_REASON and second[9].data_type == "s"
+    # Figures: exact in the cell, rounded by the number format only.
+    payload = json.loads(client.get(f"/sesi/{world.session}/peringkat.json").data)
+    exact = {line["title"]: line for line in payload["proposals"]}
+    assert first[0].value == 1 and second[0].value == 2 and unranked[0].value is None
+    assert first[6].value == exact["+62 pelatihan kemasan"]["score"] and first[6].number_format == "0.0000"
+    assert isinstance(first[5].value, int) and first[5].number_format == '"Rp"#,##0'
+    assert first[11].value == 4 and first[11].number_format == "0.00"  # a rating
+    assert first[16].value == 30_000_000 and first[16].number_format == '"Rp"#,##0'  # the cost criterion
+    # Yes/No, outcomes and reasons in words.
+    assert (first[7].value, second[7].value, unranked[7].value) == ("Ya", "Tidak", "–")
+    assert (first[8].value, second[8].value, unranked[8].value) == ("Ditunda", "Diprioritaskan", "–")
+    assert second[9].value == FORMULA_REASON and first[9].value == "Menunggu hasil survei lapangan."
+    assert first[10].value == "" or first[10].value is None
+    assert second[10].value == "Tidak muat dalam sisa pagu Rp30.000.000. Kekurangan Rp5.000.000."
+    assert unranked[10].value == "Belum dapat diperingkat."
     criteria = workbook["Kriteria"]
-    assert [c.value for c in criteria[1]] == ["key", "name", "weight", "direction", "source"]
+    assert [c.value for c in criteria[1]] == ["Kunci", "Kriteria", "Bobot", "Arah", "Sumber"]
     assert criteria.max_row == 8
-    meta = {row[0].value: row[1].value for row in workbook["Sesi"].iter_rows()}
-    assert meta["title"] == "Musrenbang Tematik Uji" and meta["budget_ceiling"] == 60_000_000
-    # Column B keeps the JSON export's codes; column C says them in words for whoever opens the file.
-    assert (meta["status"], meta["method"], meta["normalization"], meta["selection"]) == ("review", "saw", "minmax",
-                                                                                        "greedy")
-    words = {row[0].value: row[2].value for row in workbook["Sesi"].iter_rows() if row[2].value}
-    assert words == {"status": "Dalam penilaian", "method": "Simple additive weighting (SAW)",
-                     "normalization": "Min–maks", "selection": "Terbaik lebih dulu, selama pagu mencukupi"}
+    urgency = [c.value for c in criteria[2]]
+    assert urgency[:2] == ["urgensi", "Urgensi"] and urgency[3:] == ["Manfaat", "Penilaian perencana"]
+    assert urgency[2] == pytest.approx(payload["criteria"][0]["weight"]) and criteria["C2"].number_format == "0.0%"
+    assert [c.value for c in criteria[7]][3] == "Biaya"
+    meta = {row[0].value: row for row in workbook["Sesi"].iter_rows()}
+    assert meta["Judul"][1].value == "Musrenbang Tematik Uji"
+    assert meta["Pagu anggaran"][1].value == 60_000_000 and meta["Pagu anggaran"][1].number_format == '"Rp"#,##0'
+    # Column B says the settings in words; column C keeps the JSON export's codes.
+    words = {name: (meta[name][1].value, meta[name][2].value) for name in
+             ("Status", "Metode penilaian", "Normalisasi (SAW)", "Pemilihan dalam batas pagu")}
+    assert words == {"Status": ("Dalam penilaian", "review"),
+                     "Metode penilaian": ("Pembobotan aditif sederhana (SAW)", "saw"),
+                     "Normalisasi (SAW)": ("Min–maks", "minmax"),
+                     "Pemilihan dalam batas pagu": ("Terbaik lebih dulu, selama pagu mencukupi", "greedy")}
+    assert "Simple additive" not in str([[c.value for c in row] for ws in workbook for row in ws.iter_rows()])
+
+
+def test_xlsx_follows_an_english_interface(app, client, world):
+    _decide(client, world, 1, "rejected", "Tidak sesuai tema.")
+    post_form(client, "/bahasa", {"locale": "en"}, token_from=f"/sesi/{world.session}/peringkat")
+    workbook = _xlsx(client, world)
+    assert workbook.sheetnames == ["Ranking", "Criteria", "Session"]
+    sheet = workbook["Ranking"]
+    assert [c.value for c in sheet[1]][:11] == ["Rank", "Receipt number", "Title", "Business", "Category",
+                                                "Estimated cost", "Score", "Selected", "Decision",
+                                                "Reason for the decision", "Budget note"]
+    rows = {row[2].value: row for row in sheet.iter_rows(min_row=2)}
+    first = rows["+62 pelatihan kemasan"]
+    assert (first[7].value, first[8].value, first[9].value) == ("Yes", "Rejected", "Tidak sesuai tema.")
+    meta = {row[0].value: row for row in workbook["Session"].iter_rows()}
+    assert meta["Scoring method"][1].value == "Simple additive weighting (SAW)"
+    # The JSON contract does not change with the language.
+    payload = json.loads(client.get(f"/sesi/{world.session}/peringkat.json").data)
+    assert payload["method"] == "saw" and payload["proposals"][0]["decision"] == "rejected"
+    assert set(payload["proposals"][0]) == {"rank", "receipt_number", "title", "business", "category",
+                                            "estimated_cost", "values", "score", "selected", "decision"}
 
 
 def test_cli_export_ranking_to_stdout_and_file(app, world, tmp_path):
