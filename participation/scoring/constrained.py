@@ -1,0 +1,166 @@
+"""Selection under a planner's constraints: greedy by rank, or exact through HiGHS.
+
+`optimal` is a 0/1 integer program solved by HiGHS (`scipy.optimize.milp`, mip_rel_gap=0):
+maximise the total score subject to the budget, each binding group cap, and at most one of each
+exclusive list, with the must-fund alternatives fixed in. Alternatives that cannot improve a set
+(score ≤ 0, or costing more than the budget or their group's cap) are fixed out unless they are
+must-fund, as the unconstrained solver leaves them out. HiGHS works in floating point with its
+default absolute gap (1e-6 of total score) and feasibility tolerances, so the returned set is
+checked in exact integer Rupiah afterwards; a row found over its limit (possible only through
+rounding of costs near 2**53) is tightened by the excess and the program solved again. Same input,
+same set: HiGHS is deterministic. Among sets of equal total score it is HiGHS's choice, not
+necessarily the one keeping better-ranked proposals (the variables are passed in rank order).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from functools import reduce
+
+import numpy as np
+
+from participation.scoring.constraints import Constraints
+
+REPAIRS = 5
+
+
+def greedy_constrained(order: np.ndarray, cost: np.ndarray, capacity: int, constraints: Constraints) -> np.ndarray:
+    """The must set, then each alternative in `order` that keeps every constraint."""
+    n = cost.shape[0]
+    selected = constraints.must.copy()
+    cost_list = cost.tolist()
+    remaining = capacity - int(cost[selected].sum())
+    labels = constraints.groups.tolist() if constraints.groups is not None else [None] * n
+    room = {label: cap - sum(cost_list[i] for i in np.flatnonzero(selected).tolist() if labels[i] == label)
+            for label, cap in constraints.caps.items()}
+    lists_of = [[] for _ in range(n)]
+    for members in constraints.exclusive:
+        for index in members.tolist():
+            lists_of[index].append(members)
+    blocked = np.zeros(n, dtype=bool)
+    for index in np.flatnonzero(selected).tolist():
+        for members in lists_of[index]:
+            blocked[members] = True
+    for index in order.tolist():
+        if selected[index] or blocked[index]:
+            continue
+        price, label = cost_list[index], labels[index]
+        if price > remaining or (label in room and price > room[label]):
+            continue
+        selected[index] = True
+        remaining -= price
+        if label in room:
+            room[label] -= price
+        for members in lists_of[index]:
+            blocked[members] = True
+    return selected
+
+
+def optimal_constrained(values: np.ndarray, cost: np.ndarray, capacity: int, order: np.ndarray,
+                        constraints: Constraints) -> np.ndarray:
+    """The exact maximum-score selection under every constraint (HiGHS)."""
+    # scipy is imported here, not at module level: only constrained `optimal` needs it, and
+    # importing scipy.optimize costs a few hundred milliseconds at start-up.
+    from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+
+    model = _Model(values, cost, capacity, order, constraints)
+    v = values[order]
+    lower, upper = model.lower.copy(), model.upper.copy()
+    incumbent = greedy_constrained(order, cost, capacity, constraints)
+    relaxation = linprog(-v, A_ub=model.matrix, b_ub=model.rhs, bounds=np.column_stack((lower, upper)),
+                         method="highs")
+    if relaxation.status == 0:
+        rounded = _rounded(relaxation.x, order, cost, capacity, constraints, model)
+        if rounded is not None and values[rounded].sum() > values[incumbent].sum():
+            incumbent = rounded
+        _fix(v, model, lower, upper, -relaxation.ineqlin.marginals, float(values[incumbent].sum()))
+    rhs = model.rhs.copy()
+    for _ in range(REPAIRS):
+        result = milp(-v, integrality=np.ones(v.shape[0]), bounds=Bounds(lower, upper),
+                      constraints=LinearConstraint(model.matrix, -np.inf, rhs), options={"mip_rel_gap": 0})
+        if result.x is None:
+            raise RuntimeError(f"HiGHS found no selection: {result.message}")
+        selected = np.zeros(v.shape[0], dtype=bool)
+        selected[order] = result.x > 0.5
+        excess = model.excess(selected, cost)
+        if max(excess, default=0) <= 0:
+            return selected
+        for row, over in enumerate(excess):
+            if over > 0:
+                rhs[row] -= over / model.unit[row]
+    raise RuntimeError("HiGHS kept returning selections over a cost limit")
+
+
+def _fix(v, model, lower, upper, duals, incumbent: float) -> None:
+    """Fix the variables whose other value provably cannot reach the incumbent (in place)."""
+    # Lagrangian bound: for any row prices y ≥ 0, no selection scores more than
+    # y·rhs + Σ_fixed r_j x_j + Σ_free max(0, r_j) with r = v − Aᵀy. Forcing a free x_j against the
+    # sign of r_j lowers that bound by |r_j|; where it then falls below the incumbent (a feasible
+    # selection that obeys every fixing), x_j is fixed: exact for any y, the LP duals are only a
+    # good choice. HiGHS then solves a far smaller program.
+    y = np.maximum(duals, 0.0)
+    reduced = v - model.matrix.T @ y
+    free = lower < upper
+    bound = float(y @ model.rhs + (reduced * lower)[~free].sum() + np.maximum(reduced[free], 0.0).sum())
+    margin = bound - np.abs(reduced)
+    settled = free & (margin < incumbent - 1e-9 * (1.0 + abs(incumbent)))
+    take = settled & (reduced > 0)
+    lower[take] = 1.0
+    upper[settled & ~take] = 0.0
+
+
+class _Model:
+    """The program's rows in rank-ordered variables: the budget, the binding caps, the exclusive lists."""
+
+    def __init__(self, values, cost, capacity, order, constraints: Constraints):
+        from scipy.sparse import csr_array
+
+        n = cost.shape[0]
+        must, groups = constraints.must, constraints.groups
+        caps = constraints.binding_caps(cost)
+        limit = np.full(n, capacity, dtype=np.int64)
+        if groups is not None:
+            for label, cap in caps.items():
+                limit[groups == label] = min(cap, capacity)
+        # Alternatives that cannot improve a set are fixed out, as the unconstrained solver does.
+        useful = (values > 0) & (cost <= limit)
+        self.lower = must[order].astype(np.float64)
+        self.upper = (must | useful)[order].astype(np.float64)
+        position = np.empty(n, dtype=np.int64)
+        position[order] = np.arange(n)
+        self.members = [np.arange(n)] + [np.flatnonzero(groups == label) for label in sorted(caps)]
+        self.limits = [capacity] + [caps[label] for label in sorted(caps)]
+        self.costed = len(self.members)
+        weights, rhs, self.unit = [], [], []
+        for members, limit_value in zip(self.members, self.limits):
+            # Costs in units of their gcd, scaled by a power of two to about a thousand, so that
+            # HiGHS's absolute tolerances mean something for amounts of 10^11 Rupiah.
+            row = cost[members]
+            divisor = reduce(math.gcd, row.tolist(), 0) or 1
+            scale = divisor * 2.0 ** max(0, math.ceil(math.log2(max(1, int(row.max(initial=0)) // divisor) / 1024)))
+            weights.append(row / scale)
+            rhs.append((limit_value // divisor) * divisor / scale)
+            self.unit.append(scale)
+        for members in constraints.exclusive:
+            self.members.append(members)
+            weights.append(np.ones(members.shape[0]))
+            rhs.append(1.0)
+        indptr = np.concatenate(([0], np.cumsum([m.shape[0] for m in self.members])))
+        self.matrix = csr_array((np.concatenate(weights), position[np.concatenate(self.members)], indptr),
+                                shape=(len(self.members), n))
+        self.rhs = np.array(rhs)
+
+    def excess(self, selected, cost) -> list:
+        """Whole Rupiah by which `selected` exceeds each cost row's limit (exact integers)."""
+        return [int(cost[m[selected[m]]].sum()) - limit for m, limit in zip(self.members, self.limits)]
+
+
+def _rounded(x, order, cost, capacity, constraints: Constraints, model: _Model):
+    """The relaxation rounded down, then filled greedily; None if rounding left it infeasible."""
+    # Rounding down keeps every row (all coefficients are non-negative) up to HiGHS's tolerance,
+    # which the exact check below settles.
+    start = constraints.must.copy()
+    start[order[x > 1 - 1e-9]] = True
+    if max(model.excess(start, cost)) > 0 or any(start[m].sum() > 1 for m in constraints.exclusive):
+        return None
+    return greedy_constrained(order, cost, capacity, replace(constraints, must=start))
