@@ -19,9 +19,12 @@ from functools import reduce
 
 import numpy as np
 
+from participation.scoring._fixing import knapsack_bound
 from participation.scoring.constraints import Constraints
 
 REPAIRS = 5
+CORE = 60  # alternatives left free in the first, small program
+TRIAL_ABOVE = 200  # ... which is run only when more than this many are free after fixing
 
 
 def greedy_constrained(order: np.ndarray, cost: np.ndarray, capacity: int, constraints: Constraints) -> np.ndarray:
@@ -61,25 +64,65 @@ def optimal_constrained(values: np.ndarray, cost: np.ndarray, capacity: int, ord
     """The exact maximum-score selection under every constraint (HiGHS)."""
     # scipy is imported here, not at module level: only constrained `optimal` needs it, and
     # importing scipy.optimize costs a few hundred milliseconds at start-up.
-    from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+    from scipy.optimize import linprog
 
     model = _Model(values, cost, capacity, order, constraints)
     v = values[order]
-    lower, upper = model.lower.copy(), model.upper.copy()
+    lower, upper = model.lower.copy(), model.upper.copy()  # rank order, as HiGHS sees them
     incumbent = greedy_constrained(order, cost, capacity, constraints)
     relaxation = linprog(-v, A_ub=model.matrix, b_ub=model.rhs, bounds=np.column_stack((lower, upper)),
                          method="highs")
     if relaxation.status == 0:
-        rounded = _rounded(relaxation.x, order, cost, capacity, constraints, model)
+        start = constraints.must.copy()
+        start[order[relaxation.x > 1 - 1e-9]] = True
+        rounded = _completed(start, order, cost, capacity, constraints, model)
         if rounded is not None and values[rounded].sum() > values[incumbent].sum():
             incumbent = rounded
-        _fix(v, model, lower, upper, -relaxation.ineqlin.marginals, float(values[incumbent].sum()))
+        duals = -relaxation.ineqlin.marginals
+        _fix(v, model, lower, upper, duals, float(values[incumbent].sum()))
+        low, high = np.empty_like(lower), np.empty_like(upper)  # by alternative
+        low[order], high[order] = lower, upper
+        # The LP duals of scaled cost rows are prices per scaled unit: per Rupiah, divide by the scale.
+        bound = knapsack_bound(values, cost, capacity, constraints.groups, model.caps, constraints.exclusive,
+                               low, high, duals[0] / model.unit[0], duals[model.costed:], incumbent,
+                               lambda mask: _completed(mask, order, cost, capacity, constraints, model))
+        if bound is not None:
+            free = low < high
+            if free.sum() > TRIAL_ABOVE:
+                # First a small program: free are the CORE alternatives whose other value lowers
+                # the bound least and the members of exclusive lists (which the bound prices
+                # instead of keeping); the rest are kept as the knapsacks chose them. Its answer,
+                # if it has one, is feasible and usually optimal: a better incumbent fixes far more.
+                cut = np.sort(bound.penalty[free])[min(CORE, int(free.sum())) - 1]
+                core = free & (bound.penalty <= cut)
+                for members in constraints.exclusive:
+                    core[members] |= free[members]
+                kept = free & ~core
+                trial_low, trial_high = low.copy(), high.copy()
+                trial_low[kept] = trial_high[kept] = bound.prefer[kept]
+                trial = _solve(model, v, order, cost, trial_low[order], trial_high[order], strict=False)
+                if trial is not None and values[trial].sum() > values[bound.incumbent].sum():
+                    bound.incumbent = trial
+            bound.fix(values, low, high)
+            lower, upper = low[order], high[order]
+    return _solve(model, v, order, cost, lower, upper)
+
+
+def _solve(model: _Model, v, order, cost, lower, upper, strict=True) -> np.ndarray | None:
+    """HiGHS on the program with these bounds (rank order); the selection, checked in whole Rupiah.
+
+    Without a selection HiGHS's failure is raised, or None returned if not `strict`.
+    """
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
     rhs = model.rhs.copy()
     for _ in range(REPAIRS):
         result = milp(-v, integrality=np.ones(v.shape[0]), bounds=Bounds(lower, upper),
                       constraints=LinearConstraint(model.matrix, -np.inf, rhs), options={"mip_rel_gap": 0})
         if result.x is None:
-            raise RuntimeError(f"HiGHS found no selection: {result.message}")
+            if strict:
+                raise RuntimeError(f"HiGHS found no selection: {result.message}")
+            return None
         selected = np.zeros(v.shape[0], dtype=bool)
         selected[order] = result.x > 0.5
         excess = model.excess(selected, cost)
@@ -88,7 +131,9 @@ def optimal_constrained(values: np.ndarray, cost: np.ndarray, capacity: int, ord
         for row, over in enumerate(excess):
             if over > 0:
                 rhs[row] -= over / model.unit[row]
-    raise RuntimeError("HiGHS kept returning selections over a cost limit")
+    if strict:
+        raise RuntimeError("HiGHS kept returning selections over a cost limit")
+    return None
 
 
 def _fix(v, model, lower, upper, duals, incumbent: float) -> None:
@@ -117,7 +162,7 @@ class _Model:
 
         n = cost.shape[0]
         must, groups = constraints.must, constraints.groups
-        caps = constraints.binding_caps(cost)
+        caps = self.caps = constraints.binding_caps(cost)
         limit = np.full(n, capacity, dtype=np.int64)
         if groups is not None:
             for label, cap in caps.items():
@@ -155,12 +200,11 @@ class _Model:
         return [int(cost[m[selected[m]]].sum()) - limit for m, limit in zip(self.members, self.limits)]
 
 
-def _rounded(x, order, cost, capacity, constraints: Constraints, model: _Model):
-    """The relaxation rounded down, then filled greedily; None if rounding left it infeasible."""
-    # Rounding down keeps every row (all coefficients are non-negative) up to HiGHS's tolerance,
-    # which the exact check below settles.
-    start = constraints.must.copy()
-    start[order[x > 1 - 1e-9]] = True
+def _completed(start, order, cost, capacity, constraints: Constraints, model: _Model):
+    """`start` with the must-fund, filled greedily in rank order; None if `start` breaks a constraint."""
+    # Used on the relaxation rounded down (which keeps every row, all coefficients being
+    # non-negative, up to HiGHS's tolerance) and on the knapsacks' choice; the check is exact.
+    start = start | constraints.must
     if max(model.excess(start, cost)) > 0 or any(start[m].sum() > 1 for m in constraints.exclusive):
         return None
     return greedy_constrained(order, cost, capacity, replace(constraints, must=start))

@@ -170,3 +170,38 @@ def test_large_arbitrary_rupiah_costs_stay_within_every_limit():
         for label, cap in caps.items():
             assert int(costs[chosen & (groups == label)].sum()) <= cap
         assert all(chosen[pair].sum() <= 1 for pair in exclusive)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_optimal_stays_exact_through_the_first_small_program(monkeypatch, seed):
+    # At this size the small program that improves the incumbent never runs; here it always does.
+    monkeypatch.setattr("participation.scoring.constrained.CORE", 2)
+    monkeypatch.setattr("participation.scoring.constrained.TRIAL_ABOVE", 0)
+    scores, costs, budget, constraints = random_case(seed, "meg")
+    chosen = select_within_budget(scores, costs, budget, "optimal", **constraints)
+    assert feasible(chosen[None, :], costs, budget, **constraints)[0]
+    assert float(scores[chosen].sum()) == pytest.approx(brute_force(scores, costs, budget, **constraints), abs=1e-6)
+
+
+def test_optimal_matches_highs_on_the_plain_program_at_200_proposals():
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    rng = np.random.default_rng(8)
+    n = 200
+    scores, costs, groups = rng.random(n), rng.integers(5, 501, n) * 1_000_000, rng.integers(0, 4, n)
+    budget = int(costs.sum() // 3)
+    # Every cap binds, the budget does not: four knapsacks coupled by the pairs, the harder case.
+    group_caps = {label: int(costs[groups == label].sum() // 4) for label in range(4)}
+    pairs = rng.permutation(n)[:40].reshape(20, 2).tolist()
+    must = np.zeros(n, dtype=bool)
+    must[rng.permutation(n)[:5]] = True
+    rows = [costs / 1e6] + [np.where(groups == label, costs / 1e6, 0) for label in range(4)]
+    rows += [np.isin(np.arange(n), pair).astype(float) for pair in pairs]
+    limits = [budget / 1e6] + [group_caps[label] / 1e6 for label in range(4)] + [1] * len(pairs)
+    plain = milp(-scores, integrality=np.ones(n), bounds=Bounds(must.astype(float), np.ones(n)),
+                 constraints=LinearConstraint(np.array(rows), -np.inf, limits), options={"mip_rel_gap": 0})
+    chosen = select_within_budget(scores, costs, budget, "optimal", must=must, exclusive=pairs, groups=groups,
+                                  group_caps=group_caps)
+    assert feasible(chosen[None, :], costs, budget, must=must, exclusive=pairs, groups=groups,
+                    group_caps=group_caps)[0]
+    assert float(scores[chosen].sum()) == pytest.approx(-plain.fun, abs=1e-6)
