@@ -4,12 +4,21 @@
 maximise the total score subject to the budget, each binding group cap, and at most one of each
 exclusive list, with the must-fund alternatives fixed in. Alternatives that cannot improve a set
 (score ≤ 0, or costing more than the budget or their group's cap) are fixed out unless they are
-must-fund, as the unconstrained solver leaves them out. HiGHS works in floating point with its
-default absolute gap (1e-6 of total score) and feasibility tolerances, so the returned set is
-checked in exact integer Rupiah afterwards; a row found over its limit (possible only through
-rounding of costs near 2**53) is tightened by the excess and the program solved again. Same input,
-same set: HiGHS is deterministic. Among sets of equal total score it is HiGHS's choice, not
-necessarily the one keeping better-ranked proposals (the variables are passed in rank order).
+must-fund, as the unconstrained solver leaves them out.
+
+Before HiGHS sees it, the program is made small without changing its optimum: the LP relaxation
+gives row prices and, rounded down and filled greedily, a feasible selection; alternatives whose
+other value provably cannot reach that selection's total are fixed, first by the LP's own bound,
+then by the tighter bound of `_fixing` (exact knapsacks per group). When many are still free, a
+first small program (the 60 least certain and the exclusive lists free, the rest as the knapsacks
+chose) finds a better selection to fix by. HiGHS then solves what is left, exactly.
+
+HiGHS works in floating point with its default absolute gap (1e-6 of total score) and feasibility
+tolerances, so the returned set is checked in exact integer Rupiah; a row found over its limit
+(possible only through rounding of costs near 2**53) is tightened by the excess and the program
+solved again. Same input, same set: every step, HiGHS included, is deterministic. Among sets of
+equal total score it is HiGHS's choice, not necessarily the one keeping better-ranked proposals
+(the variables are passed in rank order).
 """
 from __future__ import annotations
 
