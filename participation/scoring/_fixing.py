@@ -30,7 +30,8 @@ class KnapsackBound:
     """The Lagrangian bound, and per free alternative its preferred value and the cost of the other."""
 
     bound: float
-    prefer: np.ndarray  # bool by alternative: its value in the knapsacks' best choice
+    prefer: np.ndarray  # bool by alternative: its value in the knapsacks' best choice (traced back)
+    better_in: np.ndarray  # bool by alternative: forced in, the bound is higher than forced out
     penalty: np.ndarray  # by alternative: how far forcing the other value lowers the bound; NaN if not free
     incumbent: np.ndarray  # the best feasible selection known (mask)
 
@@ -38,8 +39,8 @@ class KnapsackBound:
         """Fix (in place) every free alternative whose other value cannot reach the incumbent's total."""
         value = float(v[self.incumbent].sum())
         settled = self.bound - self.penalty < value - 1e-9 * (1.0 + abs(value))  # False where NaN
-        lower[settled & self.prefer] = 1.0
-        upper[settled & ~self.prefer] = 0.0
+        lower[settled & self.better_in] = 1.0
+        upper[settled & ~self.better_in] = 0.0
 
 
 def knapsack_bound(v, cost, capacity, groups, caps, exclusive, lower, upper, y_budget, y_lists,
@@ -78,9 +79,11 @@ def knapsack_bound(v, cost, capacity, groups, caps, exclusive, lower, upper, y_b
     constant = lam * capacity + float(mu.sum()) + float(r[fixed_in].sum())
     results = [_forced(r[members], weights, size) for members, weights, size in plans]
     prefer = np.zeros(n, dtype=bool)
+    better_in = np.zeros(n, dtype=bool)
     penalty = np.full(n, np.nan)
     for (members, _, _), (_, with_in, with_out, chosen) in zip(plans, results):
         prefer[members] = chosen
+        better_in[members] = with_in > with_out
         penalty[members] = np.abs(with_in - with_out)
     candidate = fixed_in | prefer
     for members in exclusive:  # the priced lists may be broken: keep each list's best-scoring member
@@ -92,7 +95,7 @@ def knapsack_bound(v, cost, capacity, groups, caps, exclusive, lower, upper, y_b
     completed = complete(candidate)
     if completed is not None and v[completed].sum() > v[incumbent].sum():
         incumbent = completed
-    return KnapsackBound(constant + sum(result[0] for result in results), prefer, penalty, incumbent)
+    return KnapsackBound(constant + sum(result[0] for result in results), prefer, better_in, penalty, incumbent)
 
 
 def _forced(r: np.ndarray, w: np.ndarray, size: int):
