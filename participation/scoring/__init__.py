@@ -19,7 +19,7 @@ Edge policies:
 """
 from participation.scoring._validate import CellError
 from participation.scoring.aggregate import aggregate_ratings
-from participation.scoring.agreement import rating_agreement
+from participation.scoring.agreement import rater_leniency, rating_agreement
 from participation.scoring.ahp import AhpResult, ahp_weights
 from participation.scoring.methods import contributions, saw, topsis
 from participation.scoring.ranking import rank
@@ -37,6 +37,7 @@ __all__ = [
     "exclusion_reasons",
     "rank",
     "rank_stability",
+    "rater_leniency",
     "rating_agreement",
     "saw",
     "select_within_budget",

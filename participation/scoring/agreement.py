@@ -66,3 +66,23 @@ def _value_counts(units: np.ndarray, domain: np.ndarray) -> np.ndarray:
     unit, rater = np.nonzero(~np.isnan(units))
     position = np.searchsorted(domain, units[unit, rater])
     return np.bincount(unit * v + position, minlength=m * v).reshape(m, v)
+
+
+def rater_leniency(ratings) -> np.ndarray:
+    """(k, r): each rater's mean offset from the others, per criterion, on the proposals both rated.
+
+    For rater a and criterion j, over the proposals that a and at least one other rater rated on j:
+    the mean of (a's rating − the mean of the other raters' ratings). Positive is lenient, negative
+    strict; NaN where the rater shares no rated proposal with anyone on that criterion.
+    """
+    values = check_ratings(ratings)
+    rated = ~np.isnan(values)
+    zeroed = np.where(rated, values, 0.0)
+    count = rated.sum(axis=2, keepdims=True)  # (n, k, 1)
+    others = count - rated  # how many others rated each cell
+    shared = rated & (others > 0)
+    others_mean = np.divide(zeroed.sum(axis=2, keepdims=True) - zeroed, others, out=np.zeros(values.shape),
+                            where=shared)
+    offsets = np.where(shared, zeroed - others_mean, 0.0).sum(axis=0)  # (k, r)
+    pairs = shared.sum(axis=0)
+    return np.divide(offsets, pairs, out=np.full(offsets.shape, np.nan), where=pairs > 0)

@@ -7,7 +7,7 @@ import krippendorff
 import numpy as np
 import pytest
 
-from participation.scoring import aggregate_ratings, rating_agreement
+from participation.scoring import aggregate_ratings, rater_leniency, rating_agreement
 
 NAN = np.nan
 
@@ -121,3 +121,18 @@ def test_mean_and_median_are_unchanged():
     np.testing.assert_array_equal(aggregate_ratings(ratings, "median"), [[2.0], [3.0], [NAN]])
     with pytest.raises(ValueError, match="method must be one of"):
         aggregate_ratings(ratings, "zscore")
+
+
+def test_leniency_is_the_mean_offset_from_the_others_on_shared_proposals():
+    ratings = cube(
+        # planner 0 rates 1 above planner 1 on both shared proposals; planner 2 shares only row 2.
+        [[4, 3, NAN], [5, 4, NAN], [2, NAN, 4], [NAN, NAN, 5]],
+        [[1, NAN, NAN], [NAN, 2, NAN], [NAN, NAN, NAN], [NAN, NAN, 3]],  # nobody shares a proposal
+    )
+    got = rater_leniency(ratings)
+    # Criterion 0: planner 0 on rows 0, 1 (+1, +1) and 2 (2 − 4 = −2): 0; planner 1: −1, −1;
+    # planner 2 on row 2: 4 − 2 = +2 (row 3 has no one else).
+    np.testing.assert_allclose(got[0], [0.0, -1.0, 2.0], rtol=0, atol=1e-12)
+    assert np.isnan(got[1]).all()
+    three = cube([[2, 4, 6]])  # against the mean of the other two
+    np.testing.assert_allclose(rater_leniency(three)[0], [-3.0, 0.0, 3.0], rtol=0, atol=1e-12)
