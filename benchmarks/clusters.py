@@ -62,7 +62,8 @@ def main() -> None:
         cpu.append(time.process_time() - start_cpu)
     median = statistics.median(wall)
     print(f"| `near_duplicate_clusters` | {args.n:,} proposals, {len(clusters)} clusters found | "
-          f"{median * 1e3:.0f} ms | {statistics.median(cpu) * 1e3:.0f} ms | ≤ 2 s ({'met' if median <= 2 else 'MISSED'}) |")
+          f"{median * 1e3:.0f} ms | {statistics.median(cpu) * 1e3:.0f} ms | "
+          f"≤ 2 s ({'met' if median <= 2 else 'MISSED'}) |")
     print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 

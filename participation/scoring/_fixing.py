@@ -5,8 +5,8 @@ For row prices λ ≥ 0 (budget) and μ ≥ 0 (exclusive lists), no selection sc
     L = λ·budget + Σ μ + Σ_fixed-in r_j + Σ_g K_g,   r_j = v_j − λ·c_j − Σ_{lists ∋ j} μ,
 
 where K_g is the best total of r over the free alternatives of group g within the group's room
-(its cap, or the budget, less the costs of its alternatives fixed in: must-fund or fixed before): the budget and the lists are priced instead of
-kept, each group's own cost limit is kept exactly (a 0/1 knapsack, solved by dynamic programming
+(its cap, or the budget, less the costs of its alternatives fixed in: must-fund or fixed before):
+the budget and the lists are priced instead of kept, each group's own cost limit is kept exactly (a 0/1 knapsack, solved by dynamic programming
 over whole units of the group's costs' gcd). Alternatives outside any binding cap form one group
 limited by the budget. The knapsack tables, run forwards and backwards, also give each group's
 best total with an alternative forced in or out; where forcing it lowers L below a known feasible

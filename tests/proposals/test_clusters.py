@@ -47,7 +47,8 @@ def test_similarity_is_the_weighted_mean_of_title_and_description():
 
 def test_linkage_is_transitive_and_the_threshold_decides():
     titles = ["pasar ikan segar", "pasar ikan segar baru", "pasar ikan baru", "gedung olahraga"]
-    scores = [fuzz.token_sort_ratio(titles[a], titles[b], processor=default_process) for a, b in ((0, 1), (1, 2), (0, 2))]
+    scores = [fuzz.token_sort_ratio(titles[a], titles[b], processor=default_process)
+              for a, b in ((0, 1), (1, 2), (0, 2))]
     low = min(scores[:2])
     assert scores[2] < low  # 0 and 2 are less alike than either is to 1 ...
     assert near_duplicate_clusters(titles, threshold=low) == [[0, 1, 2]]  # ... but linked through it

@@ -86,6 +86,7 @@ def test_every_alternative_left_out_by_greedy_has_a_reason_that_holds(problem):
             assert any(index in members and reason.partner in members for members in keep["exclusive"])
         elif reason.kind == "group_cap":
             group = np.asarray(keep["groups"]) == reason.group
-            assert int(costs[greedy & group].sum()) + int(costs[index]) - keep["group_caps"][reason.group] == reason.over
+            cap = keep["group_caps"][reason.group]
+            assert int(costs[greedy & group].sum()) + int(costs[index]) - cap == reason.over
         else:
             assert int(costs[greedy].sum()) + int(costs[index]) - budget == reason.over
