@@ -1,6 +1,9 @@
-"""Benchmark the scoring library against pymcdm 1.4.0 and numpy baselines (issue 3).
+"""Benchmark the scoring library against pymcdm 1.4.0 and numpy baselines (issues 3 and 14).
 
-Usage: OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/scoring.py [--runs 7]
+Usage: OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/scoring.py [--runs 7] [--part all|engine|decisions]
+
+`engine` is issue 3's (the 1,000,000 × 12 matrix); `decisions` is issue 14's (constrained
+selection, rater agreement, standardized aggregation), which also prints CPU time and load.
 
 Every comparison runs both sides in this process, alternating, and reports medians and the ratio.
 Peak extra memory is measured with tracemalloc (numpy reports its allocations to it).
@@ -23,7 +26,16 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks._machine import cpu_model  # noqa: E402
-from participation.scoring import contributions, rank, rank_stability, saw, select_within_budget, topsis  # noqa: E402
+from participation.scoring import (  # noqa: E402
+    aggregate_ratings,
+    contributions,
+    rank,
+    rank_stability,
+    rating_agreement,
+    saw,
+    select_within_budget,
+    topsis,
+)
 
 N, K = 1_000_000, 12
 
@@ -61,9 +73,16 @@ def peak_extra_bytes(function) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--part", choices=("all", "engine", "decisions"), default="all")
     args = parser.parse_args()
-    runs = args.runs
+    if args.part in ("all", "engine"):
+        engine(args.runs)
+    if args.part in ("all", "decisions"):
+        decisions(args.runs)
 
+
+def engine(runs: int) -> None:
+    """Issue 3: SAW, TOPSIS and rank on 1,000,000 × 12, selection and stability at 2,000."""
     from pymcdm.methods import TOPSIS, WSM
     from pymcdm.normalizations import minmax_normalization, vector_normalization
 
@@ -136,6 +155,72 @@ def main() -> None:
                               runs)
         print(f"| `rank_stability(method=\"{method}\")` | 500 × 8, 1,000 draws | {elapsed * 1e3:.1f} ms | "
               f"≤ 1 s ({'met' if elapsed <= 1 else 'MISSED'}) |")
+
+
+def timed(function, runs: int) -> tuple[float, float]:
+    """Median wall-clock and median CPU seconds (this process) of `runs` calls."""
+    wall, cpu = [], []
+    for _ in range(runs):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        function()
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    return statistics.median(wall), statistics.median(cpu)
+
+
+def planning_case(seed: int, caps: str):
+    """2,000 proposals, Rp5–500 million in whole millions, 8 categories, 50 exclusive pairs, 10 must-fund.
+
+    `caps` "budget": each category capped at 20 % of the budget (a third of the total asked), so
+    the budget binds and the strongest categories hit their caps; "category": each capped at a
+    quarter of its own total, so the budget does not bind and all eight caps do (eight coupled
+    knapsacks: the harder case for the solver).
+    """
+    rng = np.random.default_rng(seed)
+    n = 2000
+    scores = rng.random(n)
+    costs = rng.integers(5, 501, n) * 1_000_000
+    groups = rng.integers(0, 8, n)
+    budget = int(costs.sum() // 3)
+    if caps == "budget":
+        group_caps = {label: budget // 5 for label in range(8)}
+    else:
+        group_caps = {label: int(costs[groups == label].sum() // 4) for label in range(8)}
+    chosen = rng.permutation(n)
+    exclusive = [chosen[2 * i: 2 * i + 2].tolist() for i in range(50)]
+    must = np.zeros(n, dtype=bool)
+    must[chosen[100:110]] = True
+    return scores, costs, budget, dict(must=must, exclusive=exclusive, groups=groups, group_caps=group_caps)
+
+
+def decisions(runs: int) -> None:
+    """Issue 14: constrained selection, rating agreement and standardized aggregation."""
+    import scipy
+
+    print(f"machine: {cpu_model()}, {os.cpu_count()} cores; numpy {np.__version__}, scipy {scipy.__version__}, "
+          f"Python {platform.python_version()}; load average before: {os.getloadavg()[0]:.1f}")
+    print(f"medians of {runs} runs; CPU = this process's CPU time (what a quiet machine's wall clock would be)\n")
+    print("| what | size | wall median | CPU median | goal |")
+    print("|---|---|---|---|---|")
+    for caps, seeds in (("budget", (1, 2, 3)), ("category", (1, 2, 3))):
+        for seed in seeds:
+            scores, costs, budget, constraints = planning_case(seed, caps)
+            for method in ("optimal", "greedy"):
+                wall, cpu = timed(lambda m=method: select_within_budget(scores, costs, budget, m, **constraints), runs)
+                goal = f"≤ 1 s ({'met' if wall <= 1 else 'MISSED'})" if method == "optimal" else "–"
+                print(f"| `select_within_budget({method})`, caps per {caps}, seed {seed} | 2,000; 8 caps, 50 pairs, "
+                      f"10 must | {wall * 1e3:.0f} ms | {cpu * 1e3:.0f} ms | {goal} |")
+    rng = np.random.default_rng(14)
+    ratings = rng.integers(1, 6, size=(2000, 7, 3)).astype(float)
+    ratings[rng.random(ratings.shape) < 0.1] = np.nan
+    for level in ("ordinal", "interval", "nominal"):
+        wall, cpu = timed(lambda lv=level: rating_agreement(ratings, lv), runs)
+        print(f"| `rating_agreement(level=\"{level}\")` | 2,000 × 7 × 3, scale 1–5, 10 % not rated | "
+              f"{wall * 1e3:.1f} ms | {cpu * 1e3:.1f} ms | ≤ 50 ms ({'met' if wall <= 0.05 else 'MISSED'}) |")
+    wall, cpu = timed(lambda: aggregate_ratings(ratings, "standardized"), runs)
+    print(f"| `aggregate_ratings(method=\"standardized\")` | 2,000 × 7 × 3 | {wall * 1e3:.1f} ms | "
+          f"{cpu * 1e3:.1f} ms | – |")
+    print(f"\nload average after: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

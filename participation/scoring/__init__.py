@@ -1,4 +1,4 @@
-"""The MCDA scoring library (DESIGN §5): pure numpy, no Flask, no database, no models.
+"""The MCDA scoring library (DESIGN §5): numpy, scipy (HiGHS) and krippendorff; no Flask, no database, no models.
 
 Conventions: `matrix` is (n alternatives × k criteria) float; `directions` holds 1 (benefit,
 higher is better) or -1 (cost, lower is better); weights are non-negative and are normalised to
@@ -19,20 +19,26 @@ Edge policies:
 """
 from participation.scoring._validate import CellError
 from participation.scoring.aggregate import aggregate_ratings
+from participation.scoring.agreement import rater_leniency, rating_agreement
 from participation.scoring.ahp import AhpResult, ahp_weights
 from participation.scoring.methods import contributions, saw, topsis
 from participation.scoring.ranking import rank
+from participation.scoring.reasons import Exclusion, exclusion_reasons
 from participation.scoring.selection import select_within_budget
 from participation.scoring.stability import rank_stability, selection_stability
 
 __all__ = [
     "AhpResult",
     "CellError",
+    "Exclusion",
     "aggregate_ratings",
     "ahp_weights",
     "contributions",
+    "exclusion_reasons",
     "rank",
     "rank_stability",
+    "rater_leniency",
+    "rating_agreement",
     "saw",
     "select_within_budget",
     "selection_stability",

@@ -1,5 +1,8 @@
 """Choosing proposals within a budget ceiling: greedy by rank, or an exact 0/1 knapsack.
 
+With a planner's constraints (must-fund, exclusive lists, group caps) the choice is made by
+`constrained`; this module's own solver is the unconstrained `optimal`:
+
 `optimal` is exact (no heuristic): proposals whose cost exceeds the budget, or whose score is not
 positive, can never improve a set and are left out; proposals that cost nothing and score are
 always in. The rest is a 0/1 knapsack on integer Rupiah costs, solved by
@@ -25,6 +28,8 @@ from itertools import accumulate
 import numpy as np
 
 from participation.scoring._validate import check_vector, describe, entries
+from participation.scoring.constrained import greedy_constrained, optimal_constrained
+from participation.scoring.constraints import check_constraints, check_must_fits
 from participation.scoring.ranking import _order
 
 DP_CELLS = 40_000_000
@@ -69,17 +74,32 @@ def _check_budget(budget) -> int:
     return int(value)
 
 
-def select_within_budget(scores, costs, budget, method="greedy") -> np.ndarray:
-    """Mask of the alternatives chosen within `budget`: greedy in `rank` order, or the exact optimum."""
+def select_within_budget(scores, costs, budget, method="greedy", *, must=None, exclusive=(), groups=None,
+                         group_caps=None) -> np.ndarray:
+    """Mask of the alternatives chosen within `budget` and the planner's constraints.
+
+    `greedy`: the `must` set, then best first in `rank` order (ties within 1e-9 by position),
+    taking each alternative that keeps every constraint. `optimal`: the largest total score under
+    every constraint; without any constraint that can bind (no must-fund, no exclusive list of two
+    or more, no cap below its group's total cost) it is the exact knapsack solver of this module,
+    otherwise a MILP through HiGHS (see `constrained`). The constraints, and what is refused, are
+    described in `constraints`; a must-fund set that cannot fit raises ValueError saying why.
+    """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, not {method!r}")
     values = check_vector(scores, "scores")
     cost = _check_costs(costs, values.shape[0])
     capacity = _check_budget(budget)
+    constraints = check_constraints(values.shape[0], must, exclusive, groups, group_caps)
+    check_must_fits(constraints, cost, capacity)
     order = _order(values, [])
+    if not constraints.active(cost):
+        if method == "greedy":
+            return _greedy(order, cost, capacity)
+        return _optimal(values, cost, capacity, order)
     if method == "greedy":
-        return _greedy(order, cost, capacity)
-    return _optimal(values, cost, capacity, order)
+        return greedy_constrained(order, cost, capacity, constraints)
+    return optimal_constrained(values, cost, capacity, order, constraints)
 
 
 def _greedy(order: np.ndarray, cost: np.ndarray, capacity: int) -> np.ndarray:
