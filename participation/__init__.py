@@ -149,6 +149,10 @@ def register_template_helpers(app) -> None:
     from participation import whatsapp
 
     app.jinja_env.globals["whatsapp_invitation"] = whatsapp.invitation_link
+    from participation.documents.services import DEFAULT_INVITATION_NOTES
+
+    # What to bring, when the facilitator wrote nothing: in the language being rendered.
+    app.jinja_env.globals["default_invitation_notes"] = lambda: str(DEFAULT_INVITATION_NOTES)
     app.jinja_env.globals["whatsapp_receipt"] = whatsapp.receipt_link
     from participation.intake.place_matching import stored_place_problem
 

@@ -22,13 +22,12 @@ def _iso(value) -> str | None:
 
 
 def meeting_payload(invitation: Invitation) -> dict:
-    """What an invitation says: the session, when and where, what to bring."""
-    from participation.documents.services import DEFAULT_INVITATION_NOTES
-
+    """What an invitation says: the session, when and where, what to bring (None: the default
+    text, rendered in the recipient's language when the message is written out)."""
     themed_session = invitation.themed_session
     return {"invitation_id": invitation.id, "session_id": themed_session.id, "session_title": themed_session.title,
             "business_name": invitation.business.name, "meeting_start_at": _iso(themed_session.meeting_start),
-            "venue": themed_session.venue, "bring": themed_session.invitation_notes or DEFAULT_INVITATION_NOTES}
+            "venue": themed_session.venue, "bring": themed_session.invitation_notes or None}
 
 
 def _to_own_proposals(payload: dict) -> tuple[str, dict]:
