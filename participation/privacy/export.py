@@ -3,10 +3,11 @@
 The shape of data.json (version 1; README.md "Personal data" describes it too):
 
     {"format": "musrenbang-tematik/personal-data", "version": 1, "generated_at": "…Z",
-     "account": {id, email, name, role, locale, active, created_at, last_login_at},
+     "account": {id, email, name, role, locale, active, created_at, last_login_at, email_verified_at},
      "business": null | {id, nib, name, owner_name, kbli_codes [..], scale, legal_form, capital,
                          annual_turnover, workforce_men, workforce_women, address, kelurahan,
-                         kecamatan, phone, certificates {halal, pirt, sni}, created_at, updated_at},
+                         kecamatan, kelurahan_code, phone, certificates {halal, pirt, sni}, created_at,
+                         updated_at},
      "identity_changes": [{id, old_nib, old_name, nib, name, reason, status, created_at, decided_at}],
      "invitations": [{session {id, title}, invited_at, walk_in, attended, checked_in_at}],
      "proposals": [{id, session {id, title, status}, receipt_number, title, problem, description,
@@ -17,6 +18,7 @@ The shape of data.json (version 1; README.md "Personal data" describes it too):
                     result null | {rank, score, selected, values}}],
      "notifications": [{id, kind, channel, state, created_at, sent_at, read_at, attempts,
                         payload {…what the message said: receipt number, title, session…}}],
+     "notification_preferences": [{kind, mode, updated_at}],
      "audit_events": [{id, at, action, object_type, object_id, channel, by, ip, before, after}]}
 
 Times are UTC, ISO 8601 with a Z. `by` is "self" (the user), "staff" (someone working on the
@@ -49,6 +51,7 @@ from participation.models import (
     IdentityChange,
     Invitation,
     Notification,
+    NotificationPreference,
     Proposal,
     StoredFile,
     User,
@@ -106,12 +109,14 @@ def personal_data(user: User) -> tuple[dict, list[tuple[str, StoredFile]]]:
         "generated_at": _time(utcnow()),
         "account": {"id": user.id, "email": user.email, "name": user.name, "role": user.role.value,
                     "locale": user.locale, "active": user.active, "created_at": _time(user.created_at),
-                    "last_login_at": _time(user.last_login_at)},
+                    "last_login_at": _time(user.last_login_at),
+                    "email_verified_at": _time(user.email_verified_at)},
         "business": _business(business) if business is not None else None,
         "identity_changes": _identity_changes(business) if business is not None else [],
         "invitations": _invitations(business) if business is not None else [],
         "proposals": proposals,
         "notifications": _notifications(user),
+        "notification_preferences": _preferences(user),
         "audit_events": _audit_events(user, business, [item["id"] for item in proposals]),
     }
     return document, files
@@ -126,6 +131,13 @@ def _notifications(user: User) -> list[dict]:
              "attempts": row.attempts, "payload": row.payload} for row in rows]
 
 
+def _preferences(user: User) -> list[dict]:
+    """How the user chose to get each kind of message (kinds left at their default have no row)."""
+    rows = db.session.scalars(select(NotificationPreference).where(NotificationPreference.user_id == user.id)
+                              .order_by(NotificationPreference.kind))
+    return [{"kind": row.kind, "mode": row.mode.value, "updated_at": _time(row.updated_at)} for row in rows]
+
+
 def _business(business: Business) -> dict:
     return {
         "id": business.id, "nib": business.nib, "name": business.name, "owner_name": business.owner_name,
@@ -133,6 +145,7 @@ def _business(business: Business) -> dict:
         "capital": business.capital, "annual_turnover": business.annual_turnover,
         "workforce_men": business.workforce_men, "workforce_women": business.workforce_women,
         "address": business.address, "kelurahan": business.kelurahan, "kecamatan": business.kecamatan,
+        "kelurahan_code": business.kelurahan_code,
         "phone": business.phone,
         "certificates": {"halal": business.cert_halal, "pirt": business.cert_pirt, "sni": business.cert_sni},
         "created_at": _time(business.created_at), "updated_at": _time(business.updated_at),

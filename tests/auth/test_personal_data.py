@@ -196,6 +196,9 @@ def exports_text(app, session_id: int) -> str:
 # --- data.zip -------------------------------------------------------------------------------
 
 def test_data_zip_holds_the_users_data_and_files_and_nothing_of_anyone_else(app, client, world):
+    assert post_form(client, "/notifikasi/preferensi", {"invitation": "digest", "meeting_reminder": "in_app",
+                                                        "draft_reminder": "immediate"},
+                     token_from="/akun").status_code == 303
     response = client.get("/akun/data.zip")
     assert response.status_code == 200
     assert response.mimetype == "application/zip"
@@ -212,12 +215,19 @@ def test_data_zip_holds_the_users_data_and_files_and_nothing_of_anyone_else(app,
     assert data["account"]["email"] == EMAIL and data["account"]["name"] == NAME
     assert data["business"]["nib"] == NIB and data["business"]["phone"] == "+62" + PHONE_DIGITS
     assert data["business"]["address"] == ADDRESS
-    # The confirmation mailed on registration, then the receipt of "Mesin pengemas", as a mail and
-    # in the app; not the other owner's.
+    # The confirmation mailed on registration, the invitation to "Sesi Final" and the receipt of
+    # "Mesin pengemas", each as a mail and in the app (the confirmation by mail only); not the
+    # other owner's.
     assert [(n["kind"], n["channel"], n["payload"].get("title")) for n in data["notifications"]] == [
-        ("email_verification", "email", None),
+        ("email_verification", "email", None), ("invitation", "email", None), ("invitation", "in_app", None),
         ("proposal_receipt", "email", "Mesin pengemas"), ("proposal_receipt", "in_app", "Mesin pengemas")]
-    assert data["notifications"][2]["state"] == "sent" and data["notifications"][2]["read_at"] is None
+    assert {n["payload"].get("session_title") for n in data["notifications"] if n["kind"] == "invitation"} == {
+        "Sesi Final"}
+    in_app_receipt = data["notifications"][4]
+    assert in_app_receipt["state"] == "sent" and in_app_receipt["read_at"] is None
+    assert [(p["kind"], p["mode"]) for p in data["notification_preferences"]] == [
+        ("draft_reminder", "immediate"), ("invitation", "digest"), ("meeting_reminder", "in_app")]
+    assert data["account"]["email_verified_at"] is not None
     assert sorted(p["id"] for p in data["proposals"]) == sorted([world["mine"], world["live"], world["draft"]])
     mine = next(p for p in data["proposals"] if p["id"] == world["mine"])
     assert mine["decision"]["outcome"] == "prioritized" and NAME in mine["decision"]["reason"]
@@ -316,10 +326,11 @@ def test_a_deleted_owner_is_nowhere_in_the_database_or_exports_and_the_ranking_i
         assert erasure.summary["drafts_deleted"] == 1 and erasure.summary["withdrawn"] == 1
         assert erasure.summary["kept_as_record"] == 1 and erasure.summary["nib_erased"] is True
         # Their messages are gone (the withdrawal by erasure wrote none); the other owner's stay.
-        assert erasure.summary["notifications"] == 3  # the confirmation mail and the receipt twice
+        # The confirmation mail, then the invitation and the receipt, each by mail and in the app.
+        assert erasure.summary["notifications"] == 5
         assert session.scalar(select(func.count(Notification.id)).where(Notification.user_id == user.id)) == 0
         assert session.scalar(select(func.count(Notification.id)).where(
-            Notification.user_id == world["other"])) == 2
+            Notification.user_id == world["other"])) == 4  # their invitation and receipt, twice each
         event = session.scalar(select(AuditEvent).where(AuditEvent.action == "account.erased"))
         assert event.actor_id == user.id and event.after == erasure.summary
         assert session.scalar(select(func.count(AuditEvent.id)).where(
