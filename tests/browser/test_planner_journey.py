@@ -112,7 +112,8 @@ def test_planner_review_journey(live_app, page, world):
     download = download_info.value
     workbook = load_workbook(io.BytesIO(open(download.path(), "rb").read()))
     assert workbook.sheetnames == ["Peringkat", "Kriteria", "Sesi"]
-    assert workbook["Sesi"]["B3"].value == "finalized"
+    status = next(row for row in workbook["Sesi"].iter_rows() if row[0].value == "Status")
+    assert (status[1].value, status[2].value) == ("Final", "finalized")  # in words, and the export's code
     assert page.console_errors == []
 
     page.goto(base + f"/hasil/{sid}")
