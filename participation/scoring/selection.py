@@ -27,9 +27,9 @@ from itertools import accumulate
 
 import numpy as np
 
-from participation.scoring._validate import check_vector, describe, entries
+from participation.scoring._validate import check_vector, describe
 from participation.scoring.constrained import greedy_constrained, optimal_constrained
-from participation.scoring.constraints import check_constraints, check_must_fits
+from participation.scoring.constraints import _per_row, check_constraints, check_must_fits
 from participation.scoring.ranking import _order
 
 DP_CELLS = 40_000_000
@@ -38,19 +38,7 @@ METHODS = ("greedy", "optimal")
 
 def _check_costs(costs, n: int) -> np.ndarray:
     """Costs as int64 whole Rupiah, one per score; a bad entry is named by its row."""
-    try:
-        array = np.asarray(costs, dtype=np.float64)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"costs must be numbers: {error}") from None
-    if array.ndim != 1:
-        raise ValueError(f"costs must be 1-D (one entry per score), got {array.ndim}-D")
-    m = array.shape[0]
-    if m < n:
-        missing = f"row {m} has" if m == n - 1 else f"rows {m} to {n - 1} have"
-        raise ValueError(f"costs has {entries(m)} but there are {n} scores ({missing} no cost)")
-    if m > n:
-        extra = f"costs[{n}] has" if m == n + 1 else f"costs[{n}] to costs[{m - 1}] have"
-        raise ValueError(f"costs has {entries(m)} but there are {n} scores ({extra} no score)")
+    array = _per_row(costs, "costs", "cost", n)
     for index, value in enumerate(array.tolist()):
         if not np.isfinite(value):
             raise ValueError(f"costs[{index}] (row {index}) is {describe(value)}")

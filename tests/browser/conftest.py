@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -65,15 +66,24 @@ def live_app(browser_template, tmp_path, monkeypatch, live_app_overrides):
     shutil.copyfile(browser_template, database)
     monkeypatch.setenv("INSTANCE_PATH", str(tmp_path / "instance"))
     app = create_app({"APP_ENV": "test", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}", **live_app_overrides})
+    with serving(app):
+        yield app
+
+
+@contextmanager
+def serving(app):
+    """Serve `app` over HTTP in a thread while the block runs; its address is app.config["LIVE_URL"]."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     app.config["LIVE_URL"] = f"http://127.0.0.1:{server.server_port}"
     LIVE_APPS[app.config["LIVE_URL"]] = app
-    yield app
-    LIVE_APPS.pop(app.config["LIVE_URL"], None)
-    server.shutdown()
-    thread.join(timeout=5)
+    try:
+        yield app
+    finally:
+        LIVE_APPS.pop(app.config["LIVE_URL"], None)
+        server.shutdown()
+        thread.join(timeout=5)
 
 
 @pytest.fixture

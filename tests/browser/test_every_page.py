@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import re
 import shutil
-import threading
 
 import pytest
 from axe_playwright_python.base import AXE_SCRIPT
 from playwright.sync_api import expect
-from werkzeug.serving import make_server
 
-from tests.browser.conftest import LIVE_APPS
+from tests.browser.conftest import serving
 from tests.browser.page_sweep import (
     DESK,
     LONG_TITLE,
@@ -50,15 +48,8 @@ def world_app(browser_template, tmp_path_factory):
         monkeypatch.setenv("INSTANCE_PATH", str(folder / "instance"))
         app = create_app({"APP_ENV": "test", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}"})
         app.config["WORLD"] = build_rich_world(app)
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        app.config["LIVE_URL"] = f"http://127.0.0.1:{server.server_port}"
-        LIVE_APPS[app.config["LIVE_URL"]] = app
-        yield app
-        LIVE_APPS.pop(app.config["LIVE_URL"], None)
-        server.shutdown()
-        thread.join(timeout=5)
+        with serving(app):
+            yield app
     shutil.rmtree(folder / "instance", ignore_errors=True)
 
 
