@@ -5,6 +5,8 @@ import numpy as np
 
 from participation.scoring._validate import TIE_TOLERANCE, as_matrix, check_directions, check_weights, raise_bad_cell
 from participation.scoring.methods import NORMALIZATIONS, _check_max, _minmax_terms, column_extrema
+from participation.scoring.constrained import optimal_constrained
+from participation.scoring.constraints import Constraints, check_constraints, check_must_fits
 from participation.scoring.ranking import _order
 from participation.scoring.selection import _check_budget, _check_costs, _optimal, select_within_budget
 
@@ -30,21 +32,38 @@ def rank_stability(matrix, weights, directions, top, method="saw", spread=0.1, d
 
 
 def selection_stability(matrix, weights, directions, costs, budget, method="saw", selection="greedy",
-                        spread=0.1, draws=1000, seed=0, *, normalization="minmax") -> np.ndarray:
-    """Share of `rank_stability`'s perturbations in which each alternative stays selected within `budget`."""
-    # In each draw the set is chosen as select_within_budget(scores, costs, budget, selection)
+                        spread=0.1, draws=1000, seed=0, *, normalization="minmax", must=None, exclusive=(),
+                        groups=None, group_caps=None) -> np.ndarray:
+    """Share of `rank_stability`'s perturbations in which each alternative stays selected within `budget`.
+
+    `must`, `exclusive`, `groups` and `group_caps` are the planner's constraints, checked as
+    `select_within_budget` checks them (a must-fund set that cannot fit raises ValueError): each
+    draw's set is the one it would choose under the same constraints.
+    """
+    # In each draw the set is chosen as select_within_budget(scores, costs, budget, selection, ...)
     # would; greedy follows `rank`'s tie rule.
     if selection not in SELECTIONS:
         raise ValueError(f"selection must be 'greedy' or 'optimal', not {selection!r}")
     x, scores = _perturbed_scores(matrix, weights, directions, method, spread, draws, seed, normalization)
-    cost = _check_costs(costs, x.shape[0])
+    n = x.shape[0]
+    cost = _check_costs(costs, n)
     capacity = _check_budget(budget)
+    constraints = check_constraints(n, must, exclusive, groups, group_caps)
+    check_must_fits(constraints, cost, capacity)
+    if constraints.active(cost):
+        if selection == "optimal":
+            chosen = np.zeros(n)
+            for draw in range(draws):
+                column = np.ascontiguousarray(scores[:, draw])
+                chosen += optimal_constrained(column, cost, capacity, _order(column, []), constraints)
+            return chosen / draws
+        return _greedy_constrained_per_draw(_orders_per_draw(scores), cost, capacity, constraints) / draws
     if selection == "optimal":
         # Every draw is solved exactly; the unperturbed optimum, feasible in every draw, is handed
         # to the solver as a first lower bound, which prunes most of the search.
         base = select_within_budget(_base_scores(x, weights, directions, method, normalization), cost,
                                     capacity, "optimal")
-        chosen = np.zeros(x.shape[0])
+        chosen = np.zeros(n)
         for draw in range(draws):
             column = np.ascontiguousarray(scores[:, draw])
             chosen += _optimal(column, cost, capacity, _order(column, []), known=base)
@@ -52,14 +71,56 @@ def selection_stability(matrix, weights, directions, costs, budget, method="saw"
     # Greedy in every draw at once: walk the rank positions, one vector step per position.
     orders = _orders_per_draw(scores)
     remaining = np.full(draws, capacity, dtype=np.int64)
-    chosen = np.zeros(x.shape[0])
-    for position in range(x.shape[0]):
+    chosen = np.zeros(n)
+    for position in range(n):
         index = orders[:, position]
         price = cost[index]
         take = price <= remaining
         remaining -= np.where(take, price, 0)
         np.add.at(chosen, index[take], 1)
     return chosen / draws
+
+
+def _greedy_constrained_per_draw(orders: np.ndarray, cost: np.ndarray, capacity: int,
+                                 constraints: Constraints) -> np.ndarray:
+    """How often each alternative is chosen by `greedy_constrained`, over every draw's order at once."""
+    # The must set is in every draw; then one vector step per rank position, as the unconstrained
+    # walk, with each draw's room per capped group and the exclusive lists it has used.
+    draws, n = orders.shape
+    must = constraints.must
+    caps = sorted(constraints.caps)
+    column = np.full(n, len(caps), dtype=np.int64)  # the room column of each alternative's group
+    if constraints.groups is not None:
+        for number, label in enumerate(caps):
+            column[constraints.groups == label] = number
+    room = np.full((draws, len(caps) + 1), np.iinfo(np.int64).max, dtype=np.int64)
+    for number, label in enumerate(caps):
+        room[:, number] = constraints.caps[label] - int(cost[must & (column == number)].sum())
+    membership = np.zeros((n, len(constraints.exclusive)), dtype=bool)
+    for number, members in enumerate(constraints.exclusive):
+        membership[members, number] = True
+    listed = membership.any(axis=1)
+    used = np.zeros((draws, membership.shape[1]), dtype=bool)
+    used[:] = (membership & must[:, None]).any(axis=0)
+    remaining = np.full(draws, capacity - int(cost[must].sum()), dtype=np.int64)
+    chosen = must.astype(np.float64) * draws
+    every = np.arange(draws)
+    for position in range(n):
+        index = orders[:, position]
+        price = cost[index]
+        group = column[index]
+        take = ~must[index] & (price <= remaining) & (price <= room[every, group])
+        listed_here = take & listed[index]
+        if listed_here.any():
+            rows = np.flatnonzero(listed_here)
+            blocked = (used[rows] & membership[index[rows]]).any(axis=1)
+            take[rows[blocked]] = False
+            kept = rows[~blocked]
+            used[kept] |= membership[index[kept]]
+        remaining -= np.where(take, price, 0)
+        room[every, group] -= np.where(take & (group < len(caps)), price, 0)
+        np.add.at(chosen, index[take], 1)
+    return chosen
 
 
 def _base_scores(x, weights, directions, method, normalization) -> np.ndarray:
