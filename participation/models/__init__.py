@@ -13,6 +13,7 @@ from participation.models.business import (
     derive_scale,
     normalize_business_name,
 )
+from participation.models.constraints import ExclusiveGroup, exclusive_group_members
 from participation.models.documents import AgendaItem, AgendaKind, Letterhead
 from participation.models.job import Job, JobState
 from participation.models.files import StoredFile
@@ -68,6 +69,7 @@ __all__ = [
     "Criterion",
     "CriterionSource",
     "Decision",
+    "ExclusiveGroup",
     "FinalStanding",
     "ImmutableError",
     "Outcome",
@@ -119,6 +121,7 @@ __all__ = [
     "WeightsOrigin",
     "derive_scale",
     "normalize_business_name",
+    "exclusive_group_members",
     "session_members",
     "utcnow",
 ]

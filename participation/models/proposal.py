@@ -82,6 +82,8 @@ class Proposal(db.Model):
     # Participants' votes at the meeting (the `votes` criterion); 0 until recorded.
     votes: Mapped[int] = mapped_column(default=0, server_default="0")
     votes_recorded_at: Mapped[datetime | None]
+    # Set by a planner: the proposal is funded whatever its rank, for this reason. Migration 0025.
+    must_fund_reason: Mapped[str | None] = mapped_column(sa.String(500))
     # The attached file (PDF, JPEG or PNG) lives in the database; the name, type and size are shown.
     attachment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("stored_files.id"))
     attachment_name: Mapped[str | None] = mapped_column(sa.String(200))

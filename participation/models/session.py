@@ -374,6 +374,8 @@ class Category(db.Model):
     session_id: Mapped[int] = mapped_column(sa.ForeignKey("themed_sessions.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(sa.String(120))
     position: Mapped[int] = mapped_column(default=0)
+    # The most the funded proposals of this category may cost together (None: no cap). Migration 0025.
+    budget_cap: Mapped[int | None] = mapped_column(sa.BigInteger)
 
     themed_session: Mapped[ThemedSession] = relationship(back_populates="categories")
 
