@@ -158,6 +158,12 @@ ACCESS = {
     # Review: the ranked list, ratings, votes, AHP, decisions, finalisation, exports.
     ("review.ranking", "GET"): only(STAFF, 200),
     ("review.save_weights", "POST"): only(MANAGERS, 303),
+    ("review.constraints", "GET"): only(MANAGERS, 200),
+    ("review.set_must_fund", "POST"): only(MANAGERS, 400),  # an empty form: the receipt number and reason are asked
+    ("review.clear_must_fund", "POST"): only(MANAGERS, 303),  # not marked: refused with a message, back to the page
+    ("review.create_exclusive_group", "POST"): only(MANAGERS, 400),
+    ("review.delete_exclusive_group", "POST"): only(MANAGERS, 303),
+    ("review.set_category_cap", "POST"): only(MANAGERS, 303),  # an empty cap clears it
     ("review.export", "GET"): only(STAFF, 200),
     ("review.rate_list", "GET"): only(["planner"], 200),
     ("review.rate", "GET"): only(["planner"], 200),
@@ -243,6 +249,9 @@ REQUESTS = {
     ("proposals.receipt_pdf", "GET"): {"values": {"proposal_id": "@proposal"}},
     ("proposals.attachment", "GET"): {"values": {"proposal_id": "@proposal"}},
     ("review.export", "GET"): {"values": {"fmt": "json"}},
+    ("review.clear_must_fund", "POST"): {"values": {"proposal_id": "@proposal"}},
+    ("review.delete_exclusive_group", "POST"): {"values": {"group_id": "@exclusive_group"}},
+    ("review.set_category_cap", "POST"): {"values": {"category_id": "@spare_category"}},
     ("review.rate", "GET"): {"values": {"proposal_id": "@proposal"}},
     ("review.rate", "POST"): {"values": {"proposal_id": "@proposal"}},
     ("review.decide", "GET"): {"values": {"proposal_id": "@proposal"}},
@@ -351,6 +360,10 @@ def build_world(app) -> dict:
                   params={"slug": "undangan"}, state=JobState.DONE, output_name="undangan.pdf",
                   output_type="application/pdf", output_data=PDF_BYTES, result={"slug": "undangan"})
         session.add(job)
+        from participation.models import ExclusiveGroup
+
+        exclusive_group = ExclusiveGroup(session_id=themed_session.id, name="Dua usulan serupa", members=[proposal])
+        session.add(exclusive_group)
         receipt = {"proposal_id": proposal.id, "receipt_number": proposal.receipt_number, "title": proposal.title,
                    "session_id": themed_session.id, "session_title": themed_session.title, "source": "online",
                    "editable_until_at": None}
@@ -372,7 +385,7 @@ def build_world(app) -> dict:
             "spare_facilitator": spare_facilitator.id, "spare_facilitator_member": spare_member.id,
             "spare_business": spare_business.id, "spare_invitation": spare_invitation.id,
             "finalized_session": finalized.id, "agenda_item": agenda[0].id, "identity_change": identity_change.id,
-            "separate_registration": separate_registration.id,
+            "separate_registration": separate_registration.id, "exclusive_group": exclusive_group.id,
         }
 
 

@@ -34,6 +34,7 @@ from participation.models import (
     SelectionMethod,
     ThemedSession,
 )
+from participation.review.constraints import SessionConstraints, load_constraints
 
 STABILITY_DRAWS = {"greedy": 200, "optimal": 20}
 STABILITY_SPREAD = 0.1
@@ -61,6 +62,8 @@ class WhyNotSelected(str, enum.Enum):
     DOES_NOT_FIT = "does_not_fit"  # best first: what was left at its turn is less than it costs
     TOO_LITTLE_LEFT = "too_little_left"  # optimal: the best combination leaves less than it costs
     LEFT_OUT = "left_out"  # optimal: it would fit what is left, but the best combination has no room for it
+    EXCLUSIVE = "exclusive"  # an exclusive group holds it and a funded proposal (`partner`)
+    CATEGORY_CAP = "category_cap"  # its category's budget cap has less left than it costs
 
 
 @dataclass(frozen=True)
@@ -75,11 +78,21 @@ class NotSelected:
     reason: WhyNotSelected
     remaining: int | None = None
     shortfall: int | None = None
+    partner: str | None = None  # EXCLUSIVE: the funded proposal it competes with, "receipt number title"
+    partner_receipt: str | None = None  # EXCLUSIVE: that proposal's receipt number
+    category: str | None = None  # CATEGORY_CAP: the category's name
+    cap: int | None = None  # CATEGORY_CAP: the category's cap
 
     def __str__(self) -> str:
         # gettext at print time, in the reader's language; the amounts through Babel.
         amount = rupiah(self.remaining)
         sentence = {
+            WhyNotSelected.EXCLUSIVE: lambda: gettext(
+                "Kept out by an exclusive group: it competes with %(partner)s, which is funded, and at most one "
+                "of them may be.", partner=self.partner),
+            WhyNotSelected.CATEGORY_CAP: lambda: gettext(
+                "Kept out by the cap of its category %(category)s (%(cap)s): %(amount)s of the cap is left.",
+                category=self.category, cap=rupiah(self.cap), amount=amount),
             WhyNotSelected.NOT_RANKED: lambda: gettext("Cannot be ranked yet."),
             WhyNotSelected.OVER_CEILING: lambda: gettext("Costs more than the whole ceiling."),
             WhyNotSelected.DOES_NOT_FIT: lambda: gettext("Does not fit the remaining %(amount)s.", amount=amount),
@@ -123,12 +136,35 @@ def why_not_selected_in(payload: dict, line: dict) -> NotSelected | None:
         return NOT_RANKED
     if line["selected"]:
         return None
+    kept_out = _kept_out_in(payload, line.get("kept_out_by"))
+    if kept_out is not None:
+        return kept_out
     budget = payload["session"]["budget_ceiling"]
     chosen = [other for other in payload["proposals"] if other["selected"]]
     above = sum(other["estimated_cost"] for other in chosen if other["rank"] < line["rank"])
     return why_not_selected(line["estimated_cost"], budget, payload["selection"],
                             remaining_at_turn=budget - above,
                             remaining=budget - sum(other["estimated_cost"] for other in chosen))
+
+
+def _kept_out_in(payload: dict, kept_out_by: dict | None) -> NotSelected | None:
+    """The exclusive-group or category-cap reason an export line carries (None: the ceiling's, or none)."""
+    if not kept_out_by:
+        return None
+    if kept_out_by["kind"] == "exclusive":
+        partner = next((other for other in payload["proposals"]
+                        if other["receipt_number"] == kept_out_by["partner"]), None)
+        return NotSelected(WhyNotSelected.EXCLUSIVE, partner=_named(kept_out_by["partner"], partner and partner["title"]),
+                           partner_receipt=kept_out_by["partner"])
+    if kept_out_by["kind"] == "category_cap":
+        return NotSelected(WhyNotSelected.CATEGORY_CAP, kept_out_by["remaining"], kept_out_by["over"],
+                           category=kept_out_by["category"], cap=kept_out_by["cap"])
+    return None
+
+
+def _named(receipt_number: str | None, title: str | None) -> str:
+    """A proposal as a sentence names it: its receipt number and title."""
+    return f"{receipt_number or '-'} “{title or ''}”"
 
 
 @dataclass
@@ -147,6 +183,7 @@ class RankedProposal:
     stability: float | None = None
     previous_rank: int | None = None
     not_selected: NotSelected | None = None  # why it is not in the funded set (None when it is)
+    must_fund_reason: str | None = None  # a planner's reason to fund it whatever its rank
 
     @property
     def complete(self) -> bool:
@@ -176,6 +213,8 @@ class Ranking:
     budget: int
     generated_at: datetime
     problem: str | None = None  # why nothing could be ranked (a setting the values do not allow)
+    constraints: SessionConstraints = field(default_factory=SessionConstraints)
+    constraint_problem: str | None = None  # why the must-fund set cannot be funded as a whole
 
     @property
     def ranked(self) -> list[RankedProposal]:
@@ -299,7 +338,8 @@ def session_weights(themed_session: ThemedSession) -> np.ndarray:
 
 
 def build_ranking(themed_session: ThemedSession, *, weights=None, stability: bool = True,
-                  proposals: list[Listed] | None = None, matrix: np.ndarray | None = None) -> Ranking:
+                  proposals: list[Listed] | None = None, matrix: np.ndarray | None = None,
+                  constraints: SessionConstraints | None = None) -> Ranking:
     """Rank the session's submitted proposals with the saved weights, or with `weights` (what-if).
 
     Tie rule (through `scoring.rank`): scores within 1e-9 tie and go by estimated cost,
@@ -310,6 +350,8 @@ def build_ranking(themed_session: ThemedSession, *, weights=None, stability: boo
         proposals = load_proposals(themed_session)
     if matrix is None:
         matrix = build_matrix(themed_session, proposals, criteria)
+    if constraints is None:
+        constraints = load_constraints(themed_session)
     weight_vector = session_weights(themed_session) if weights is None else np.asarray(weights, float)
     weight_vector = weight_vector / weight_vector.sum()
     directions = np.array([criterion.direction for criterion in criteria])
@@ -319,13 +361,14 @@ def build_ranking(themed_session: ThemedSession, *, weights=None, stability: boo
     for proposal, row in zip(proposals, matrix.tolist(), strict=True):
         values = {key: (None if value != value else value) for key, value in zip(keys, row, strict=True)}  # NaN
         items.append(RankedProposal(proposal=proposal, values=values,
-                                    missing=[c for c, value in zip(criteria, row, strict=True) if value != value]))
+                                    missing=[c for c, value in zip(criteria, row, strict=True) if value != value],
+                                    must_fund_reason=constraints.must.get(proposal.id)))
     index = np.flatnonzero(complete)
-    problem = None
+    problem = constraint_problem = None
     if index.size:
         try:
-            _score(themed_session, criteria, weight_vector, directions, matrix[index],
-                   [items[i] for i in index], stability)
+            constraint_problem = _score(themed_session, criteria, weight_vector, directions, matrix[index],
+                                        [items[i] for i in index], stability, constraints)
         except scoring.CellError as error:  # a value the session's method cannot take (SAW max)
             problem = refused_cell_message(criteria[error.column], items[index[error.row]],
                                            float(matrix[index[error.row], error.column]))
@@ -338,7 +381,8 @@ def build_ranking(themed_session: ThemedSession, *, weights=None, stability: boo
     unranked = [item for item in items if item.rank is None]
     return Ranking(themed_session=themed_session, criteria=criteria, weights=weight_vector,
                    items=ranked + unranked, budget=themed_session.budget_ceiling,
-                   generated_at=datetime.now(timezone.utc), problem=problem)
+                   generated_at=datetime.now(timezone.utc), problem=problem, constraints=constraints,
+                   constraint_problem=constraint_problem)
 
 
 def refused_cell_message(criterion: Criterion, item: RankedProposal, value: float) -> str:
@@ -359,7 +403,9 @@ def refused_cell_message(criterion: Criterion, item: RankedProposal, value: floa
                    "Use min–max normalisation.", criterion=criterion.name, receipt=receipt)
 
 
-def _score(themed_session, criteria, weights, directions, matrix, items, stability) -> None:
+def _score(themed_session, criteria, weights, directions, matrix, items, stability,
+           constraints: SessionConstraints | None = None) -> str | None:
+    """Score, rank and select the complete proposals (in place); returns why the must-fund set cannot fit."""
     method = themed_session.scoring_method.value
     normalization = themed_session.normalization.value
     selection = themed_session.selection_method.value
@@ -373,30 +419,111 @@ def _score(themed_session, criteria, weights, directions, matrix, items, stabili
         parts = scoring.contributions(matrix, weights, directions, "minmax")
     costs = np.array([item.proposal.estimated_cost for item in items], dtype=np.int64)
     ranks = scoring.rank(scores, costs)
-    chosen = scoring.select_within_budget(scores, costs, themed_session.budget_ceiling, selection)
+    budget = themed_session.budget_ceiling
+    limits = selection_limits(items, constraints or SessionConstraints())
+    problem = must_fund_problem(items, costs, budget, limits)
+    if problem:  # shown on the page; the rest of the constraints still apply
+        limits = {**limits, "must": None}
+    chosen = scoring.select_within_budget(scores, costs, budget, selection, **limits)
     shares = None
     if stability:
         draws = STABILITY_DRAWS[selection]
-        shares = scoring.selection_stability(matrix, weights, directions, costs, themed_session.budget_ceiling,
+        shares = scoring.selection_stability(matrix, weights, directions, costs, budget,
                                              method=method, selection=selection, spread=STABILITY_SPREAD,
-                                             draws=draws, seed=themed_session.id, normalization=normalization)
+                                             draws=draws, seed=themed_session.id, normalization=normalization,
+                                             **limits)
     keys = [c.key for c in criteria]
     share_list = [None] * len(items) if shares is None else shares.tolist()
     for item, score, place, taken, part, share in zip(items, scores.tolist(), ranks.tolist(), chosen.tolist(),
                                                      parts.tolist(), share_list, strict=True):
         item.score, item.rank, item.selected, item.stability = score, place, taken, share
         item.contributions = dict(zip(keys, part, strict=True))
-    # Walk the ranked order for the budget line and the "why not selected" amounts.
-    budget, spent = themed_session.budget_ceiling, 0
-    for item in sorted(items, key=lambda item: item.rank):
-        item.remaining_at_turn = budget - spent
+    _walk_budget(items, budget, themed_session.selection_method, limits)
+    _explain(items, chosen, costs, budget, themed_session.selection_method, limits)
+    return problem
+
+
+def selection_limits(items: list[RankedProposal], constraints: SessionConstraints) -> dict:
+    """The constraints as `select_within_budget`'s keyword arguments, over the rows of `items`."""
+    row = {item.proposal.id: i for i, item in enumerate(items)}
+    must = np.array([item.proposal.id in constraints.must for item in items], dtype=bool)
+    exclusive = [[row[pid] for pid in members if pid in row] for _, _, members in constraints.groups]
+    exclusive = [members for members in exclusive if len(members) >= 2]
+    caps = {cid: cap for cid, cap in constraints.caps.items()}
+    groups = [item.proposal.category_id or 0 for item in items] if caps else None
+    return {"must": must if must.any() else None, "exclusive": exclusive, "groups": groups,
+            "group_caps": caps or None}
+
+
+def must_fund_problem(items: list[RankedProposal], costs: np.ndarray, budget: int, limits: dict) -> str | None:
+    """Why the must-fund proposals cannot all be funded together, for the planner (None: they can)."""
+    must = limits["must"]
+    if must is None:
+        return None
+    total = int(costs[must].sum())
+    if total > budget:
+        return gettext("The must-fund proposals cannot all be funded: together they cost %(total)s, more than "
+                       "the budget ceiling of %(ceiling)s. Take the mark off one of them, or raise the ceiling.",
+                       total=rupiah(total), ceiling=rupiah(budget))
+    for category_id, cap in sorted((limits["group_caps"] or {}).items()):
+        inside = [i for i in np.flatnonzero(must).tolist() if items[i].proposal.category_id == category_id]
+        spent = int(costs[inside].sum())
+        if spent > cap:
+            return gettext("The must-fund proposals of the category %(category)s cost %(total)s together, more "
+                           "than its cap of %(cap)s. Raise the cap, or take the mark off one of them.",
+                           category=items[inside[0]].proposal.category_name, total=rupiah(spent), cap=rupiah(cap))
+    for members in limits["exclusive"]:
+        both = [items[i] for i in members if must[i]]
+        if len(both) >= 2:
+            return gettext("%(first)s and %(second)s are both must-fund but in one exclusive group, of which at "
+                           "most one may be funded. Take the mark off one, or delete the group.",
+                           first=_named(both[0].proposal.receipt_number, both[0].proposal.title),
+                           second=_named(both[1].proposal.receipt_number, both[1].proposal.title))
+    return None
+
+
+def _walk_budget(items, budget: int, selection: SelectionMethod, limits: dict) -> None:
+    """Walk the ranked order for the budget line and the "why not selected" amounts (in place).
+
+    Best first funds the must-fund proposals before any other, so what is left at a proposal's
+    turn is the ceiling less the must-fund and the other selected proposals ranked above it.
+    """
+    must = limits["must"]
+    first = must is not None and SelectionMethod.of(selection) is SelectionMethod.GREEDY
+    reserved = sum(item.proposal.estimated_cost for item, flag in zip(items, must.tolist()) if flag) if first else 0
+    spent = above = 0
+    for position, item in sorted(enumerate(items), key=lambda pair: pair[1].rank):
+        is_must = first and bool(must[position])
+        item.remaining_at_turn = budget - spent if not first else budget - reserved - above
         if item.selected:
             spent += item.proposal.estimated_cost
+            if not is_must:
+                above += item.proposal.estimated_cost
         item.cumulative_cost = spent
-    for item in items:
-        item.not_selected = None if item.selected else why_not_selected(
-            item.proposal.estimated_cost, budget, themed_session.selection_method,
-            remaining_at_turn=item.remaining_at_turn, remaining=budget - spent)
+
+
+def _explain(items, chosen: np.ndarray, costs: np.ndarray, budget: int, selection: SelectionMethod,
+             limits: dict) -> None:
+    """Each proposal not selected gets the constraint that keeps it out (in place)."""
+    remaining = budget - int(costs[chosen].sum())
+    constrained = bool(limits["exclusive"] or limits["group_caps"])
+    reasons = scoring.exclusion_reasons(chosen, costs, budget, exclusive=limits["exclusive"], groups=limits["groups"],
+                                        group_caps=limits["group_caps"]) if constrained else [None] * len(items)
+    for item, reason in zip(items, reasons, strict=True):
+        if item.selected:
+            item.not_selected = None
+        elif reason is not None and reason.kind == "exclusive":
+            partner = items[reason.partner].proposal
+            item.not_selected = NotSelected(WhyNotSelected.EXCLUSIVE,
+                                            partner=_named(partner.receipt_number, partner.title),
+                                            partner_receipt=partner.receipt_number)
+        elif reason is not None and reason.kind == "group_cap":
+            cap = limits["group_caps"][reason.group]
+            item.not_selected = NotSelected(WhyNotSelected.CATEGORY_CAP, item.proposal.estimated_cost - reason.over,
+                                            reason.over, category=item.proposal.category_name, cap=cap)
+        else:
+            item.not_selected = why_not_selected(item.proposal.estimated_cost, budget, selection,
+                                                 remaining_at_turn=item.remaining_at_turn, remaining=remaining)
 
 
 @dataclass(frozen=True)
@@ -467,6 +594,38 @@ def export_payload(ranking: Ranking) -> dict:
             "estimated_cost": item.proposal.estimated_cost, "values": item.values, "score": item.score,
             "selected": item.selected,
             "decision": item.proposal.decision_outcome.value if item.proposal.decision_outcome else None,
+            "must_fund_reason": item.must_fund_reason,
+            "kept_out_by": kept_out_by(item.not_selected),
         } for item in ranking.items],
         "generated_at": ranking.generated_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "constraints": constraints_payload(ranking),
+    }
+
+
+def kept_out_by(why: NotSelected | None) -> dict | None:
+    """An export line's "kept_out_by": the exclusive group's or the category cap's figures (else None)."""
+    if why is None:
+        return None
+    if why.reason is WhyNotSelected.EXCLUSIVE:
+        return {"kind": "exclusive", "partner": why.partner_receipt}
+    if why.reason is WhyNotSelected.CATEGORY_CAP:
+        return {"kind": "category_cap", "category": why.category, "cap": why.cap, "remaining": why.remaining,
+                "over": why.shortfall}
+    return None
+
+
+def constraints_payload(ranking: Ranking) -> dict:
+    """The export's "constraints": must-fund with reasons, exclusive groups, category caps (additive keys)."""
+    constraints = ranking.constraints
+    receipts = {item.proposal.id: item.proposal.receipt_number for item in ranking.items}
+    names = {category.id: category.name for category in ranking.themed_session.categories}
+    return {
+        "must_fund": [{"receipt_number": receipts[pid], "reason": reason}
+                      for pid, reason in sorted(constraints.must.items(), key=lambda pair: receipts.get(pair[0]) or "")
+                      if pid in receipts],
+        "exclusive_groups": [{"name": name, "receipt_numbers": sorted(receipts[pid] for pid in members
+                                                                      if pid in receipts)}
+                             for _, name, members in constraints.groups],
+        "category_caps": [{"category": names[cid], "cap": cap} for cid, cap in constraints.caps.items() if cid in names],
+        "problem": ranking.constraint_problem,
     }

@@ -182,8 +182,8 @@ def finalize(themed_session: ThemedSession, exclusions: dict[int, str], actor: A
     if themed_session.status is not SessionStatus.REVIEW:
         raise ReviewError("not_in_review")
     ranking = build_ranking(themed_session, stability=True)
-    if ranking.problem:
-        raise ReviewError("unrankable", problem=ranking.problem)
+    if ranking.problem or ranking.constraint_problem:  # a must-fund set that cannot fit is not final
+        raise ReviewError("unrankable", problem=ranking.problem or ranking.constraint_problem)
     unexplained = [item for item in ranking.incomplete
                    if not (exclusions.get(item.proposal.id) or "").strip()]
     if unexplained:

@@ -35,14 +35,16 @@ def test_json_follows_the_contract(app, client, world):
     response = client.get(f"/sesi/{world.session}/peringkat.json")
     assert response.status_code == 200 and response.mimetype == "application/json"
     payload = json.loads(response.data)
-    assert set(payload) == {"session", "method", "normalization", "selection", "criteria", "proposals", "generated_at"}
+    assert set(payload) == {"session", "method", "normalization", "selection", "criteria", "proposals", "generated_at",
+                            "constraints"}
     assert set(payload["session"]) == {"id", "title", "status", "budget_ceiling"}
     assert payload["session"]["status"] == "review" and payload["session"]["budget_ceiling"] == 60_000_000
     assert set(payload["criteria"][0]) == {"key", "name", "weight", "direction", "source"}
     assert sum(c["weight"] for c in payload["criteria"]) == pytest.approx(1.0)
     line = payload["proposals"][0]
     assert set(line) == {"rank", "receipt_number", "title", "business", "category", "estimated_cost", "values",
-                         "score", "selected", "decision"}
+                         "score", "selected", "decision", "must_fund_reason", "kept_out_by"}
+    assert payload["constraints"] == {"must_fund": [], "exclusive_groups": [], "category_caps": [], "problem": None}
     assert [p["rank"] for p in payload["proposals"]] == [1, 2, None]
     assert payload["proposals"][-1]["score"] is None and payload["proposals"][-1]["selected"] is None
     assert payload["generated_at"].endswith("Z")
@@ -146,7 +148,8 @@ def test_xlsx_follows_an_english_interface(app, client, world):
     payload = json.loads(client.get(f"/sesi/{world.session}/peringkat.json").data)
     assert payload["method"] == "saw" and payload["proposals"][0]["decision"] == "rejected"
     assert set(payload["proposals"][0]) == {"rank", "receipt_number", "title", "business", "category",
-                                            "estimated_cost", "values", "score", "selected", "decision"}
+                                            "estimated_cost", "values", "score", "selected", "decision",
+                                            "must_fund_reason", "kept_out_by"}
 
 
 def test_cli_export_ranking_to_stdout_and_file(app, world, tmp_path):
