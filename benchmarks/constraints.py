@@ -1,0 +1,146 @@
+"""Benchmark the ranked list under a planner's constraints: 2,000 proposals × 7 criteria × 3 planners.
+
+Usage: .venv/bin/python benchmarks/constraints.py [--runs 11] [--postgres URL]
+
+Builds benchmarks/review.py's generated session (SQLite, and PostgreSQL when one answers), times the
+ranked list page through the Flask test client without constraints (the baseline, in the same run),
+then with 8 category caps (each 20 % of the ceiling), 50 exclusive pairs and 10 must-fund proposals
+set through the services, and the constrained `optimal` selection of the session's 2,000 scores
+against the unconstrained one. Reports medians, CPU time beside wall time (the machine is shared),
+and the ratios.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from benchmarks._machine import cpu_model  # noqa: E402
+from benchmarks.review import N_PLANNERS, N_PROPOSALS, PASSWORD, build  # noqa: E402
+
+CAP_SHARE, PAIRS, MUST = 0.2, 50, 10
+
+
+def timed(call, runs: int) -> tuple[float, float]:
+    """Median wall and CPU seconds of `call` over `runs`, after one warm-up."""
+    call()
+    wall, cpu = [], []
+    for _ in range(runs):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        call()
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    return statistics.median(wall), statistics.median(cpu)
+
+
+def add_constraints(session_id: int, seed: int = 14) -> None:
+    """8 caps, 50 disjoint exclusive pairs and 10 must-fund that fit, through the services."""
+    from participation.events import Actor
+    from participation.extensions import db
+    from participation.models import Proposal, ProposalStatus, ThemedSession, User
+    from participation.review import constraints as services
+
+    rng = random.Random(seed)
+    themed_session = db.session.get(ThemedSession, session_id)
+    actor = Actor.cli(db.session.scalar(db.select(User).order_by(User.id)))
+    proposals = db.session.scalars(db.select(Proposal).where(Proposal.session_id == session_id,
+                                                             Proposal.status == ProposalStatus.SUBMITTED)
+                                   .order_by(Proposal.id)).all()
+    cap = int(themed_session.budget_ceiling * CAP_SHARE)
+    for category in themed_session.categories[:8]:
+        services.set_category_cap(category, cap, actor)
+    chosen = rng.sample(proposals, 2 * PAIRS + MUST)
+    for n in range(PAIRS):
+        services.create_exclusive_group(themed_session, f"Pasangan {n}", chosen[2 * n:2 * n + 2], actor)
+    spent = {}
+    for proposal in chosen[2 * PAIRS:]:
+        if spent.get(proposal.category_id, 0) + proposal.estimated_cost <= cap:
+            spent[proposal.category_id] = spent.get(proposal.category_id, 0) + proposal.estimated_cost
+            services.set_must_fund(proposal, "Program prioritas", actor)
+    db.session.commit()
+
+
+def selection_times(session_id: int, runs: int) -> dict:
+    """The library's optimal selection of the session's scores, without and with the constraints."""
+    import numpy as np
+
+    from participation import scoring
+    from participation.extensions import db
+    from participation.models import ThemedSession
+    from participation.review.constraints import load_constraints
+    from participation.review.ranking import build_ranking, selection_limits
+
+    themed_session = db.session.get(ThemedSession, session_id)
+    ranking = build_ranking(themed_session, stability=False)
+    items = ranking.ranked
+    scores = np.array([item.score for item in items])
+    costs = np.array([item.proposal.estimated_cost for item in items], dtype=np.int64)
+    limits = selection_limits(items, load_constraints(themed_session))
+    budget = themed_session.budget_ceiling
+    return {
+        "optimal, no constraints": timed(lambda: scoring.select_within_budget(scores, costs, budget, "optimal"), runs),
+        "optimal, constrained": timed(lambda: scoring.select_within_budget(scores, costs, budget, "optimal",
+                                                                           **limits), runs),
+        "greedy, constrained": timed(lambda: scoring.select_within_budget(scores, costs, budget, "greedy",
+                                                                          **limits), runs),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=11)
+    parser.add_argument("--postgres", default=os.environ.get("TEST_DATABASE_URL",
+                                                             "postgresql://postgres@127.0.0.1:5432/test"))
+    args = parser.parse_args()
+    load = os.getloadavg()[0]
+    print(f"machine: {cpu_model()}, {os.cpu_count()} cores, load average {load:.1f}; {N_PROPOSALS} proposals × "
+          f"7 criteria × {N_PLANNERS} planners; medians of {args.runs} after one warm-up")
+    with tempfile.TemporaryDirectory() as tmp:
+        targets = {"sqlite": f"sqlite:///{tmp}/constraints.db"}
+        if args.postgres:
+            try:
+                from benchmarks.imports import fresh_postgres
+
+                targets["postgresql"] = fresh_postgres(args.postgres, "mt_bench_constraints").replace(
+                    "postgresql://", "postgresql+psycopg://", 1)
+            except Exception as error:  # no server: SQLite only
+                print(f"PostgreSQL not available ({error.__class__.__name__}); SQLite only")
+        for name, url in targets.items():
+            app, session_id, _ = build(url, Path(tmp) / f"instance-{name}")
+            client = app.test_client()
+            response = client.post("/masuk", data={"email": "planner0@pemkot.example", "password": PASSWORD})
+            assert response.status_code == 303
+            ranked = f"/sesi/{session_id}/peringkat"
+
+            def page():
+                assert client.get(ranked).status_code == 200
+
+            base = timed(page, args.runs)
+            with app.app_context():
+                add_constraints(session_id)
+            constrained = timed(page, args.runs)
+            print(f"{name}: ranked list page (greedy, stability 200 draws), no constraints: "
+                  f"median {base[0] * 1e3:.0f} ms wall, {base[1] * 1e3:.0f} ms CPU")
+            print(f"{name}: ranked list page, 8 caps + {PAIRS} pairs + {MUST} must-fund: median "
+                  f"{constrained[0] * 1e3:.0f} ms wall, {constrained[1] * 1e3:.0f} ms CPU; ratio "
+                  f"{constrained[0] / base[0]:.2f} (wall), {constrained[1] / base[1]:.2f} (CPU)")
+            with app.app_context():
+                for label, (wall, cpu) in selection_times(session_id, args.runs).items():
+                    print(f"{name}: select_within_budget {label}: median {wall * 1e3:.1f} ms wall, "
+                          f"{cpu * 1e3:.1f} ms CPU")
+                from participation.extensions import db
+
+                db.session.remove()
+                db.engine.dispose()
+            print(f"load average now {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()
