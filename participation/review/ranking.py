@@ -449,7 +449,8 @@ def selection_limits(items: list[RankedProposal], constraints: SessionConstraint
     must = np.array([item.proposal.id in constraints.must for item in items], dtype=bool)
     exclusive = [[row[pid] for pid in members if pid in row] for _, _, members in constraints.groups]
     exclusive = [members for members in exclusive if len(members) >= 2]
-    caps = {cid: cap for cid, cap in constraints.caps.items()}
+    caps = dict(constraints.caps)
+    # Category ids as group labels; a proposal without a category is in group 0, which has no cap.
     groups = [item.proposal.category_id or 0 for item in items] if caps else None
     return {"must": must if must.any() else None, "exclusive": exclusive, "groups": groups,
             "group_caps": caps or None}
