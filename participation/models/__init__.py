@@ -13,6 +13,7 @@ from participation.models.business import (
     derive_scale,
     normalize_business_name,
 )
+from participation.models.conflict import ConflictKind, ConflictOfInterest
 from participation.models.documents import AgendaItem, AgendaKind, Letterhead
 from participation.models.job import Job, JobState
 from participation.models.files import StoredFile
@@ -65,6 +66,8 @@ __all__ = [
     "AuditEvent",
     "Business",
     "Category",
+    "ConflictKind",
+    "ConflictOfInterest",
     "Criterion",
     "CriterionSource",
     "Decision",
