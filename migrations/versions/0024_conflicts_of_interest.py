@@ -7,7 +7,8 @@ Create Date: 2026-12-02 17:00:00
 `conflicts_of_interest` holds each declaration (kind, note, who declared it and when) and its
 withdrawal: a declaration made by mistake is withdrawn, not deleted, so the audit trail and the
 minutes keep it. A partial unique index allows one active declaration per (user, business).
-A new table only: nothing existing is rebuilt on SQLite.
+`users.phone`: a staff member's number, which the suggestions compare with the owners'. A new
+table and a column added in place: nothing existing is rebuilt on SQLite.
 """
 import sqlalchemy as sa
 from alembic import op
@@ -21,6 +22,8 @@ ACTIVE = sa.text("withdrawn_at IS NULL")
 
 
 def upgrade():
+    with op.batch_alter_table("users", recreate="never") as batch_op:
+        batch_op.add_column(sa.Column("phone", sa.String(length=20), nullable=True))
     op.create_table(
         "conflicts_of_interest",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -54,3 +57,5 @@ def downgrade():
     op.drop_index("ix_conflicts_of_interest_business_id", table_name="conflicts_of_interest")
     op.drop_index("ix_conflicts_of_interest_user_id", table_name="conflicts_of_interest")
     op.drop_table("conflicts_of_interest")
+    with op.batch_alter_table("users", recreate="never") as batch_op:
+        batch_op.drop_column("phone")
