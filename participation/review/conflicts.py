@@ -154,8 +154,20 @@ def name_key(name: str | None) -> str:
     return " ".join(re.sub(r"[^\w\s]", " ", text).split())
 
 
+GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
+
+
 def email_key(email: str | None) -> str:
-    return (email or "").strip().lower()
+    """One mailbox's key: case and a +tag ignored, and Gmail's dots, so that an owner's account
+    budi.santoso+usaha@gmail.com matches a staff member's BudiSantoso@gmail.com (two accounts never
+    share an address, but one person may hold two under such spellings)."""
+    mailbox, _, domain = (email or "").strip().lower().rpartition("@")
+    if not mailbox:
+        return ""
+    mailbox = mailbox.split("+", 1)[0]
+    if domain in GMAIL_DOMAINS:
+        mailbox, domain = mailbox.replace(".", ""), "gmail.com"
+    return f"{mailbox}@{domain}"
 
 
 def phone_key(phone: str | None) -> str:
@@ -178,7 +190,7 @@ def _matches(user: User, business: Business) -> tuple[str, ...]:
     user_name = name_key(user.name)
     if user_name and user_name in {name_key(business.owner_name), name_key(owner.name if owner else "")}:
         found.append("name")
-    if owner is not None and email_key(owner.email) == email_key(user.email):
+    if owner is not None and owner.id != user.id and email_key(owner.email) == email_key(user.email):
         found.append("email")
     user_phone = phone_key(getattr(user, "phone", None))
     if user_phone and user_phone == phone_key(business.phone):
