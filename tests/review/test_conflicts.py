@@ -274,3 +274,29 @@ def test_hostile_notes_are_stored_escaped_or_refused(app, client, world, login_a
                 assert response.status_code == 400, f"{label}: {response.status_code}"
                 assert after == before, f"{label} saved something"
                 assert "<script>alert" not in response.get_data(as_text=True)
+
+
+def test_the_minutes_list_the_declarations(app, client, world, login_as):
+    from tests.documents.conftest import pdf_reader, pdf_text
+
+    login_as(world.planner)
+    empty = pdf_text(pdf_reader(client.get(f"/sesi/{world.session}/dokumen/berita-acara.pdf")))
+    assert "Tidak ada konflik kepentingan yang dinyatakan." in empty
+    declare_for(app, world)
+    withdrawn = declare_for(app, world, planner_index=0, business_index=1, kind=ConflictKind.EMPLOYMENT)
+    post_form(client, f"/sesi/{world.session}/konflik/{withdrawn}/tarik", {}, token_from=f"/sesi/{world.session}/konflik")
+    response = client.get(f"/sesi/{world.session}/dokumen/berita-acara.pdf")
+    text = pdf_text(pdf_reader(response))
+    with app_db(app) as session:
+        from participation.i18n import long_date
+
+        with app.test_request_context():
+            declared = long_date(session.get(ConflictOfInterest, withdrawn).declared_at)
+    assert "Konflik kepentingan" in text and "selama pernyataan berlaku" in text
+    assert re.search(r"Dewi Lestari Usaha 0 Keluarga " + re.escape(declared) + " Rina", text), text  # oldest first
+    assert re.search(r"Rina Perencana Usaha 1 Pekerjaan " + re.escape(declared) + " dicabut " + re.escape(declared), text), text
+    from pathlib import Path
+
+    artifacts = Path(__file__).resolve().parents[2] / "test-artifacts" / "documents"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    (artifacts / f"minutes-conflicts-{app.config['SQLALCHEMY_DATABASE_URI'].split(':')[0]}.pdf").write_bytes(response.data)
