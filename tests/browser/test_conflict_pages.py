@@ -43,7 +43,7 @@ def test_a_planner_declares_from_the_proposal_page_and_the_rating_form_refuses(l
     suggestion = page.locator("[data-conflict-suggestion]")
     expect(suggestion).to_contain_text("Anda mungkin memiliki konflik kepentingan dengan Batik Sekar Jagad: nama Anda")
     check(page, "conflict-proposal-suggestion-1366")
-    page.get_by_role("link", name="Nyatakan konflik kepentingan dengan Batik Sekar Jagad").click()
+    page.get_by_role("link", name="Dengan catatan… Batik Sekar Jagad").click()
     expect(page.get_by_role("heading", name="Nyatakan konflik kepentingan")).to_be_visible()
     page.get_by_role("button", name="Nyatakan konflik").click()  # no kind chosen yet
     expect(page.locator(".error-summary")).to_contain_text("Pilih jenis konflik.")
@@ -79,5 +79,5 @@ def test_a_planner_declares_from_the_proposal_page_and_the_rating_form_refuses(l
     page.goto(base + f"/sesi/{sid}/konflik")
     page.get_by_role("button", name="Cabut pernyataan Dewi Lestari tentang Batik Sekar Jagad").click()
     expect(page.get_by_text("Pernyataan dicabut.")).to_be_visible()
-    expect(page.locator("[data-conflict]")).to_contain_text("Ditarik")
+    expect(page.locator("[data-conflict]")).to_contain_text("Dicabut")
     check(page, "conflict-list-withdrawn-1366")

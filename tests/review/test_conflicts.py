@@ -71,7 +71,7 @@ def test_a_planner_declares_from_the_proposal_page_and_the_rating_form_refuses(a
     proposal = world.proposals[0]
     page = client.get(f"/usulan/{proposal}").get_data(as_text=True)
     declare_url = f"/sesi/{world.session}/konflik/usaha/{world.businesses[0]}"
-    assert declare_url in page
+    assert f'href="{declare_url}?next=/usulan/{proposal}" data-declare-conflict' in page
     form = client.get(f"{declare_url}?next=/usulan/{proposal}").get_data(as_text=True)
     assert "Nyatakan konflik kepentingan" in form and "Ibu Sari" in form
     response = post_form(client, declare_url, {"user_id": str(world.planners[1]), "kind": "family",
@@ -119,7 +119,7 @@ def test_old_ratings_leave_the_aggregate_with_a_note_and_return_on_withdrawal(ap
     assert response.status_code == 303
     assert rating_value(app, world) == pytest.approx(3.0)
     listing = client.get(f"/sesi/{world.session}/konflik").get_data(as_text=True)
-    assert "Ditarik" in listing  # kept on record as withdrawn
+    assert "Dicabut" in listing  # kept on record as withdrawn
     with app_db(app) as session:
         conflict = session.get(ConflictOfInterest, conflict_id)
         assert conflict.withdrawn_at is not None and conflict.withdrawn_by_id == world.planner
