@@ -11,7 +11,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -23,12 +23,15 @@ from participation.models import (
     ConflictOfInterest,
     Invitation,
     Proposal,
+    ProposalStatus,
+    Rating,
     Role,
     ThemedSession,
     User,
     session_members,
     utcnow,
 )
+from participation.review.ranking import conflicted_rating
 from participation.validation import normalize_phone
 
 NOTE_LENGTH = 500
@@ -240,11 +243,6 @@ def _businesses_of_sessions_of(user: User):
 
 def left_out_ratings(themed_session: ThemedSession) -> dict[int, int]:
     """Per proposal id: how many planners' ratings the aggregate leaves out for a conflict (one query)."""
-    from sqlalchemy import func
-
-    from participation.models import ProposalStatus, Rating
-    from participation.review.ranking import conflicted_rating
-
     rows = db.session.execute(
         select(Rating.proposal_id, func.count(func.distinct(Rating.planner_id)))
         .join(Proposal, Proposal.id == Rating.proposal_id)

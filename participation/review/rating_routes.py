@@ -7,8 +7,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from participation.extensions import db
-from participation.models import Proposal, ProposalStatus, Role, ThemedSession
-from participation.models import ConflictKind
+from participation.models import ConflictKind, Proposal, ProposalStatus, Role, ThemedSession
 from participation.review import conflicts, services
 from participation.review.blueprint import bp, load_session_proposal, message
 from participation.review.forms import make_rating_form, make_votes_form

@@ -105,6 +105,10 @@ def test_a_planner_declares_from_the_proposal_page_and_the_rating_form_refuses(a
 def test_old_ratings_leave_the_aggregate_with_a_note_and_return_on_withdrawal(app, client, world, login_as):
     assert rating_value(app, world) == pytest.approx(3.0)  # the mean of 5 and 1
     conflict_id = declare_for(app, world)
+    with app_db(app) as session:
+        from participation.review.conflicts import conflicted_pairs
+
+        assert conflicted_pairs(session.get(ThemedSession, world.session)) == {(world.planners[1], world.businesses[0])}
     assert rating_value(app, world) == pytest.approx(5.0)  # the other planner's alone
     assert rating_value(app, world, 1) == pytest.approx(3.0)  # no conflict with the second business
     login_as(world.planner)
