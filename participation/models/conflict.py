@@ -25,6 +25,11 @@ class ConflictKind(LabelledEnum):
     ASSOCIATION = "association", _l("Association")
     OTHER = "other", _l("Other")
 
+    @property
+    def preselected(self) -> bool:
+        """The kind a suggestion's one-click form starts at: a match says there may be a tie, not which."""
+        return self is ConflictKind.OTHER
+
 
 class ConflictOfInterest(db.Model):
     """A staff member's declared conflict with a business (DESIGN §3).
