@@ -176,6 +176,12 @@ ACCESS = {
     ("review.decide", "POST"): only(MANAGERS, 400),
     ("review.finalize", "GET"): only(MANAGERS, 200),
     ("review.finalize", "POST"): only(MANAGERS, 400),
+    # Conflicts of interest: every staff member declares their own (an empty form is refused);
+    # the facilitator's declaration is withdrawn by them or by a planner or admin.
+    ("review.conflict_list", "GET"): only(STAFF, 200),
+    ("review.declare_conflict", "GET"): only(STAFF, 200),
+    ("review.declare_conflict", "POST"): only(STAFF, 400),
+    ("review.withdraw_conflict", "POST"): only(STAFF, 303),
     # Meeting documents: the session's staff; the letterhead belongs to facilitators and admins.
     ("documents.index", "GET"): only(STAFF, 200),
     ("documents.index", "POST"): only(STAFF, 400),
@@ -256,6 +262,9 @@ REQUESTS = {
     ("review.rate", "POST"): {"values": {"proposal_id": "@proposal"}},
     ("review.decide", "GET"): {"values": {"proposal_id": "@proposal"}},
     ("review.decide", "POST"): {"values": {"proposal_id": "@proposal"}},
+    ("review.declare_conflict", "GET"): {"values": {"business_id": "@business"}},
+    ("review.declare_conflict", "POST"): {"values": {"business_id": "@business"}},
+    ("review.withdraw_conflict", "POST"): {"values": {"conflict_id": "@conflict"}},
     ("public.result", "GET"): {"values": {"session_id": "@finalized_session"}},
     ("documents.view", "GET"): {"values": {"slug": "acara"}},
     ("documents.pdf", "GET"): {"values": {"slug": "acara"}},
@@ -296,6 +305,7 @@ def build_world(app) -> dict:
     from participation.documents.services import build_agenda, save_letterhead
     from participation.intake.services import invite
     from participation.models import (
+        ConflictKind,
         IdentityChangeReason,
         Invitation,
         Job,
@@ -308,6 +318,7 @@ def build_world(app) -> dict:
         User,
         utcnow,
     )
+    from participation.review.conflicts import declare
     from participation.review.ranking import build_ranking
     from participation.sessions import services as session_services
     from tests.factories import (
@@ -364,6 +375,9 @@ def build_world(app) -> dict:
 
         exclusive_group = ExclusiveGroup(session_id=themed_session.id, name="Dua usulan serupa", members=[proposal])
         session.add(exclusive_group)
+        # The facilitator's tie to a business on the roster without a proposal: nothing else changes.
+        conflict = declare(as_actor(accounts["facilitator"]), accounts["facilitator"], third_business,
+                           ConflictKind.FAMILY, "Sepupu pemilik")
         receipt = {"proposal_id": proposal.id, "receipt_number": proposal.receipt_number, "title": proposal.title,
                    "session_id": themed_session.id, "session_title": themed_session.title, "source": "online",
                    "editable_until_at": None}
@@ -386,6 +400,7 @@ def build_world(app) -> dict:
             "spare_business": spare_business.id, "spare_invitation": spare_invitation.id,
             "finalized_session": finalized.id, "agenda_item": agenda[0].id, "identity_change": identity_change.id,
             "separate_registration": separate_registration.id, "exclusive_group": exclusive_group.id,
+            "business": business.id, "conflict": conflict.id,
         }
 
 

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import PasswordField, SelectField, StringField
-from wtforms.validators import InputRequired, Length
+from wtforms.validators import InputRequired, Length, Optional
 
 from participation.auth.forms import NewPasswordMixin, _email_field
-from participation.forms import BaseForm, select_choices
+from participation.forms import BaseForm, Check, select_choices
 from participation.models import Role
+from participation.validation import check_phone, normalize_phone
 
 STAFF_ROLES = [Role.PLANNER, Role.FACILITATOR, Role.ADMIN]
 
@@ -21,6 +22,14 @@ class StaffUserForm(NewPasswordMixin, BaseForm):
                     Length(min=2, max=120, message=_l("The name must be 2 to 120 characters."))],
     )
     email = _email_field(_l("Email"))
+    phone = StringField(
+        _l("Phone (optional)"),
+        filters=[normalize_phone],
+        validators=[Optional(), Check(check_phone)],
+        description=_l("Starts with 08 or +62. Compared with business owners' numbers to suggest conflicts "
+                       "of interest."),
+        render_kw={"inputmode": "tel", "autocomplete": "tel"},
+    )
     role = SelectField(_l("Role"), choices=select_choices((role.value, role.label) for role in STAFF_ROLES),
                        validators=[InputRequired(_l("Choose a role."))])
     password = PasswordField(_l("Initial password"),

@@ -59,7 +59,8 @@ def new_user():
     if form.validate_on_submit():
         try:
             user = services.create_user(web_actor(), email=form.email.data, name=form.name.data,
-                                        role=Role(form.role.data), password=form.password.data)
+                                        role=Role(form.role.data), password=form.password.data,
+                                        phone=form.phone.data or None)
         except services.EmailTaken:
             form.email.errors.append(_("An account with this email already exists."))
         except services.WeakPassword as error:

@@ -44,11 +44,16 @@ def email_taken(email: str) -> bool:
     return db.session.scalar(select(func.count(User.id)).where(User.email == normalized)) > 0
 
 
-def create_user(actor: Actor, *, email: str, name: str, role: Role, password: str) -> User:
+def create_user(actor: Actor, *, email: str, name: str, role: Role, password: str,
+                phone: str | None = None) -> User:
     """A new active account created by staff (or the command line); audited as `user.created`.
     Its address counts as verified: whoever made it knows it (staff accounts always)."""
     user = _new_user(email=email, name=name, role=role, password=password, verified=True)
-    record("user.created", actor, user, after={"email": user.email, "role": user.role.value})
+    user.phone = phone
+    after = {"email": user.email, "role": user.role.value}
+    if phone:
+        after["phone"] = phone
+    record("user.created", actor, user, after=after)
     return user
 
 

@@ -14,6 +14,7 @@ from participation.models.business import (
     normalize_business_name,
 )
 from participation.models.constraints import ExclusiveGroup, exclusive_group_members
+from participation.models.conflict import ConflictKind, ConflictOfInterest
 from participation.models.documents import AgendaItem, AgendaKind, Letterhead
 from participation.models.job import Job, JobState
 from participation.models.files import StoredFile
@@ -66,6 +67,8 @@ __all__ = [
     "AuditEvent",
     "Business",
     "Category",
+    "ConflictKind",
+    "ConflictOfInterest",
     "Criterion",
     "CriterionSource",
     "Decision",

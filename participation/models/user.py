@@ -50,6 +50,9 @@ class User(db.Model):
     # When the owner opened the link mailed to the address (auth.recovery); staff accounts and
     # accounts made by an admin or a script are verified when created. None: not confirmed yet.
     email_verified_at: Mapped[datetime | None]
+    # A staff member's phone (+62…), set by the admin; the platform compares it with business
+    # owners' numbers to suggest conflicts of interest.
+    phone: Mapped[str | None] = mapped_column(sa.String(20))
 
     business: Mapped[Business | None] = relationship(back_populates="user", uselist=False)
 

@@ -3,7 +3,8 @@
 The shape of data.json (version 1; README.md "Personal data" describes it too):
 
     {"format": "musrenbang-tematik/personal-data", "version": 1, "generated_at": "…Z",
-     "account": {id, email, name, role, locale, active, created_at, last_login_at, email_verified_at},
+     "account": {id, email, name, role, locale, active, created_at, last_login_at, email_verified_at,
+                 phone},
      "business": null | {id, nib, name, owner_name, kbli_codes [..], scale, legal_form, capital,
                          annual_turnover, workforce_men, workforce_women, address, kelurahan,
                          kecamatan, kelurahan_code, phone, certificates {halal, pirt, sni}, created_at,
@@ -19,9 +20,11 @@ The shape of data.json (version 1; README.md "Personal data" describes it too):
      "notifications": [{id, kind, channel, state, created_at, sent_at, read_at, attempts,
                         payload {…what the message said: receipt number, title, session…}}],
      "notification_preferences": [{kind, mode, updated_at}],
+     "conflicts_of_interest": [{id, business {id, name}, kind, note, declared_at, declared_by,
+                                withdrawn_at, withdrawn_by}],
      "audit_events": [{id, at, action, object_type, object_id, channel, by, ip, before, after}]}
 
-Times are UTC, ISO 8601 with a Z. `by` is "self" (the user), "staff" (someone working on the
+Times are UTC, ISO 8601 with a Z. `by` (and a conflict's `declared_by`, `withdrawn_by`) is "self" (the user), "staff" (someone working on the
 session: who is not said) or null (nobody signed in, or a script). An audit entry's `ip` is given
 only for the user's own acts. `file` is the attachment's path inside the zip. `result` is the
 proposal's line of the official ranking once the session is finalised (as the owner's page shows).
@@ -110,13 +113,14 @@ def personal_data(user: User) -> tuple[dict, list[tuple[str, StoredFile]]]:
         "account": {"id": user.id, "email": user.email, "name": user.name, "role": user.role.value,
                     "locale": user.locale, "active": user.active, "created_at": _time(user.created_at),
                     "last_login_at": _time(user.last_login_at),
-                    "email_verified_at": _time(user.email_verified_at)},
+                    "email_verified_at": _time(user.email_verified_at), "phone": user.phone},
         "business": _business(business) if business is not None else None,
         "identity_changes": _identity_changes(business) if business is not None else [],
         "invitations": _invitations(business) if business is not None else [],
         "proposals": proposals,
         "notifications": _notifications(user),
         "notification_preferences": _preferences(user),
+        "conflicts_of_interest": _conflicts(user),
         "audit_events": _audit_events(user, business, [item["id"] for item in proposals]),
     }
     return document, files
@@ -136,6 +140,17 @@ def _preferences(user: User) -> list[dict]:
     rows = db.session.scalars(select(NotificationPreference).where(NotificationPreference.user_id == user.id)
                               .order_by(NotificationPreference.kind))
     return [{"kind": row.kind, "mode": row.mode.value, "updated_at": _time(row.updated_at)} for row in rows]
+
+
+def _conflicts(user: User) -> list[dict]:
+    """The staff member's own declarations of conflicts of interest, active and withdrawn, oldest first."""
+    from participation.review.conflicts import declarations_of
+
+    return [{"id": conflict.id, "business": {"id": conflict.business_id, "name": conflict.business.name},
+             "kind": conflict.kind.value, "note": conflict.note, "declared_at": _time(conflict.declared_at),
+             "declared_by": _by(conflict.declared_by_id, user), "withdrawn_at": _time(conflict.withdrawn_at),
+             "withdrawn_by": _by(conflict.withdrawn_by_id, user)}
+            for conflict in declarations_of(user)]
 
 
 def _business(business: Business) -> dict:

@@ -166,7 +166,18 @@ def detail(proposal_id: int):
     missing = (services.missing_for_submission(proposal)
                if proposal.status is ProposalStatus.DRAFT and proposal.is_owned_by(current_user) else [])
     return render_template("proposals/detail.html", proposal=proposal, missing=field_labels(missing),
-                           final=final_result(proposal))
+                           final=final_result(proposal), conflict=conflict_notices(proposal))
+
+
+def conflict_notices(proposal: Proposal) -> dict | None:
+    """For the session's staff: their conflict with the proposal's business, or a suggestion of one."""
+    from participation.models import ConflictKind
+    from participation.review.conflicts import left_out_ratings, staff_view
+
+    if not (current_user.role.is_staff and proposal.themed_session.can_facilitate(current_user)):
+        return None
+    left_out = left_out_ratings(proposal.themed_session).get(proposal.id, 0) if proposal.receipt_number else 0
+    return {"view": staff_view(current_user, proposal.business), "kinds": ConflictKind, "left_out": left_out}
 
 
 def final_result(proposal: Proposal) -> dict | None:

@@ -19,6 +19,8 @@ ERRORS = {
     "not_in_review": lambda d: _("Decisions and finalisation happen while the session is under review."),
     "incomplete": lambda d: _("Some proposals cannot be ranked yet: rate them, or exclude each with a reason."),
     "unrankable": lambda d: str(d["problem"]),
+    "conflicted": lambda d: _("You have declared a conflict of interest with this business: you do not rate or "
+                              "decide its proposals."),
 }
 
 

@@ -5,8 +5,10 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from participation.extensions import db
-from participation.models import Outcome, ThemedSession
-from participation.review import services
+from flask_login import current_user
+
+from participation.models import ConflictKind, Outcome, ThemedSession
+from participation.review import conflicts, services
 from participation.review.blueprint import bp, load_session_proposal, message
 from participation.review.forms import DecisionForm, make_finalize_form
 from participation.review.ranking import budget_effect, build_ranking
@@ -23,6 +25,7 @@ def decide(themed_session: ThemedSession, proposal_id: int):
     if request.method == "GET" and proposal.decision:
         form.outcome.data = proposal.decision.outcome.value
         form.reason.data = proposal.decision.reason
+    status = 400 if request.method == "POST" else 200
     if form.validate_on_submit():
         try:
             services.decide(proposal, Outcome(form.outcome.data), form.reason.data, web_actor(),
@@ -30,6 +33,7 @@ def decide(themed_session: ThemedSession, proposal_id: int):
         except services.ReviewError as error:
             db.session.rollback()
             form.form_errors.append(message(error))
+            status = 403 if error.code == "conflicted" else 400
         else:
             effect = budget_effect(build_ranking(themed_session, stability=False), proposal.id)
             db.session.commit()
@@ -38,11 +42,12 @@ def decide(themed_session: ThemedSession, proposal_id: int):
                 flash(_("%(receipt)s is prioritised but lies outside the budget ceiling: %(why)s",
                         receipt=proposal.receipt_number, why=effect.not_selected), "warning")
             return redirect(url_for("review.ranking", session_id=session_id), code=303)
-    status = 400 if request.method == "POST" else 200
     effect = budget_effect(build_ranking(themed_session, stability=False), proposal.id)
     prioritized = bool(proposal.decision and proposal.decision.outcome is Outcome.PRIORITIZED)
     return render_template("review/decide.html", themed_session=themed_session, proposal=proposal,
-                           form=form, effect=effect, prioritized=prioritized), status
+                           form=form, effect=effect, prioritized=prioritized,
+                           view=conflicts.staff_view(current_user, proposal.business), kinds=ConflictKind,
+                           left_out=conflicts.left_out_ratings(themed_session).get(proposal.id, 0)), status
 
 
 @bp.route("/finalisasi", methods=["GET", "POST"])

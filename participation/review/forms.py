@@ -9,7 +9,7 @@ from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaF
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from participation.forms import BaseForm, WholeNumberField, select_choices
-from participation.models import Outcome
+from participation.models import ConflictKind, Outcome
 from participation.sessions.forms import DecimalTextField
 
 SAATY = (9, 8, 7, 6, 5, 4, 3, 2, 1, Fraction(1, 2), Fraction(1, 3), Fraction(1, 4), Fraction(1, 5),
@@ -195,3 +195,17 @@ def make_finalize_form(incomplete_items):
             _("Reason to exclude %(receipt)s", receipt=item.proposal.receipt_number),
             validators=[Optional(), Length(max=500, message=_l("At most 500 characters."))]))
     return FinalizeForm
+
+
+class ConflictForm(BaseForm):
+    """Declare a conflict of interest with a business: its kind, a note and, for a planner or an
+    admin, the colleague it concerns (choices set by the view)."""
+
+    user_id = SelectField(_l("Staff member concerned"),
+                          validators=[InputRequired(_l("Choose the staff member concerned."))])
+    kind = SelectField(_l("Kind of conflict"), choices=select_choices(ConflictKind.choices(), _l("Choose…")),
+                       validators=[InputRequired(_l("Choose the kind of conflict."))])
+    note = TextAreaField(_l("Note"), validators=[
+        Optional(), Length(max=500, message=_l("The note may be at most 500 characters."))],
+        description=_l("For example: the owner is my cousin. At most 500 characters."),
+        render_kw={"rows": 2, "maxlength": 500})

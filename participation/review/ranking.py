@@ -14,7 +14,7 @@ from itertools import chain
 import numpy as np
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from participation import scoring
 from participation.extensions import db
@@ -22,6 +22,7 @@ from participation.i18n import rupiah
 from participation.models import (
     Business,
     Category,
+    ConflictOfInterest,
     Criterion,
     CriterionSource,
     Decision,
@@ -289,14 +290,19 @@ def _plain_rows(statement) -> list[tuple]:
 
 def rating_values(themed_session: ThemedSession, proposals: list[Listed],
                   criteria: list[Criterion]) -> np.ndarray:
-    """Mean rating per proposal and rating criterion, NaN where nobody rated (one query)."""
+    """Mean rating per proposal and rating criterion, NaN where nobody rated (one query).
+
+    Ratings by a planner with an active conflict of interest with the proposal's business are
+    left out, whenever they were given.
+    """
     rating_criteria = [c for c in criteria if c.source is CriterionSource.RATING]
     if not proposals or not rating_criteria:
         return np.full((len(proposals), len(rating_criteria)), np.nan)
     rows = _plain_rows(
         select(Rating.proposal_id, Rating.criterion_id, Rating.planner_id, Rating.value)
         .join(Proposal, Proposal.id == Rating.proposal_id)
-        .where(Proposal.session_id == themed_session.id, Proposal.status == ProposalStatus.SUBMITTED)
+        .where(Proposal.session_id == themed_session.id, Proposal.status == ProposalStatus.SUBMITTED,
+               ~conflicted_rating())
     )
     table = np.fromiter(chain.from_iterable(rows), dtype=np.float64, count=4 * len(rows)).reshape(-1, 4)
     proposal_ids = np.array([proposal.id for proposal in proposals])
@@ -311,6 +317,13 @@ def rating_values(themed_session: ThemedSession, proposals: list[Listed],
     cube = np.full((len(proposals), len(rating_criteria), max(len(planners), 1)), np.nan)
     cube[row[known], column[known], rater[known]] = table[known, 3]
     return scoring.aggregate_ratings(cube, "mean")
+
+
+def conflicted_rating():
+    """The condition "this rating's planner has an active conflict with its proposal's business"."""
+    return exists().where(ConflictOfInterest.user_id == Rating.planner_id,
+                          ConflictOfInterest.business_id == Proposal.business_id,
+                          ConflictOfInterest.withdrawn_at.is_(None))
 
 
 def build_matrix(themed_session: ThemedSession, proposals: list[Listed],

@@ -9,7 +9,7 @@ from participation import scoring
 from participation.extensions import db
 from participation.i18n import criterion_value, number
 from participation.models import ThemedSession, WeightsOrigin
-from participation.review import exports, services
+from participation.review import conflicts, exports, services
 from participation.review.blueprint import bp
 from participation.review.forms import make_ahp_form, make_whatif_form
 from participation.review.ranking import STABILITY_DRAWS, build_matrix, build_ranking, compare, load_proposals
@@ -45,7 +45,7 @@ def ranking(themed_session: ThemedSession):
                            whatif_form=whatif_form, trying=trying, snapshot=snapshot,
                            can_manage=themed_session.can_manage(current_user),
                            draws=STABILITY_DRAWS[themed_session.selection_method.value], bars=bars,
-                           palette=PALETTE,
+                           palette=PALETTE, left_out=conflicts.left_out_ratings(themed_session),
                            categories=themed_session.categories,
                            kecamatans=sorted({p.kecamatan for p in proposals if p.kecamatan}))
 

@@ -7,8 +7,8 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from participation.extensions import db
-from participation.models import Proposal, ProposalStatus, Role, ThemedSession
-from participation.review import services
+from participation.models import ConflictKind, Proposal, ProposalStatus, Role, ThemedSession
+from participation.review import conflicts, services
 from participation.review.blueprint import bp, load_session_proposal, message
 from participation.review.forms import make_rating_form, make_votes_form
 from participation.review.ranking import load_proposals
@@ -23,8 +23,10 @@ def rate_list(themed_session: ThemedSession):
     unrated_only = request.args.get("belum") == "1"
     if unrated_only:
         proposals = [p for p in proposals if p.id not in rated]
+    conflicted = conflicts.conflicted_proposal_ids(themed_session, current_user)
     return render_template("review/rate_list.html", themed_session=themed_session, proposals=proposals,
-                           rated=rated, done=done, total=total, unrated_only=unrated_only)
+                           rated=rated, done=done, total=total, unrated_only=unrated_only, conflicted=conflicted,
+                           suggestions=conflicts.suggestions(themed_session, user=current_user))
 
 
 @bp.route("/penilaian/<int:proposal_id>", methods=["GET", "POST"])
@@ -51,6 +53,8 @@ def rate(themed_session: ThemedSession, proposal_id: int):
             if error.code == "conflict":
                 status = 409
                 _show_current(form, services.ratings_by(current_user, proposal))
+            elif error.code == "conflicted":
+                status = 403
         else:
             db.session.commit()
             flash(_("Ratings for %(receipt)s saved.", receipt=proposal.receipt_number), "success")
@@ -59,7 +63,8 @@ def rate(themed_session: ThemedSession, proposal_id: int):
         status = 400
     done, total, _rated = services.rating_progress(themed_session, current_user)
     return render_template("review/rate.html", themed_session=themed_session, proposal=proposal, form=form,
-                           done=done, total=total), status
+                           done=done, total=total, view=conflicts.staff_view(current_user, proposal.business),
+                           kinds=ConflictKind), status
 
 
 def _show_current(form, current):

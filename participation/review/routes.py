@@ -1,6 +1,9 @@
-"""Planner review, one blueprint in three files by audience: the ranked list and weights, rating and
-votes, decisions and finalisation. Importing them registers their views on `bp`."""
-from participation.review import constraint_routes, decision_routes, ranking_routes, rating_routes  # noqa: F401
+"""Planner review, one blueprint in five files by audience: the ranked list and weights, rating and
+votes, decisions and finalisation, selection constraints, conflicts of interest. Importing them
+registers their views on `bp`."""
+from participation.review import (  # noqa: F401
+    conflict_routes, constraint_routes, decision_routes, ranking_routes, rating_routes,
+)
 from participation.review.blueprint import bp
 
 __all__ = ["bp"]

@@ -24,6 +24,7 @@ from participation.models import (
     User,
     utcnow,
 )
+from participation.review.conflicts import conflicted
 from participation.review.ranking import build_ranking, export_payload
 
 RATING_STATUSES = (SessionStatus.OPEN, SessionStatus.REVIEW)  # as ThemedSession.takes_votes / takes_ratings
@@ -94,6 +95,8 @@ def save_ratings(proposal: Proposal, values: dict[int, float], versions: dict[in
         raise ReviewError("locked")
     if proposal.status is not ProposalStatus.SUBMITTED:
         raise ReviewError("not_submitted")
+    if conflicted(planner, proposal.business_id):
+        raise ReviewError("conflicted")
     existing = ratings_by(planner, proposal)
     changes = {}
     for criterion in rating_criteria(themed_session):
@@ -153,6 +156,8 @@ def decide(proposal: Proposal, outcome: Outcome, reason: str, actor: Actor, *,
         raise ReviewError("not_in_review")
     if finalized and not correction_reason:
         raise ReviewError("locked")
+    if conflicted(actor.user, proposal.business_id):
+        raise ReviewError("conflicted")
     ranking = build_ranking(themed_session, stability=False)
     rank = next((item.rank for item in ranking.items if item.proposal.id == proposal.id), None)
     current = proposal.decision

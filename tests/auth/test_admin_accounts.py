@@ -48,6 +48,19 @@ def test_admin_creates_a_staff_account_and_it_is_audited(app, client, admin_id):
     assert login(app.test_client(), "dewi.rahayu@pemkot.example", STAFF["password"]).status_code == 303
 
 
+def test_a_staff_phone_is_kept_as_plus_62_and_a_wrong_one_is_refused(app, client, admin_id):
+    """The number the conflict-of-interest suggestions compare with business owners' numbers."""
+    wrong = new_staff(client, phone="0274 123")
+    assert wrong.status_code == 400 and "Isi nomor telepon yang diawali 08 atau +62" in wrong.get_data(as_text=True)
+    assert user_count(app) == 1
+    assert new_staff(client, phone="0812-9988 7766").status_code == 303
+    with app_db(app) as session:
+        user = session.scalar(select(User).where(User.email == "dewi.rahayu@pemkot.example"))
+        assert user.phone == "+6281299887766"
+        event = session.scalar(select(AuditEvent).where(AuditEvent.action == "user.created"))
+        assert event.after["phone"] == "+6281299887766"
+
+
 @pytest.mark.parametrize("role", ["planner", "facilitator", "admin"])
 def test_staff_passwords_need_twelve_characters_and_the_typed_data_is_kept(app, client, admin_id, role):
     eleven = "Ulos-Tapi7x"  # long enough for a business owner, not for staff

@@ -269,6 +269,31 @@ def test_staff_download_their_account_without_a_business(app, client, make_user,
     assert [event["action"] for event in data["audit_events"]][-1] == "login.success"
 
 
+def test_staff_find_their_own_conflict_declarations_in_their_data(app, client, make_world, login_as):
+    from participation.models import Business, ConflictKind, User
+    from participation.review.conflicts import declare, withdraw
+    from tests.factories import as_actor
+
+    world = make_world(planners=[{"name": "Perencana Ketua"}, {"name": "Perencana Anggota"}], proposals=2)
+    with app_db(app) as session:
+        chair, member = session.get(User, world.planners[0]), session.get(User, world.planners[1])
+        first, second = (session.get(Business, business_id) for business_id in world.businesses)
+        declare(as_actor(member), member, first, ConflictKind.FAMILY, "Sepupu pemilik")
+        mistaken = declare(as_actor(chair), member, second, ConflictKind.OTHER, "")
+        withdraw(as_actor(member), mistaken)
+        declare(as_actor(chair), chair, second, ConflictKind.ASSOCIATION, "Satu paguyuban")  # not the member's
+        session.commit()
+    login_as(world.planners[1])
+    data = json.loads(zipfile.ZipFile(io.BytesIO(client.get("/akun/data.zip").data)).read("data.json"))
+    declared = [(item["business"]["name"], item["kind"], item["note"], item["declared_by"], item["withdrawn_by"])
+                for item in data["conflicts_of_interest"]]
+    assert declared == [("Usaha 0", "family", "Sepupu pemilik", "self", None),
+                        ("Usaha 1", "other", "", "staff", "self")]
+    assert all(item["declared_at"].endswith("Z") for item in data["conflicts_of_interest"])
+    assert data["conflicts_of_interest"][1]["withdrawn_at"].endswith("Z")
+    assert "Perencana Ketua" not in json.dumps(data["conflicts_of_interest"])
+
+
 def test_signed_out_visitors_get_no_data(client):
     assert client.get("/akun/data.zip").status_code == 302
 
