@@ -1,7 +1,7 @@
 """a planner's constraints on the funded set: must-fund, exclusive groups, category caps
 
 Revision ID: c3f6b9e4a025
-Revises: c2e7a9b3d622
+Revises: b2e5a8d3f924
 Create Date: 2026-12-02 17:00:00
 
 - `proposals.must_fund_reason`: set, the proposal is funded whatever its rank, for that reason.
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "c3f6b9e4a025"
-down_revision = "c2e7a9b3d622"
+down_revision = "b2e5a8d3f924"
 branch_labels = None
 depends_on = None
 
