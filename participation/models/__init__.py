@@ -25,8 +25,10 @@ from participation.models.notification import (
 )
 from participation.models.proposal import (
     RECEIPT_PREFIX,
+    DismissedCluster,
     HistoryEntry,
     Proposal,
+    ProposalCoProposer,
     ProposalSource,
     ProposalStatus,
     ProposalStatusChange,
@@ -68,6 +70,7 @@ __all__ = [
     "Criterion",
     "CriterionSource",
     "Decision",
+    "DismissedCluster",
     "FinalStanding",
     "ImmutableError",
     "Outcome",
@@ -96,6 +99,7 @@ __all__ = [
     "NotificationPreference",
     "NotificationState",
     "Proposal",
+    "ProposalCoProposer",
     "ProposalSource",
     "ProposalStatus",
     "ProposalStatusChange",
