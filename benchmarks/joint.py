@@ -66,10 +66,30 @@ def time_clusters(app, session_id: int, runs: int) -> tuple[list[float], list[fl
     return wall, cpu, found
 
 
-def time_page(app, session_id: int, runs: int) -> list[float]:
-    client = app.test_client()
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+def sign_in(app, client) -> None:
+    """The first planner signs in with password and second factor (enrolled here as if scanned)."""
+    import pyotp
+
+    from participation.auth.two_factor import encrypt_secret
+    from participation.extensions import db
+    from participation.models import StaffTotp, User, utcnow
+
+    with app.app_context():
+        planner = db.session.scalar(db.select(User).where(User.email == "planner0@pemkot.example"))
+        db.session.add(StaffTotp(user_id=planner.id, secret=encrypt_secret(TOTP_SECRET), confirmed_at=utcnow()))
+        db.session.commit()
     response = client.post("/masuk", data={"email": "planner0@pemkot.example", "password": PASSWORD})
     assert response.status_code == 303, response.status_code
+    response = client.post("/masuk/verifikasi", data={"code": pyotp.TOTP(TOTP_SECRET).now()})
+    assert response.status_code == 303, response.status_code
+
+
+def time_page(app, session_id: int, runs: int) -> list[float]:
+    client = app.test_client()
+    sign_in(app, client)
     url = f"/sesi/{session_id}/usulan-serupa"
     assert client.get(url).status_code == 200
     times = []

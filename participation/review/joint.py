@@ -90,15 +90,18 @@ def parse_cluster_key(key: str) -> list[int] | None:
     return ids if len(ids) >= 2 else None
 
 
-def candidates(themed_session: ThemedSession) -> list[Proposal]:
-    """The session's submitted proposals that may be clustered: not merged, not joint; receipt order."""
+def _mergeable(themed_session: ThemedSession):
+    """The WHERE clause of the session's proposals that may be clustered: submitted, not merged, not joint."""
     is_joint = exists().where(ProposalCoProposer.proposal_id == Proposal.id)
-    return list(db.session.scalars(
-        select(Proposal)
-        .where(Proposal.session_id == themed_session.id, Proposal.status == ProposalStatus.SUBMITTED,
-               Proposal.merged_into_id.is_(None), ~is_joint)
-        .options(selectinload(Proposal.business), selectinload(Proposal.category))
-        .order_by(Proposal.receipt_number, Proposal.id)))
+    return (Proposal.session_id == themed_session.id, Proposal.status == ProposalStatus.SUBMITTED,
+            Proposal.merged_into_id.is_(None), ~is_joint)
+
+
+def candidates(themed_session: ThemedSession) -> list[tuple[int, str, str]]:
+    """(id, title, description) of the proposals that may be clustered, in receipt order: plain rows."""
+    return [tuple(row) for row in db.session.execute(
+        select(Proposal.id, Proposal.title, Proposal.description).where(*_mergeable(themed_session))
+        .order_by(Proposal.receipt_number, Proposal.id))]
 
 
 def dismissed_sets(themed_session: ThemedSession) -> list[frozenset[int]]:
@@ -107,16 +110,21 @@ def dismissed_sets(themed_session: ThemedSession) -> list[frozenset[int]]:
 
 
 def clusters_of(themed_session: ThemedSession) -> list[Cluster]:
-    """The session's near-duplicate clusters, less those made only of a dismissed cluster's proposals."""
-    proposals = candidates(themed_session)
-    groups = near_duplicate_clusters([p.title for p in proposals], [p.description or "" for p in proposals])
+    """The session's near-duplicate clusters, less those made only of a dismissed cluster's proposals.
+
+    The texts are read as plain rows; only the proposals that end up in a cluster are loaded as
+    objects (with their business), for the page.
+    """
+    rows = candidates(themed_session)
+    groups = near_duplicate_clusters([row[1] for row in rows], [row[2] or "" for row in rows])
     dismissed = dismissed_sets(themed_session)
+    groups = [group for group in groups if not any({rows[i][0] for i in group} <= earlier for earlier in dismissed)]
+    wanted = [rows[i][0] for group in groups for i in group]
+    loaded = {proposal.id: proposal for proposal in db.session.scalars(
+        select(Proposal).where(Proposal.id.in_(wanted)).options(selectinload(Proposal.business)))} if wanted else {}
     clusters = []
     for group in groups:
-        members = [proposals[index] for index in group]
-        ids = {proposal.id for proposal in members}
-        if any(ids <= earlier for earlier in dismissed):
-            continue
+        members = [loaded[rows[i][0]] for i in group]
         first = members[0]
         clusters.append(Cluster(tuple(
             Member(proposal, 100.0 if proposal is first else

@@ -84,7 +84,7 @@ def test_a_planner_merges_a_cluster_and_sees_the_joint_proposal(live_app, page, 
         receipt = joint.receipt_number
         assert {session.get(Proposal, pid).merged_into_id for pid in world.proposals[:2]} == {joint.id}
     page.goto(base + f"/sesi/{sid}/peringkat")
-    expect(page.get_by_text(receipt)).to_be_visible()
+    expect(page.get_by_text(receipt, exact=True).first).to_be_visible()
     expect(page.get_by_text(world.receipts[0], exact=True)).to_have_count(0)
     page.goto(base + f"/sesi/{sid}/usulan-serupa")
     expect(page.locator("[data-cluster]")).to_have_count(0)
