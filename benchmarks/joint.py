@@ -87,18 +87,20 @@ def sign_in(app, client) -> None:
     assert response.status_code == 303, response.status_code
 
 
-def time_page(app, session_id: int, runs: int) -> list[float]:
+def time_page(app, session_id: int, runs: int) -> tuple[list[float], list[float]]:
+    """Wall and CPU time of whole requests (the test client runs the app in this process)."""
     client = app.test_client()
     sign_in(app, client)
     url = f"/sesi/{session_id}/usulan-serupa"
     assert client.get(url).status_code == 200
-    times = []
+    wall, cpu = [], []
     for _ in range(runs):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         response = client.get(url)
-        times.append(time.perf_counter() - start)
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
         assert response.status_code == 200, response.status_code
-    return times
+    return wall, cpu
 
 
 def main() -> None:
@@ -129,9 +131,9 @@ def main() -> None:
             print(f"| {name}: `clusters_of` (load + cluster + similarity) | {args.n:,} proposals, {found} clusters | "
                   f"{median * 1e3:.0f} ms | {statistics.median(cpu) * 1e3:.0f} ms | "
                   f"≤ 2 s ({'met' if median <= GOAL_SECONDS else 'MISSED'}) |")
-            page = time_page(app, session_id, args.runs)
+            page, page_cpu = time_page(app, session_id, args.runs)
             print(f"| {name}: \"Usulan serupa\" page, whole request | {args.n:,} proposals, {found} clusters | "
-                  f"{statistics.median(page) * 1e3:.0f} ms | – | ≤ 2 s "
+                  f"{statistics.median(page) * 1e3:.0f} ms | {statistics.median(page_cpu) * 1e3:.0f} ms | ≤ 2 s "
                   f"({'met' if statistics.median(page) <= GOAL_SECONDS else 'MISSED'}) |")
             with app.app_context():
                 from participation.extensions import db
