@@ -30,13 +30,13 @@ def _service_modules() -> list[Path]:
     paths += sorted((PACKAGE / "intake" / "imports").glob("*.py"))
     paths += [PACKAGE / "events.py", PACKAGE / "validation.py", PACKAGE / "review" / "ranking.py"]
     # Services that are not named services.py: account recovery, identity review, second factor,
-    # the outbox and its worker, preferences and schedule, places, attendance, clustering, selection
-    # constraints, conflicts of interest.
+    # the outbox and its worker, preferences and schedule, places, attendance, clustering, and in
+    # review: selection constraints, conflicts of interest, joint proposals.
     paths += [PACKAGE / "auth" / name for name in ("recovery.py", "identity.py", "two_factor.py")]
     paths += [PACKAGE / "notifications" / name for name in ("outbox.py", "delivery.py", "preferences.py",
                                                             "schedule.py")]
-    paths += [PACKAGE / "places.py", PACKAGE / "documents" / "attendance.py", PACKAGE / "proposals" / "clusters.py",
-              PACKAGE / "review" / "constraints.py", PACKAGE / "review" / "conflicts.py"]
+    paths += [PACKAGE / "places.py", PACKAGE / "documents" / "attendance.py", PACKAGE / "proposals" / "clusters.py"]
+    paths += [PACKAGE / "review" / name for name in ("constraints.py", "conflicts.py", "joint.py")]
     return paths
 
 

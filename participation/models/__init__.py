@@ -27,8 +27,10 @@ from participation.models.notification import (
 )
 from participation.models.proposal import (
     RECEIPT_PREFIX,
+    DismissedCluster,
     HistoryEntry,
     Proposal,
+    ProposalCoProposer,
     ProposalSource,
     ProposalStatus,
     ProposalStatusChange,
@@ -73,6 +75,7 @@ __all__ = [
     "CriterionSource",
     "Decision",
     "ExclusiveGroup",
+    "DismissedCluster",
     "FinalStanding",
     "ImmutableError",
     "Outcome",
@@ -101,6 +104,7 @@ __all__ = [
     "NotificationPreference",
     "NotificationState",
     "Proposal",
+    "ProposalCoProposer",
     "ProposalSource",
     "ProposalStatus",
     "ProposalStatusChange",

@@ -79,6 +79,9 @@ class Proposal(db.Model):
     idempotency_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     # Set when another proposal of the same business in the session has a similar title.
     near_duplicate_of_id: Mapped[int | None] = mapped_column(sa.ForeignKey("proposals.id", ondelete="SET NULL"))
+    # Set while a planner has merged this proposal into a joint one (`joint_of`): it leaves the
+    # ranking, the joint proposal is ranked in its place; undoing the merge clears it. Migration 0026.
+    merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("proposals.id"))
     # Participants' votes at the meeting (the `votes` criterion); 0 until recorded.
     votes: Mapped[int] = mapped_column(default=0, server_default="0")
     votes_recorded_at: Mapped[datetime | None]
@@ -99,7 +102,15 @@ class Proposal(db.Model):
     submitted_by: Mapped[User | None] = relationship()
     history: Mapped[list[ProposalStatusChange]] = relationship(
         back_populates="proposal", order_by="ProposalStatusChange.id", cascade="all, delete-orphan")
-    near_duplicate_of: Mapped[Proposal | None] = relationship(remote_side=[id])
+    near_duplicate_of: Mapped[Proposal | None] = relationship(remote_side=[id], foreign_keys=[near_duplicate_of_id])
+    merged_into: Mapped[Proposal | None] = relationship(remote_side=[id], foreign_keys=[merged_into_id],
+                                                        back_populates="merged_originals")
+    merged_originals: Mapped[list[Proposal]] = relationship(foreign_keys=[merged_into_id],
+                                                            back_populates="merged_into", order_by="Proposal.id")
+    # A joint proposal's co-proposers: one row per original merged into it (kept after an undo).
+    co_proposers: Mapped[list[ProposalCoProposer]] = relationship(
+        foreign_keys="ProposalCoProposer.proposal_id", back_populates="proposal",
+        order_by="ProposalCoProposer.id", cascade="all, delete-orphan")
     # Replacing the attachment or deleting the proposal deletes the old file in the same transaction.
     attachment_file: Mapped[StoredFile | None] = relationship(cascade="all, delete-orphan", single_parent=True)
     decision: Mapped[Decision | None] = relationship(back_populates="proposal", uselist=False,
@@ -107,6 +118,22 @@ class Proposal(db.Model):
 
     def __repr__(self) -> str:
         return f"<Proposal {self.id} {self.receipt_number or 'draft'}>"
+
+    @property
+    def is_joint(self) -> bool:
+        """Made by a planner from near-duplicate proposals of several businesses (see review/joint.py)."""
+        return bool(self.co_proposers)
+
+    @property
+    def is_merged(self) -> bool:
+        """Merged into a joint proposal: kept, but out of the ranking."""
+        return self.merged_into_id is not None
+
+    def is_co_proposed_by(self, user) -> bool:
+        """Whether `user` owns one of the businesses of a joint proposal's originals."""
+        if not (user.is_authenticated and user.role is Role.PROPONENT and user.business is not None):
+            return False
+        return any(row.business_id == user.business.id for row in self.co_proposers)
 
     def is_owned_by(self, user) -> bool:
         """Whether `user` is the business owner behind this proposal."""
@@ -120,7 +147,7 @@ class Proposal(db.Model):
 
     def can_view(self, user) -> bool:
         """The owner, and the session's planners and facilitators (and admins)."""
-        return self.is_owned_by(user) or self.themed_session.can_facilitate(user)
+        return self.is_owned_by(user) or self.is_co_proposed_by(user) or self.themed_session.can_facilitate(user)
 
     def owner_change_refusal(self) -> str | None:
         """Why its owner may not edit, submit or withdraw it now (None when they may).
@@ -130,6 +157,10 @@ class Proposal(db.Model):
         only invited businesses and this one is not (or no longer) on its roster. The services
         ask this at the moment of the change, so a form opened earlier cannot slip past it.
         """
+        if self.is_merged:
+            return "merged"
+        if self.is_joint:
+            return "joint"
         if self.status is ProposalStatus.WITHDRAWN:
             return "withdrawn"
         return self._window_refusal()
@@ -147,6 +178,8 @@ class Proposal(db.Model):
         "not_withdrawn": only a withdrawn proposal goes in again; otherwise the same window and
         roster rules as an edit. The per-business limit is the service's to check (it counts).
         """
+        if self.is_joint:
+            return "joint"
         if self.status is not ProposalStatus.WITHDRAWN:
             return "not_withdrawn"
         return self._window_refusal()
@@ -256,6 +289,46 @@ class ProposalStatusChange(db.Model):
 
     proposal: Mapped[Proposal] = relationship(back_populates="history")
     actor: Mapped[User | None] = relationship()
+
+
+class ProposalCoProposer(db.Model):
+    """A joint proposal × one of its originals and that original's business (the co-proposer)."""
+
+    __tablename__ = "proposal_co_proposers"
+    __table_args__ = table_args(sa.UniqueConstraint("proposal_id", "original_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(sa.ForeignKey("proposals.id", ondelete="CASCADE"), index=True)
+    original_id: Mapped[int] = mapped_column(sa.ForeignKey("proposals.id"), index=True)
+    business_id: Mapped[int] = mapped_column(sa.ForeignKey("businesses.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    proposal: Mapped[Proposal] = relationship(foreign_keys=[proposal_id], back_populates="co_proposers")
+    original: Mapped[Proposal] = relationship(foreign_keys=[original_id])
+    business: Mapped[Business] = relationship()
+
+
+class DismissedCluster(db.Model):
+    """Near-duplicate proposals a planner said are not one proposal: not suggested together again.
+
+    `proposal_ids` lists the cluster's ids ascending, comma-separated; a later cluster made only of
+    these proposals is hidden, one with a new member is suggested again.
+    """
+
+    __tablename__ = "dismissed_clusters"
+    __table_args__ = table_args()
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(sa.ForeignKey("themed_sessions.id", ondelete="CASCADE"), index=True)
+    proposal_ids: Mapped[str] = mapped_column(sa.Text)
+    dismissed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    dismissed_by: Mapped[User | None] = relationship()
+
+    @property
+    def ids(self) -> frozenset[int]:
+        return frozenset(int(part) for part in self.proposal_ids.split(",") if part)
 
 
 class ReceiptCounter(db.Model):

@@ -32,7 +32,8 @@ def outcome(event, actor, themed_session) -> list[Notice]:
     ranked = sum(1 for line in export["proposals"] if line.get("rank") is not None)
     notices = []
     proposals = db.session.scalars(
-        select(Proposal).where(Proposal.session_id == themed_session.id, Proposal.status == ProposalStatus.SUBMITTED)
+        select(Proposal).where(Proposal.session_id == themed_session.id, Proposal.status == ProposalStatus.SUBMITTED,
+                               Proposal.merged_into_id.is_(None))  # a merged one is ranked as its joint one
         .options(selectinload(Proposal.business)).order_by(Proposal.id))
     for proposal in proposals:
         owner = proposal.business.user if proposal.business else None

@@ -22,6 +22,9 @@ def error_text(error: services.ProposalError) -> str:
         "withdrawn": _("A withdrawn proposal cannot be changed. While the window is open you can submit it "
                        "again, and then edit it."),
         "not_withdrawn": _("Only a withdrawn proposal can be submitted again."),
+        "merged": _("The planners merged this proposal into a joint proposal; it can no longer be changed. "
+                    "Contact the planners of the session if it should be reviewed on its own."),
+        "joint": _("A joint proposal is made and changed by the planners of the session."),
         "unverified": _("Confirm your email address before submitting: open the link we sent you, or send it "
                         "again from the notice at the top of the page. You can save this proposal as a draft "
                         "meanwhile."),

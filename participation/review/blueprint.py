@@ -30,6 +30,7 @@ def message(error: services.ReviewError) -> str:
 
 def load_session_proposal(themed_session, proposal_id: int) -> Proposal:
     proposal = db.session.get(Proposal, proposal_id)
-    if proposal is None or proposal.session_id != themed_session.id or proposal.status is not ProposalStatus.SUBMITTED:
-        abort(404)
+    if (proposal is None or proposal.session_id != themed_session.id
+            or proposal.status is not ProposalStatus.SUBMITTED or proposal.is_merged):
+        abort(404)  # a merged proposal is rated and decided as part of its joint proposal
     return proposal

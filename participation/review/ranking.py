@@ -257,7 +257,10 @@ class Listed:
 
 
 def load_proposals(themed_session: ThemedSession) -> list[Listed]:
-    """Submitted proposals in receipt order, with business, category and decision: one query."""
+    """Submitted proposals in receipt order, with business, category and decision: one query.
+
+    A proposal merged into a joint proposal is left out: the joint one is ranked in its place.
+    """
     rows = db.session.execute(
         select(Proposal.id, Proposal.session_id, Proposal.receipt_number, Proposal.title, Proposal.category_id,
                Category.name, Proposal.estimated_cost, Proposal.beneficiaries, Proposal.jobs_created,
@@ -265,7 +268,8 @@ def load_proposals(themed_session: ThemedSession) -> list[Listed]:
         .join(Business, Business.id == Proposal.business_id)
         .outerjoin(Category, Category.id == Proposal.category_id)
         .outerjoin(Decision, Decision.proposal_id == Proposal.id)
-        .where(Proposal.session_id == themed_session.id, Proposal.status == ProposalStatus.SUBMITTED)
+        .where(Proposal.session_id == themed_session.id, Proposal.status == ProposalStatus.SUBMITTED,
+               Proposal.merged_into_id.is_(None))
         .order_by(Proposal.receipt_number, Proposal.id)
     ).all()
     return [Listed(*row) for row in rows]

@@ -63,16 +63,20 @@ def ratings_by(planner: User, proposal: Proposal) -> dict[int, Rating]:
 
 
 def rating_progress(themed_session: ThemedSession, planner: User) -> tuple[int, int, set[int]]:
-    """(proposals this planner has fully rated, submitted proposals, ids of the fully rated)."""
+    """(proposals this planner has fully rated, ranked proposals, ids of the fully rated).
+
+    Proposals merged into a joint proposal are not counted: the joint one is rated in their place.
+    """
     needed = len(rating_criteria(themed_session))
     total = db.session.scalar(select(func.count(Proposal.id)).where(
-        Proposal.session_id == themed_session.id, Proposal.status == ProposalStatus.SUBMITTED))
+        Proposal.session_id == themed_session.id, Proposal.status == ProposalStatus.SUBMITTED,
+        Proposal.merged_into_id.is_(None)))
     if needed == 0:
         return total, total, set()
     done = set(db.session.scalars(
         select(Rating.proposal_id).join(Proposal, Proposal.id == Rating.proposal_id)
         .where(Proposal.session_id == themed_session.id, Proposal.status == ProposalStatus.SUBMITTED,
-               Rating.planner_id == planner.id)
+               Proposal.merged_into_id.is_(None), Rating.planner_id == planner.id)
         .group_by(Rating.proposal_id).having(func.count(Rating.id) >= needed)))
     return len(done), total, done
 
