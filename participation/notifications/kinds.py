@@ -72,4 +72,4 @@ def proposal_withdrawn(event, actor, proposal) -> list[Notice]:
 
 
 # The other kinds, in the order the preferences form lists them.
-from participation.notifications import kinds_meeting, kinds_outcome, kinds_scheduled  # noqa: E402,F401
+from participation.notifications import kinds_follow_up, kinds_meeting, kinds_outcome, kinds_scheduled  # noqa: E402,F401,I001

@@ -20,6 +20,8 @@ NOT_PAGES = {
     "proposals.receipt_pdf": "a PDF download (tests/proposals render it)",
     "proposals.attachment": "the uploaded file itself",
     "review.export": "the XLSX, CSV and JSON downloads",
+    "followup.export": "the follow-up's XLSX and CSV downloads",
+    "followup.photo": "a follow-up update's photo itself",
     "jobs.download": "a background job's file",
     "jobs.status": "JSON polled by the job page",
     # Opened only from a mail's signed link (the access table sends a dead token: 410 Gone);
