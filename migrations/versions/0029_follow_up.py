@@ -7,8 +7,8 @@ Create Date: 2026-12-02 17:00:00
 Two new tables. A finalised session gives each funded proposal one follow_ups row (the responsible
 OPD, budget year, allocated amount and the latest state); follow_up_updates holds the dated
 entries, each with an optional photo in stored_files. Sessions finalised before this migration get
-their rows when their follow-up page is first opened (participation/followup/services.py
-`ensure_follow_ups`). Both ids are AUTOINCREMENT on SQLite: audit events name them.
+their rows from a button on their follow-up page, or from `flask import-follow-up`
+(participation/followup/services.py `ensure_follow_ups`). Both ids are AUTOINCREMENT on SQLite: audit events name them.
 """
 import sqlalchemy as sa
 from alembic import op

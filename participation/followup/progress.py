@@ -114,3 +114,32 @@ def summary_payload(summary: Summary) -> dict:
             "allocated_amount": summary.allocated, "realised_amount": summary.realised,
             "months": [{"month": m.month.strftime("%Y-%m"), "realised_amount": m.amount, "cumulative": m.cumulative}
                        for m in summary.months]}
+
+
+@dataclass(frozen=True)
+class ChartBar:
+    """One month's bar in the public chart, in the SVG's user units."""
+
+    month: MonthRealisation
+    x: float
+    y: float
+    width: float
+    height: float
+
+
+CHART_WIDTH, CHART_HEIGHT, CHART_BASE = 600, 200, 170  # the baseline leaves room for the month labels
+
+
+def chart_bars(summary: Summary) -> list[ChartBar]:
+    """The months as bars scaled to the largest month (a month with a net correction downwards draws none)."""
+    months = summary.months
+    if not months:
+        return []
+    slot = CHART_WIDTH / len(months)
+    largest = max(summary.largest_month, 1)
+    bars = []
+    for index, month in enumerate(months):
+        height = round(max(month.amount, 0) / largest * (CHART_BASE - 20), 2)
+        bars.append(ChartBar(month, round(index * slot + slot * 0.15, 2), round(CHART_BASE - height, 2),
+                             round(slot * 0.7, 2), height))
+    return bars

@@ -43,14 +43,27 @@ def load_follow_up(follow_up_id: int) -> FollowUp:
 @bp.route("/sesi/<int:session_id>/tindak-lanjut")
 @role_required(*STAFF)
 def index(session_id: int):
-    themed_session = load_session(session_id)
-    if services.ensure_follow_ups(themed_session, web_actor()):
-        db.session.commit()  # a session finalised before follow-up existed gets its records once
-    follow_ups = services.follow_ups_of(themed_session)
     from participation.followup.progress import summarise
 
+    themed_session = load_session(session_id)
+    follow_ups = services.follow_ups_of(themed_session)
+    missing = len(services.funded_lines(themed_session)) - len(follow_ups)
     return render_template("followup/index.html", themed_session=themed_session, follow_ups=follow_ups,
-                           summary=summarise(follow_ups), may_import=themed_session.can_manage(current_user))
+                           summary=summarise(follow_ups), may_import=themed_session.can_manage(current_user),
+                           missing=max(missing, 0))
+
+
+@bp.route("/sesi/<int:session_id>/tindak-lanjut/siapkan", methods=["POST"])
+@role_required(*STAFF)
+def prepare(session_id: int):
+    """Give the funded proposals of a session finalised before follow-up existed their records."""
+    themed_session = load_session(session_id)
+    if not themed_session.can_manage(current_user):
+        abort(403)
+    created = services.ensure_follow_ups(themed_session, web_actor())
+    db.session.commit()
+    flash(_("%(n)d follow-up records prepared.", n=len(created)), "success")
+    return redirect(url_for("followup.index", session_id=session_id), code=303)
 
 
 def _details_form(follow_up: FollowUp) -> FollowUpDetailsForm:

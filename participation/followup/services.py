@@ -61,8 +61,8 @@ def funded_lines(themed_session: ThemedSession) -> list[dict]:
 def ensure_follow_ups(themed_session: ThemedSession, actor: Actor | None = None) -> list[FollowUp]:
     """Give each funded proposal of a finalised session its follow-up record (those it lacks); returns the new ones.
 
-    Called by the finalisation in its own transaction, and when the follow-up page of a session
-    finalised before follow-up existed is opened. The allocation is the proposal's estimated
+    Called by the finalisation in its own transaction, and for a session finalised before
+    follow-up existed by the button on its follow-up page (and by `flask import-follow-up`). The allocation is the proposal's estimated
     cost as the snapshot recorded it, the budget year the session's fiscal year.
     """
     lines = funded_lines(themed_session)
