@@ -35,6 +35,7 @@ def _service_modules() -> list[Path]:
     paths += [PACKAGE / "notifications" / name for name in ("outbox.py", "delivery.py", "preferences.py",
                                                             "schedule.py")]
     paths += [PACKAGE / "places.py", PACKAGE / "documents" / "attendance.py", PACKAGE / "proposals" / "clusters.py"]
+    paths += [PACKAGE / "followup" / name for name in ("imports.py", "progress.py", "photos.py")]
     return paths
 
 
