@@ -317,3 +317,33 @@ def test_the_public_page_shows_the_service_figures_and_a_cancellation_reason(app
     assert "Alasan pembatalan: Lokasi tidak tersedia" in text
     assert 'role="img"' in page and "<title id=\"chart-title\">Realisasi anggaran per bulan</title>" in page
     assert 'data-progress="60"' in page
+
+
+def test_the_api_gives_the_public_page_figures_and_the_dated_updates(app, planner_client, world, make_world):
+    first, second, third = world.receipts[:3]
+    earlier = (jakarta_today().replace(day=1) - timedelta(days=20)).isoformat()
+    today = jakarta_today().isoformat()
+    assert upload(planner_client, world.session, csv_file(
+        [first, earlier, "berjalan", "30", "9000000", "Tahap pertama"], [first, today, "berjalan", "60", "15000000", ""],
+        [third, today, "batal", "0", "0", "Lokasi tidak tersedia"])).status_code == 303
+    anonymous = app.test_client()
+    body = anonymous.get(f"/api/v1/sessions/{world.session}/follow-up").json
+    page = anonymous.get(f"/hasil/{world.session}").get_data(as_text=True)
+    figures = dict(re.findall(r'data-figure="(\w+)">([^<]+)<', page))
+    summary = body["summary"]
+    assert [figures[key] for key in ("funded", "in_progress", "completed", "cancelled")] == [
+        str(summary[key]) for key in ("funded", "in_progress", "completed", "cancelled")]
+    assert figures["mean_progress"] == "45,0 %" and summary["mean_progress"] == 45.0  # (60 + 30) / 2
+    assert figures["realised"] == "Rp15.000.000" and summary["realised_amount"] == 15_000_000
+    assert summary["allocated_amount"] == sum(COSTS[:3])
+    assert [m["realised_amount"] for m in summary["months"]] == [9_000_000, 6_000_000]
+    by_receipt = {f["receipt_number"]: f for f in body["follow_ups"]}
+    assert set(by_receipt) == set(world.receipts[:3])
+    assert [(u["date"], u["progress"], u["realised_amount"], u["note"]) for u in by_receipt[first]["updates"]] == [
+        (earlier, 30, 9_000_000, "Tahap pertama"), (today, 60, 15_000_000, "")]
+    assert (by_receipt[third]["status"], by_receipt[third]["cancel_reason"]) == ("batal", "Lokasi tidak tersedia")
+    assert (by_receipt[second]["status"], by_receipt[second]["updates"]) == ("direncanakan", [])
+    open_session = make_world()
+    for session_id in (open_session.session, 99999):
+        response = anonymous.get(f"/api/v1/sessions/{session_id}/follow-up")
+        assert response.status_code == 404 and response.json["error"]["code"] == "not_found"
