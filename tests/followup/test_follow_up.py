@@ -333,7 +333,7 @@ def test_the_api_gives_the_public_page_figures_and_the_dated_updates(app, planne
     summary = body["summary"]
     assert [figures[key] for key in ("funded", "in_progress", "completed", "cancelled")] == [
         str(summary[key]) for key in ("funded", "in_progress", "completed", "cancelled")]
-    assert figures["mean_progress"] == "45,0 %" and summary["mean_progress"] == 45.0  # (60 + 30) / 2
+    assert figures["mean_progress"] == "30,0 %" and summary["mean_progress"] == 30.0  # (60 + 0) / 2, not the cancelled
     assert figures["realised"] == "Rp15.000.000" and summary["realised_amount"] == 15_000_000
     assert summary["allocated_amount"] == sum(COSTS[:3])
     assert [m["realised_amount"] for m in summary["months"]] == [9_000_000, 6_000_000]
