@@ -234,13 +234,15 @@ def test_the_document_describes_every_api_route_and_the_error_shape(app, client)
     document = client.get("/api/v1/openapi.json").json
     assert document["openapi"].startswith("3.")
     assert set(document["paths"]) == {"/api/v1/sessions", "/api/v1/sessions/{session_id}",
-                                      "/api/v1/sessions/{session_id}/results"}
+                                      "/api/v1/sessions/{session_id}/results", "/api/v1/sessions/{session_id}/follow-up"}
     error = document["components"]["schemas"]["Error"]
     assert error["required"] == ["error"]
     assert set(document["components"]["schemas"]["ErrorBody"]["required"]) == {"code", "message"}
     results = document["paths"]["/api/v1/sessions/{session_id}/results"]["get"]["responses"]
     assert {"200", "304", "404", "429"} <= set(results)
     assert "ETag" in results["200"]["headers"]
+    follow_up = document["paths"]["/api/v1/sessions/{session_id}/follow-up"]["get"]["responses"]
+    assert {"200", "404", "429"} <= set(follow_up)
     assert "Retry-After" in document["components"]["responses"]["RATE_LIMITED"]["headers"]
     listing = document["paths"]["/api/v1/sessions"]["get"]
     assert {parameter["name"] for parameter in listing["parameters"]} == {"page", "per_page"}
