@@ -13,22 +13,31 @@ from participation.models import FollowUpStatus
 MAX_AMOUNT = 10**13
 
 
+class Needed:
+    """Marks a field the update needs (its label shows no "optional"); the service says what is wrong with it."""
+
+    field_flags = {"required": True}
+
+    def __call__(self, form, field):
+        return None
+
+
 class FollowUpUpdateForm(BaseForm):
     """One dated update. The form only reads the values; the service (the same for the import) checks them."""
 
     display_order = ("dated", "status", "progress", "realised", "note", "cancel_reason", "photo")
 
-    dated = StringField(_l("Date of the update"), render_kw={"type": "date"},
+    dated = StringField(_l("Date of the update"), [Needed()], render_kw={"type": "date"},
                         description=_l("The day the state below was reached; not a future day."))
-    status = SelectField(_l("Status"), choices=select_choices(FollowUpStatus.choices()), validate_choice=False)
-    progress = StringField(_l("Physical progress (%)"), render_kw={"inputmode": "numeric"},
+    status = SelectField(_l("Status"), [Needed()], choices=select_choices(FollowUpStatus.choices()), validate_choice=False)
+    progress = StringField(_l("Physical progress (%)"), [Needed()], render_kw={"inputmode": "numeric"},
                            description=_l("A whole number from 0 to 100."))
-    realised = WholeNumberField(_l("Realised budget (Rp)"), maximum=MAX_AMOUNT, rupiah=True, example=12_500_000,
+    realised = WholeNumberField(_l("Realised budget (Rp)"), [Needed()], maximum=MAX_AMOUNT, rupiah=True, example=12_500_000,
                                 description=_l("The total spent so far; above the allocation only with a note."))
-    note = TextAreaField(_l("Note"), render_kw={"rows": 3})
+    note = TextAreaField(_l("Note on the update"), render_kw={"rows": 3})
     cancel_reason = TextAreaField(_l("Reason for cancellation"), render_kw={"rows": 2},
                                   description=_l("Required when the status is Cancelled."))
-    photo = FileField(_l("Photo (optional)"), render_kw={"accept": "image/jpeg,image/png"},
+    photo = FileField(_l("Photo"), render_kw={"accept": "image/jpeg,image/png"},
                       description=_l("JPEG or PNG, at most 5 MB."))
 
     def values(self) -> dict:

@@ -83,7 +83,7 @@ def test_staff_record_an_update_with_a_photo_the_owner_and_the_public_see_it(liv
     page.get_by_label("Status").select_option(label="Berjalan")
     page.get_by_label("Progres fisik (%)").fill("60")
     page.get_by_label("Realisasi anggaran (Rp)").fill("22.500.000")
-    page.get_by_label("Foto (opsional)").set_input_files(str(photo))
+    page.get_by_label("Foto", exact=True).set_input_files(str(photo))
     page.get_by_role("button", name="Simpan pembaruan").click()
     expect(page.get_by_text(f"Pembaruan {receipt} disimpan; pemilik usulan diberi tahu.")).to_be_visible()
     row = page.locator(f"tr[data-receipt='{receipt}']")
