@@ -106,11 +106,27 @@ def build_rich_world(app) -> dict:
         for proposal, outcome in zip(proposals, outcomes, strict=True):
             decide(proposal, outcome, f"Alasan keputusan untuk {proposal.receipt_number}.", as_actor(planner))
         finalize(themed, {}, as_actor(planner))
+        record_follow_up(themed, planner)
         session.commit()
         ranked = session.query(Proposal).filter(Proposal.session_id == themed.id).all()
         world.update(draft_session=draft_session.id, finalized_session=themed.id, rich_session=themed.id,
                      owner_final=proposals[0].id, rich_criteria=len(themed.criteria), rich_receipts={p.id: p.receipt_number for p in ranked})
     return world
+
+
+def record_follow_up(themed, planner) -> None:
+    """Updates on the funded proposals in two months, one cancelled, so the public page draws its chart."""
+    from datetime import timedelta
+
+    from participation.followup.services import follow_ups_of, record_update, today
+    from participation.models import FollowUpStatus
+    from tests.factories import as_actor
+
+    first, second, *rest = follow_ups_of(themed)
+    earlier = today().replace(day=1) - timedelta(days=10)
+    record_update(as_actor(planner), first, earlier, FollowUpStatus.IN_PROGRESS, 30, 10_000_000, "Tahap pertama")
+    record_update(as_actor(planner), first, today(), FollowUpStatus.COMPLETED, 100, 38_000_000, "Diserahterimakan")
+    record_update(as_actor(planner), second, today(), FollowUpStatus.CANCELLED, 0, 0, "", "Pelaku usaha pindah kota")
 
 
 def get_endpoints(app) -> set[str]:
