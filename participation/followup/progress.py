@@ -127,7 +127,7 @@ class ChartBar:
     height: float
 
 
-CHART_WIDTH, CHART_HEIGHT, CHART_BASE = 600, 200, 170  # the baseline leaves room for the month labels
+CHART_WIDTH, CHART_HEIGHT, CHART_BASE = 600, 200, 166  # the baseline leaves room for the month labels
 
 
 def chart_bars(summary: Summary) -> list[ChartBar]:
@@ -138,8 +138,9 @@ def chart_bars(summary: Summary) -> list[ChartBar]:
     slot = CHART_WIDTH / len(months)
     largest = max(summary.largest_month, 1)
     bars = []
+    width = min(slot * 0.7, 80)  # one or two months do not stretch into a wall
     for index, month in enumerate(months):
         height = round(max(month.amount, 0) / largest * (CHART_BASE - 20), 2)
-        bars.append(ChartBar(month, round(index * slot + slot * 0.15, 2), round(CHART_BASE - height, 2),
-                             round(slot * 0.7, 2), height))
+        bars.append(ChartBar(month, round(index * slot + (slot - width) / 2, 2), round(CHART_BASE - height, 2),
+                             round(width, 2), height))
     return bars
