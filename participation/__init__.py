@@ -91,6 +91,7 @@ def register_blueprints(app) -> None:
     from participation.auth.routes import bp as auth_bp
     from participation.auth.two_factor_routes import bp as two_factor_bp
     from participation.documents.routes import bp as documents_bp
+    from participation.followup.routes import bp as followup_bp
     from participation.health import bp as health_bp
     from participation.intake.routes import bp as intake_bp
     from participation.jobs.routes import bp as jobs_bp
@@ -109,9 +110,12 @@ def register_blueprints(app) -> None:
     import participation.notifications.account_kinds  # noqa: F401
     import participation.notifications.outbox  # noqa: F401  (subscribes to the events)
 
+    from participation.api import register_api
+
+    register_api(app)  # /api/v1, first: its hooks run before the web's (no cookie is read there)
     for blueprint in (public_bp, auth_bp, admin_bp, sessions_bp, proposals_bp, intake_bp, review_bp, documents_bp, jobs_bp,
                       health_bp, two_factor_bp, wellknown_bp, privacy_bp, notifications_bp,
-                      recovery_bp):
+                      recovery_bp, followup_bp):
         app.register_blueprint(blueprint)
 
 
@@ -140,6 +144,9 @@ def register_template_helpers(app) -> None:
         app.jinja_env.globals[name] = enum_cls.label_of
     # ...and this one turns a decision's code into its member, for `status_badge`.
     app.jinja_env.globals["outcome_of"] = Outcome.of
+    from participation.models import FollowUpStatus
+
+    app.jinja_env.globals["follow_up_status_of"] = FollowUpStatus.of
     from participation.notifications.routes import unread_for_current_user
 
     app.jinja_env.globals["unread_notifications"] = unread_for_current_user

@@ -30,6 +30,7 @@ def register_cli(app) -> None:
     app.cli.add_command(restore_command)
     app.cli.add_command(import_businesses_command)
     app.cli.add_command(import_proposals_command)
+    app.cli.add_command(import_follow_up_command)
     app.cli.add_command(export_ranking_command)
     app.cli.add_command(print_documents_command)
     app.cli.add_command(run_jobs_command)
@@ -197,6 +198,28 @@ def import_proposals_command(session_id: int, file: Path) -> None:
     result = _run_import(file, _("Importing proposals"), run)
     click.echo(_("%(n)d proposals imported and submitted; %(flagged)d look like near-duplicates.",
                  n=result.created, flagged=result.flagged))
+
+
+@click.command("import-follow-up")
+@click.argument("session_id", type=int)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def import_follow_up_command(session_id: int, file: Path) -> None:
+    """Import dated follow-up updates of a finalised session's funded proposals from CSV or XLSX; all rows or none."""
+    from participation.followup import imports
+    from participation.followup.services import ensure_follow_ups
+    from participation.models import ThemedSession
+
+    themed_session = db.session.get(ThemedSession, session_id)
+    if themed_session is None:
+        raise click.ClickException(f"no session with id {session_id}")
+    ensure_follow_ups(themed_session, Actor.cli())  # a session finalised before follow-up existed
+
+    def run(name, data, progress):
+        return imports.import_follow_up(themed_session, name, data, Actor.cli(), progress=progress)
+
+    result = _run_import(file, _("Importing follow-up"), run)  # a refused session is a ClickException too
+    click.echo(_("%(n)d follow-up updates imported.", n=result.created))
 
 
 @click.command("export-ranking")

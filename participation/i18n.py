@@ -91,6 +91,13 @@ def long_date(value) -> str:
     return format_date(value, "long")
 
 
+def month_year(value) -> str:
+    """A month such as Mar 2027 (from any date in it)."""
+    if value is None:
+        return "–"
+    return format_date(value, "MMM y")
+
+
 def date_time(value: datetime | None) -> str:
     """A date and time in the app's time zone, such as 12 Februari 2027 09.30."""
     if value is None:
@@ -124,6 +131,7 @@ def register_formatters(app) -> None:
     app.add_template_filter(rupiah)
     app.add_template_filter(number)
     app.add_template_filter(long_date)
+    app.add_template_filter(month_year)
     app.add_template_filter(date_time)
     app.add_template_filter(full_date)
     app.add_template_filter(time_of_day)

@@ -212,12 +212,30 @@ ACCESS = {
     ("documents.letterhead", "GET"): only(["facilitator", "admin"], 200),
     ("documents.letterhead", "POST"): only(["facilitator", "admin"], 400),
     # Public results of finalised sessions.
+    # Follow-up of a finalised session's funded proposals: its planners and admins record; the
+    # facilitator is not on the finalised session's team (404); the photo is its viewers' alone.
+    ("followup.index", "GET"): only(STAFF, 200, others=403) | {"facilitator": 404},
+    ("followup.update", "GET"): only(MANAGERS, 200) | {"facilitator": 404},
+    ("followup.update", "POST"): only(MANAGERS, 400) | {"facilitator": 404},
+    ("followup.details", "POST"): only(MANAGERS, 303) | {"facilitator": 404},
+    ("followup.prepare", "POST"): only(MANAGERS, 303) | {"facilitator": 404},
+    ("followup.import_file", "GET"): only(MANAGERS, 200) | {"facilitator": 404},
+    ("followup.import_file", "POST"): only(MANAGERS, 400) | {"facilitator": 404},
+    ("followup.export", "GET"): only(MANAGERS, 200) | {"facilitator": 404},
+    ("followup.photo", "GET"): {**everyone(404), "planner": 200, "admin": 200},
     ("public.results", "GET"): everyone(200),
     ("public.result", "GET"): everyone(200),
     # The load balancer's probe: no login, whoever asks.
     ("health.healthz", "GET"): everyone(200),
     # Where to report a vulnerability (RFC 9116): public.
     ("wellknown.security_txt", "GET"): everyone(200),
+    # The API (DESIGN §9) ignores the web sign-in: every role is anonymous there without a token.
+    ("api_reference.openapi", "GET"): everyone(200),
+    ("api_reference.docs", "GET"): everyone(200),
+    ("api.list_sessions", "GET"): everyone(200),
+    ("api.get_session", "GET"): everyone(200),
+    ("api.get_results", "GET"): everyone(200),
+    ("api.get_follow_up", "GET"): everyone(200),
 }
 
 # How to call routes that need URL values or form data; "@name" refers to an object of the world.
@@ -277,6 +295,17 @@ REQUESTS = {
     ("review.dismiss_cluster", "POST"): {"values": {"key": "@cluster_key"}},
     ("review.undo_merge", "POST"): {"values": {"proposal_id": "@proposal"}},
     ("public.result", "GET"): {"values": {"session_id": "@finalized_session"}},
+    ("followup.index", "GET"): {"values": {"session_id": "@finalized_session"}},
+    ("followup.update", "GET"): {"values": {"follow_up_id": "@follow_up"}},
+    ("followup.update", "POST"): {"values": {"follow_up_id": "@follow_up"}},
+    ("followup.details", "POST"): {"values": {"follow_up_id": "@follow_up"}},
+    ("followup.prepare", "POST"): {"values": {"session_id": "@finalized_session"}},
+    ("followup.import_file", "GET"): {"values": {"session_id": "@finalized_session"}},
+    ("followup.import_file", "POST"): {"values": {"session_id": "@finalized_session"}},
+    ("followup.export", "GET"): {"values": {"session_id": "@finalized_session", "fmt": "csv"}},
+    ("followup.photo", "GET"): {"values": {"update_id": "@follow_up_update"}},
+    ("api.get_results", "GET"): {"values": {"session_id": "@finalized_session"}},
+    ("api.get_follow_up", "GET"): {"values": {"session_id": "@finalized_session"}},
     ("documents.view", "GET"): {"values": {"slug": "acara"}},
     ("documents.pdf", "GET"): {"values": {"slug": "acara"}},
     ("documents.prepare_pdf", "POST"): {"values": {"slug": "undangan"}},
@@ -367,6 +396,7 @@ def build_world(app) -> dict:
         spare_invitation = session.scalar(
             session.query(Invitation).filter_by(business_id=third_business.id).statement)
         finalized = make_finalized_session(accounts["planner"], spare_business)
+        follow_up, follow_up_update = follow_up_with_photo(finalized)
         agenda = build_agenda(themed_session, build_ranking(themed_session, stability=False),
                               as_actor(accounts["facilitator"]))
         save_letterhead({"institution_name": "Bappeda", "address": "", "contact": ""}, (demo_logo(), "image/png"),
@@ -412,8 +442,26 @@ def build_world(app) -> dict:
             "spare_business": spare_business.id, "spare_invitation": spare_invitation.id,
             "finalized_session": finalized.id, "agenda_item": agenda[0].id, "identity_change": identity_change.id,
             "separate_registration": separate_registration.id, "exclusive_group": exclusive_group.id,
-            "business": business.id, "conflict": conflict.id,
+            "business": business.id, "conflict": conflict.id, "follow_up": follow_up.id,
+            "follow_up_update": follow_up_update.id,
         }
+
+
+def follow_up_with_photo(finalized):
+    """The finalised session's follow-up records, and a first update with a photo on one of them."""
+    from participation import storage
+    from participation.extensions import db
+    from participation.followup.services import ensure_follow_ups
+    from participation.models import FollowUpStatus, FollowUpUpdate
+    from tests.factories import PNG_BYTES
+
+    follow_up = ensure_follow_ups(finalized)[0]
+    entry = FollowUpUpdate(follow_up=follow_up, dated=finalized.created_at.date(), status=FollowUpStatus.IN_PROGRESS,
+                           progress=10, realised_amount=0, photo_file=storage.new_file(PNG_BYTES, "image/png"),
+                           photo_name="foto.png", photo_type="image/png", photo_size=len(PNG_BYTES))
+    db.session.add(entry)
+    db.session.flush()
+    return follow_up, entry
 
 
 def user_id_of(session, email):

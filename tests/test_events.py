@@ -37,6 +37,7 @@ def _service_modules() -> list[Path]:
                                                             "schedule.py")]
     paths += [PACKAGE / "places.py", PACKAGE / "documents" / "attendance.py", PACKAGE / "proposals" / "clusters.py"]
     paths += [PACKAGE / "review" / name for name in ("constraints.py", "conflicts.py", "joint.py")]
+    paths += [PACKAGE / "followup" / name for name in ("imports.py", "progress.py", "photos.py")]
     return paths
 
 

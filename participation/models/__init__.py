@@ -18,6 +18,7 @@ from participation.models.conflict import ConflictKind, ConflictOfInterest
 from participation.models.documents import AgendaItem, AgendaKind, Letterhead
 from participation.models.job import Job, JobState
 from participation.models.files import StoredFile
+from participation.models.follow_up import FollowUp, FollowUpStatus, FollowUpUpdate
 from participation.models.notification import (
     Notification,
     NotificationChannel,
@@ -84,6 +85,9 @@ __all__ = [
     "Rating",
     "RetiredCode",
     "FIELD_SOURCES",
+    "FollowUp",
+    "FollowUpStatus",
+    "FollowUpUpdate",
     "HousekeepingRun",
     "HistoryEntry",
     "IdentityChange",

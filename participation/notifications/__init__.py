@@ -6,6 +6,7 @@
   in-app) in the transaction of the event, so a rolled-back change sends nothing.
 - `kinds`: the messages themselves (the receipt on submission, the withdrawal confirmation);
   `kinds_meeting` (invitation, meeting reminder), `kinds_outcome` (outcome, correction),
+  `kinds_follow_up` (each follow-up update of a funded proposal),
   `kinds_scheduled` (draft reminder, staff summary, digest).
 - `schedule`: the worker's scan that writes the reminders, daily summaries and digests, once each.
 - `preferences` and `forms`: each user's choice per kind, the digest's one-click unsubscribe.

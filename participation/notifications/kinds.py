@@ -72,4 +72,6 @@ def proposal_withdrawn(event, actor, proposal) -> list[Notice]:
 
 
 # The other kinds, in the order the preferences form lists them.
-from participation.notifications import kinds_joint, kinds_meeting, kinds_outcome, kinds_scheduled  # noqa: E402,F401
+from participation.notifications import (  # noqa: E402,F401,I001
+    kinds_follow_up, kinds_joint, kinds_meeting, kinds_outcome, kinds_scheduled,
+)

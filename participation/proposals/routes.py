@@ -165,8 +165,11 @@ def detail(proposal_id: int):
     proposal = load_proposal(proposal_id)
     missing = (services.missing_for_submission(proposal)
                if proposal.status is ProposalStatus.DRAFT and proposal.is_owned_by(current_user) else [])
+    from participation.followup.services import follow_up_of
+
+    follow_up = follow_up_of(proposal) if proposal.themed_session.is_published else None
     return render_template("proposals/detail.html", proposal=proposal, missing=field_labels(missing),
-                           final=final_result(proposal), conflict=conflict_notices(proposal))
+                           final=final_result(proposal), conflict=conflict_notices(proposal), follow_up=follow_up)
 
 
 def conflict_notices(proposal: Proposal) -> dict | None:

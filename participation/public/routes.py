@@ -11,12 +11,14 @@ from sqlalchemy import select
 from participation.auth.services import set_locale
 from participation.extensions import db
 from participation.models import SessionStatus, ThemedSession
+from participation.followup.progress import CHART_BASE, CHART_HEIGHT, CHART_WIDTH, chart_bars, session_progress
 from participation.public.results import QUERY_LENGTH, result_cards
 from participation.review.services import official_ranking
 from participation.i18n import SESSION_LOCALE
 from participation.security import safe_next, web_actor
 
 bp = Blueprint("public", __name__)
+CHART_SIZE = {"width": CHART_WIDTH, "height": CHART_HEIGHT, "base": CHART_BASE}
 
 @bp.route("/")
 def index():
@@ -53,8 +55,10 @@ def result(session_id: int):
     query = request.args.get("q", "").strip()[:QUERY_LENGTH]
     funded_only = request.args.get("didanai") == "1"
     cards = result_cards(official.snapshot, query, funded_only)
+    progress = session_progress(themed_session)
     return render_template("public/result.html", themed_session=themed_session, snapshot=official.snapshot,
-                           export=official.payload, cards=cards, query=query, funded_only=funded_only)
+                           export=official.payload, cards=cards, query=query, funded_only=funded_only,
+                           progress=progress, chart=chart_bars(progress.summary), chart_size=CHART_SIZE)
 
 
 @bp.route("/bahasa", methods=["POST"])

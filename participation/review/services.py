@@ -184,6 +184,7 @@ def decide(proposal: Proposal, outcome: Outcome, reason: str, actor: Actor, *,
 def finalize(themed_session: ThemedSession, exclusions: dict[int, str], actor: Actor) -> RankingSnapshot:
     """Lock the session, check every proposal can be ranked (or is excluded), write version 1.
 
+    Each funded proposal gets its follow-up record in the same transaction.
     One transaction: the session row is locked (FOR UPDATE on PostgreSQL; SQLite already holds the
     write lock from BEGIN IMMEDIATE), so of two concurrent finalisations exactly one succeeds.
     """
@@ -203,6 +204,9 @@ def finalize(themed_session: ThemedSession, exclusions: dict[int, str], actor: A
            before={"status": SessionStatus.REVIEW.value},
            after={"status": SessionStatus.FINALIZED.value, "snapshot_version": snapshot.version,
                   "excluded": snapshot.payload["excluded"]})
+    from participation.followup.services import ensure_follow_ups
+
+    ensure_follow_ups(themed_session, actor)  # each funded proposal's follow-up, in this same transaction
     return snapshot
 
 

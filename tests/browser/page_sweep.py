@@ -20,8 +20,18 @@ NOT_PAGES = {
     "proposals.receipt_pdf": "a PDF download (tests/proposals render it)",
     "proposals.attachment": "the uploaded file itself",
     "review.export": "the XLSX, CSV and JSON downloads",
+    "followup.export": "the follow-up's XLSX and CSV downloads",
+    "followup.photo": "a follow-up update's photo itself",
     "jobs.download": "a background job's file",
     "jobs.status": "JSON polled by the job page",
+    # The API (DESIGN §9): JSON, and a reference page drawn by the vendored Swagger UI, which
+    # tests/browser/test_api_docs.py opens at 1366 and 390 px with its CSP checked.
+    "api_reference.openapi": "the OpenAPI document, JSON",
+    "api_reference.docs": "the API reference, drawn by Swagger UI (tests/browser/test_api_docs.py)",
+    "api.list_sessions": "API JSON",
+    "api.get_session": "API JSON",
+    "api.get_results": "API JSON",
+    "api.get_follow_up": "API JSON",
     # Opened only from a mail's signed link (the access table sends a dead token: 410 Gone);
     # tests/browser/test_password_reset_pages.py opens both from the mail that arrived, at 390 px, with axe.
     "recovery.reset": "the new-password page behind a reset link",
@@ -96,11 +106,27 @@ def build_rich_world(app) -> dict:
         for proposal, outcome in zip(proposals, outcomes, strict=True):
             decide(proposal, outcome, f"Alasan keputusan untuk {proposal.receipt_number}.", as_actor(planner))
         finalize(themed, {}, as_actor(planner))
+        record_follow_up(themed, planner)
         session.commit()
         ranked = session.query(Proposal).filter(Proposal.session_id == themed.id).all()
         world.update(draft_session=draft_session.id, finalized_session=themed.id, rich_session=themed.id,
                      owner_final=proposals[0].id, rich_criteria=len(themed.criteria), rich_receipts={p.id: p.receipt_number for p in ranked})
     return world
+
+
+def record_follow_up(themed, planner) -> None:
+    """Updates on the funded proposals in two months, one cancelled, so the public page draws its chart."""
+    from datetime import timedelta
+
+    from participation.followup.services import follow_ups_of, record_update, today
+    from participation.models import FollowUpStatus
+    from tests.factories import as_actor
+
+    first, second, *rest = follow_ups_of(themed)
+    earlier = today().replace(day=1) - timedelta(days=10)
+    record_update(as_actor(planner), first, earlier, FollowUpStatus.IN_PROGRESS, 30, 10_000_000, "Tahap pertama")
+    record_update(as_actor(planner), first, today(), FollowUpStatus.COMPLETED, 100, 38_000_000, "Diserahterimakan")
+    record_update(as_actor(planner), second, today(), FollowUpStatus.CANCELLED, 0, 0, "", "Pelaku usaha pindah kota")
 
 
 def get_endpoints(app) -> set[str]:
