@@ -248,17 +248,30 @@ def _plain_rows(statement) -> list[tuple]:
         cursor.close()
 
 
-def rating_values(themed_session: ThemedSession, proposals: list[Listed],
-                  criteria: list[Criterion]) -> np.ndarray:
-    """Mean rating per proposal and rating criterion, NaN where nobody rated (one query)."""
+def session_ratings_query(themed_session: ThemedSession):
+    """The one SELECT of a session's ratings: (proposal id, criterion id, planner id, value) rows.
+
+    Every rating of the session's submitted proposals; a filter that leaves some ratings out of
+    the aggregate (e.g. a conflicted planner's) belongs here, so the ranking, the agreement panel
+    and the minutes all leave out the same ones.
+    """
+    return (select(Rating.proposal_id, Rating.criterion_id, Rating.planner_id, Rating.value)
+            .join(Proposal, Proposal.id == Rating.proposal_id)
+            .where(Proposal.session_id == themed_session.id, Proposal.status == ProposalStatus.SUBMITTED))
+
+
+def rating_cube(themed_session: ThemedSession, proposals: list[Listed],
+                criteria: list[Criterion]) -> tuple[np.ndarray, list[int]]:
+    """The (n proposals × k rating criteria × r planners) ratings, NaN = not rated, in one query.
+
+    Rows follow `proposals`, columns the rating criteria of `criteria` in order, and the third
+    axis the planners who rated anything, by ascending id (`planner_ids`); a rating of a proposal
+    or criterion not listed is ignored. With no planner the cube has one all-NaN planner column.
+    """
     rating_criteria = [c for c in criteria if c.source is CriterionSource.RATING]
     if not proposals or not rating_criteria:
-        return np.full((len(proposals), len(rating_criteria)), np.nan)
-    rows = _plain_rows(
-        select(Rating.proposal_id, Rating.criterion_id, Rating.planner_id, Rating.value)
-        .join(Proposal, Proposal.id == Rating.proposal_id)
-        .where(Proposal.session_id == themed_session.id, Proposal.status == ProposalStatus.SUBMITTED)
-    )
+        return np.full((len(proposals), len(rating_criteria), 1), np.nan), []
+    rows = _plain_rows(session_ratings_query(themed_session))
     table = np.fromiter(chain.from_iterable(rows), dtype=np.float64, count=4 * len(rows)).reshape(-1, 4)
     proposal_ids = np.array([proposal.id for proposal in proposals])
     criterion_ids = np.array([criterion.id for criterion in rating_criteria])
@@ -271,7 +284,25 @@ def rating_values(themed_session: ThemedSession, proposals: list[Listed],
     known = (proposal_ids[row] == table[:, 0]) & (criterion_ids[column] == table[:, 1])
     cube = np.full((len(proposals), len(rating_criteria), max(len(planners), 1)), np.nan)
     cube[row[known], column[known], rater[known]] = table[known, 3]
-    return scoring.aggregate_ratings(cube, "mean")
+    return cube, [int(planner) for planner in planners]
+
+
+def aggregate_cube(themed_session: ThemedSession, cube: np.ndarray) -> np.ndarray:
+    """One value per proposal and rating criterion by the session's aggregation.
+
+    NaN where fewer planners rated than the session requires (`required_raters`): such a
+    proposal is not ranked yet, and the list names the criterion as missing.
+    """
+    values = scoring.aggregate_ratings(cube, themed_session.rating_aggregation.value)
+    values[(~np.isnan(cube)).sum(axis=2) < themed_session.required_raters] = np.nan
+    return values
+
+
+def rating_values(themed_session: ThemedSession, proposals: list[Listed],
+                  criteria: list[Criterion]) -> np.ndarray:
+    """The aggregated rating per proposal and rating criterion, NaN where too few planners rated."""
+    cube, _planner_ids = rating_cube(themed_session, proposals, criteria)
+    return aggregate_cube(themed_session, cube)
 
 
 def build_matrix(themed_session: ThemedSession, proposals: list[Listed],
@@ -457,6 +488,8 @@ def export_payload(ranking: Ranking) -> dict:
         "method": themed_session.scoring_method.value,
         "normalization": themed_session.normalization.value,
         "selection": themed_session.selection_method.value,
+        "aggregation": {"method": themed_session.rating_aggregation.value,
+                        "min_raters": themed_session.min_raters},
         "criteria": [{"key": c.key, "name": c.name, "weight": float(ranking.weights[j]),
                       "direction": c.direction, "source": c.source.value}
                      for j, c in enumerate(ranking.criteria)],
