@@ -9,6 +9,7 @@ from sqlalchemy import select
 from participation.extensions import db
 from participation.models import Proposal, ProposalStatus, Role, ThemedSession
 from participation.review import services
+from participation.review.agreement import session_agreement
 from participation.review.blueprint import bp, load_session_proposal, message
 from participation.review.forms import make_rating_form, make_votes_form
 from participation.review.ranking import load_proposals
@@ -20,11 +21,12 @@ from participation.security import STAFF, rerender_on_csrf_error, session_page, 
 def rate_list(themed_session: ThemedSession):
     done, total, rated = services.rating_progress(themed_session, current_user)
     proposals = load_proposals(themed_session)
+    agreement = session_agreement(themed_session, proposals)
     unrated_only = request.args.get("belum") == "1"
     if unrated_only:
         proposals = [p for p in proposals if p.id not in rated]
     return render_template("review/rate_list.html", themed_session=themed_session, proposals=proposals,
-                           rated=rated, done=done, total=total, unrated_only=unrated_only)
+                           rated=rated, done=done, total=total, unrated_only=unrated_only, agreement=agreement)
 
 
 @bp.route("/penilaian/<int:proposal_id>", methods=["GET", "POST"])
