@@ -133,15 +133,24 @@ def register_template_helpers(app) -> None:
     """Filters and globals for templates."""
     from participation.i18n import register_formatters
 
-    from participation.models import CriterionSource, Normalization, Outcome, ScoringMethod, SelectionMethod
+    from participation.models import (
+        CriterionSource,
+        Normalization,
+        Outcome,
+        RatingAggregation,
+        ScoringMethod,
+        SelectionMethod,
+    )
+    from participation.review.agreement import alpha_text, raters_rule, signed
 
     app.jinja_env.add_extension("jinja2.ext.do")
     register_formatters(app)
     # A snapshot's payload keeps plain codes ("saw", "greedy"); these print them as translated labels.
     for name, enum_cls in (("outcome_label", Outcome), ("source_label", CriterionSource),
                            ("method_label", ScoringMethod), ("normalization_label", Normalization),
-                           ("selection_label", SelectionMethod)):
+                           ("selection_label", SelectionMethod), ("aggregation_label", RatingAggregation)):
         app.jinja_env.globals[name] = enum_cls.label_of
+    app.jinja_env.globals.update(raters_rule=raters_rule, signed=signed, alpha_text=alpha_text)
     # ...and this one turns a decision's code into its member, for `status_badge`.
     app.jinja_env.globals["outcome_of"] = Outcome.of
     from participation.models import FollowUpStatus

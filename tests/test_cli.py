@@ -188,3 +188,19 @@ def test_seed_demo_creates_the_themed_session_with_proposals(app):
         assert session.scalar(select(func.count(Rating.id))) == len(submitted) * 3 * len(rating_criteria)
         assert sum(p.votes for p in submitted) > 0 and all(p.votes_recorded_at for p in submitted)
         assert 3 <= session.scalar(select(func.count(Decision.id))) < len(submitted)
+
+
+def test_seed_demo_has_a_lenient_planner_whom_the_standardized_aggregation_corrects(app):
+    from participation.models import RatingAggregation, ThemedSession
+    from participation.review.agreement import session_agreement
+    from participation.review.ranking import build_ranking
+
+    assert run(app, "seed-demo").exit_code == 0
+    with app.test_request_context(), app_db(app) as session:
+        themed_session = session.scalar(select(ThemedSession))
+        overall = sorted(planner.overall for planner in session_agreement(themed_session).planners)
+        assert overall[-1] >= 0.6 and overall[0] < 0 and overall[1] < 0  # one planner rates about a point higher
+        mean_order = [item.proposal.id for item in build_ranking(themed_session, stability=False).ranked]
+        themed_session.rating_aggregation = RatingAggregation.STANDARDIZED
+        standardized_order = [item.proposal.id for item in build_ranking(themed_session, stability=False).ranked]
+        assert len(mean_order) == len(standardized_order) >= 60 and mean_order != standardized_order

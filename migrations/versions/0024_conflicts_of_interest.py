@@ -1,7 +1,7 @@
 """conflicts of interest: a staff member's declared tie to a business
 
 Revision ID: b2e5a8d3f924
-Revises: c2e7a9b3d622
+Revises: a1d4f7c2e823
 Create Date: 2026-12-02 17:00:00
 
 `conflicts_of_interest` holds each declaration (kind, note, who declared it and when) and its
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "b2e5a8d3f924"
-down_revision = "c2e7a9b3d622"
+down_revision = "a1d4f7c2e823"
 branch_labels = None
 depends_on = None
 

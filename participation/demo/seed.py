@@ -190,11 +190,15 @@ def seed_review(rng: random.Random, themed_session: ThemedSession, planners: lis
         Proposal.session_id == themed_session.id, Proposal.status == ProposalStatus.SUBMITTED)
         .order_by(Proposal.receipt_number)).all()
     rated = review_services.rating_criteria(themed_session)
+    # The last planner is lenient: about one point above the others, so that the standardized
+    # aggregation ranks differently from the mean and the agreement panel has a leniency to show.
+    lenience = {planner.id: 1 if planner is planners[-1] else 0 for planner in planners}
     votes = {}
     for proposal in submitted:
         merit = rng.uniform(1.5, 4.8)  # planners broadly agree on a proposal's merit
         for planner in planners:
-            values = {criterion.id: min(5, max(1, round(merit + rng.uniform(-1.0, 1.0)))) for criterion in rated}
+            values = {criterion.id: min(5, max(1, round(merit + rng.uniform(-1.0, 1.0)) + lenience[planner.id]))
+                      for criterion in rated}
             review_services.save_ratings(proposal, values, {}, Actor.demo(planner))
         votes[proposal.id] = rng.randint(0, 45)
     review_services.record_votes(themed_session, votes, facilitator)

@@ -63,6 +63,7 @@ def attachments_text(count: int | None) -> str:
 def minutes_context(themed_session: ThemedSession) -> dict:
     """The final ranking when there is one (the latest snapshot), else the current one, marked draft."""
     from participation.review.conflicts import session_declarations
+    from participation.review.agreement import aggregation_of, session_agreement
     from participation.review.services import decision_reasons, official_ranking
 
     official = official_ranking(themed_session)
@@ -75,6 +76,7 @@ def minutes_context(themed_session: ThemedSession) -> dict:
             "reasons": reasons, "decided": decided,
             "uses_normalization": ScoringMethod(payload["method"]).uses_normalization,
             "counts": attendance_counts(themed_session), "conflicts": session_declarations(themed_session)[::-1],  # oldest first
+            "aggregation": aggregation_of(payload), "agreement": session_agreement(themed_session).criteria,
             "selected_total": sum(p["estimated_cost"] for p in selected), "selected_count": len(selected)}
 
 

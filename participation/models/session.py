@@ -69,6 +69,14 @@ class SelectionMethod(LabelledEnum):
     OPTIMAL = "optimal", _l("Largest total score within the budget")
 
 
+class RatingAggregation(LabelledEnum):
+    """How the planners' ratings of a proposal and criterion become one value (DESIGN §5)."""
+
+    MEAN = "mean", _l("Mean of the planners' ratings")
+    MEDIAN = "median", _l("Median of the planners' ratings")
+    STANDARDIZED = "standardized", _l("Standardised: corrects lenient and strict planners")
+
+
 class WeightsOrigin(LabelledEnum):
     """Where a session's current weights came from."""
 
@@ -181,6 +189,13 @@ class ThemedSession(db.Model):
     selection_method: Mapped[SelectionMethod] = mapped_column(
         enum_column(SelectionMethod, "selection_method"), default=SelectionMethod.GREEDY,
         server_default="greedy")
+    # How ratings are combined, and how many planners must rate a proposal's criterion before it
+    # is ranked (None: every planner of the session).
+    rating_aggregation: Mapped[RatingAggregation] = mapped_column(
+        # No CHECK: adding one would rebuild themed_sessions on SQLite; the form and service check it.
+        enum_column(RatingAggregation, "rating_aggregation", check=False), default=RatingAggregation.MEAN,
+        server_default="mean")
+    min_raters: Mapped[int | None]
     # Where the current weights came from: typed in, or an AHP comparison (kept with its matrix).
     weights_origin: Mapped[WeightsOrigin] = mapped_column(
         # No CHECK: the column predates the enum, and adding one would rebuild the table on SQLite.
@@ -285,6 +300,16 @@ class ThemedSession(db.Model):
     def is_rater(self, user) -> bool:
         """The session's planners rate its proposals; an admin manages the session but does not rate."""
         return user.is_authenticated and user.role is Role.PLANNER and self.is_member(user)
+
+    @property
+    def planner_count(self) -> int:
+        """How many planners the session's team has (they are its raters)."""
+        return sum(1 for member in self.members if member.role is Role.PLANNER)
+
+    @property
+    def required_raters(self) -> int:
+        """How many planners must rate a proposal's criterion before it counts: the setting, else all."""
+        return self.min_raters if self.min_raters is not None else max(self.planner_count, 1)
 
     def can_decide(self, user) -> bool:
         """Managers record decisions under review, and correct them (with a reason) once finalized."""

@@ -14,7 +14,7 @@ from itertools import chain
 import numpy as np
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 
 from participation import scoring
 from participation.extensions import db
@@ -31,6 +31,7 @@ from participation.models import (
     Proposal,
     ProposalStatus,
     Rating,
+    Role,
     ScoringMethod,
     SelectionMethod,
     ThemedSession,
@@ -292,22 +293,32 @@ def _plain_rows(statement) -> list[tuple]:
         cursor.close()
 
 
-def rating_values(themed_session: ThemedSession, proposals: list[Listed],
-                  criteria: list[Criterion]) -> np.ndarray:
-    """Mean rating per proposal and rating criterion, NaN where nobody rated (one query).
+def session_ratings_query(themed_session: ThemedSession):
+    """The one SELECT of a session's ratings: (proposal id, criterion id, planner id, value) rows.
 
-    Ratings by a planner with an active conflict of interest with the proposal's business are
-    left out, whenever they were given.
+    Every rating of the session's submitted proposals, except those by a planner with an active
+    conflict of interest with the proposal's business (whenever they were given); a filter that leaves some ratings out of
+    the aggregate (e.g. a conflicted planner's) belongs here, so the ranking, the agreement panel
+    and the minutes all leave out the same ones.
+    """
+    return (select(Rating.proposal_id, Rating.criterion_id, Rating.planner_id, Rating.value)
+            .join(Proposal, Proposal.id == Rating.proposal_id)
+            .where(Proposal.session_id == themed_session.id, Proposal.status == ProposalStatus.SUBMITTED,
+                   ~conflicted_rating()))
+
+
+def rating_cube(themed_session: ThemedSession, proposals: list[Listed],
+                criteria: list[Criterion]) -> tuple[np.ndarray, list[int]]:
+    """The (n proposals × k rating criteria × r planners) ratings, NaN = not rated, in one query.
+
+    Rows follow `proposals`, columns the rating criteria of `criteria` in order, and the third
+    axis the planners who rated anything, by ascending id (`planner_ids`); a rating of a proposal
+    or criterion not listed is ignored. With no planner the cube has one all-NaN planner column.
     """
     rating_criteria = [c for c in criteria if c.source is CriterionSource.RATING]
     if not proposals or not rating_criteria:
-        return np.full((len(proposals), len(rating_criteria)), np.nan)
-    rows = _plain_rows(
-        select(Rating.proposal_id, Rating.criterion_id, Rating.planner_id, Rating.value)
-        .join(Proposal, Proposal.id == Rating.proposal_id)
-        .where(Proposal.session_id == themed_session.id, Proposal.status == ProposalStatus.SUBMITTED,
-               ~conflicted_rating())
-    )
+        return np.full((len(proposals), len(rating_criteria), 1), np.nan), []
+    rows = _plain_rows(session_ratings_query(themed_session))
     table = np.fromiter(chain.from_iterable(rows), dtype=np.float64, count=4 * len(rows)).reshape(-1, 4)
     proposal_ids = np.array([proposal.id for proposal in proposals])
     criterion_ids = np.array([criterion.id for criterion in rating_criteria])
@@ -320,7 +331,49 @@ def rating_values(themed_session: ThemedSession, proposals: list[Listed],
     known = (proposal_ids[row] == table[:, 0]) & (criterion_ids[column] == table[:, 1])
     cube = np.full((len(proposals), len(rating_criteria), max(len(planners), 1)), np.nan)
     cube[row[known], column[known], rater[known]] = table[known, 3]
-    return scoring.aggregate_ratings(cube, "mean")
+    return cube, [int(planner) for planner in planners]
+
+
+def aggregate_cube(themed_session: ThemedSession, cube: np.ndarray, excused: np.ndarray | None = None) -> np.ndarray:
+    """One value per proposal and rating criterion by the session's aggregation.
+
+    NaN where fewer planners rated than the session requires (`required_raters`): such a
+    proposal is not ranked yet, and the list names the criterion as missing. `excused` counts,
+    per proposal, the session's planners who may not rate it (a conflict of interest with its
+    business): the requirement never exceeds the planners who may.
+    """
+    values = scoring.aggregate_ratings(cube, themed_session.rating_aggregation.value)
+    required = np.full(cube.shape[0], themed_session.required_raters)
+    if excused is not None:
+        required = np.minimum(required, max(themed_session.planner_count, 1) - excused)
+    values[(~np.isnan(cube)).sum(axis=2) < required[:, None]] = np.nan
+    return values
+
+
+def excused_raters(themed_session: ThemedSession, proposals: list[Listed]) -> np.ndarray:
+    """Per proposal: how many of the session's planners have an active conflict with its business."""
+    planner_ids = [member.id for member in themed_session.members if member.role is Role.PLANNER]
+    counts = np.zeros(len(proposals), dtype=np.int64)
+    if not planner_ids or not proposals:
+        return counts
+    rows = db.session.execute(
+        select(Proposal.id, func.count(ConflictOfInterest.id))
+        .join(ConflictOfInterest, ConflictOfInterest.business_id == Proposal.business_id)
+        .where(Proposal.session_id == themed_session.id, ConflictOfInterest.user_id.in_(planner_ids),
+               ConflictOfInterest.withdrawn_at.is_(None))
+        .group_by(Proposal.id)).all()
+    position = {proposal.id: i for i, proposal in enumerate(proposals)}
+    for proposal_id, count in rows:
+        if proposal_id in position:
+            counts[position[proposal_id]] = count
+    return counts
+
+
+def rating_values(themed_session: ThemedSession, proposals: list[Listed],
+                  criteria: list[Criterion]) -> np.ndarray:
+    """The aggregated rating per proposal and rating criterion, NaN where too few planners rated."""
+    cube, _planner_ids = rating_cube(themed_session, proposals, criteria)
+    return aggregate_cube(themed_session, cube, excused_raters(themed_session, proposals))
 
 
 def conflicted_rating():
@@ -602,6 +655,8 @@ def export_payload(ranking: Ranking) -> dict:
         "method": themed_session.scoring_method.value,
         "normalization": themed_session.normalization.value,
         "selection": themed_session.selection_method.value,
+        "aggregation": {"method": themed_session.rating_aggregation.value,
+                        "min_raters": themed_session.min_raters},
         "criteria": [{"key": c.key, "name": c.name, "weight": float(ranking.weights[j]),
                       "direction": c.direction, "source": c.source.value}
                      for j, c in enumerate(ranking.criteria)],

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from participation.extensions import db
 from participation.models import ConflictKind, Proposal, ProposalStatus, Role, ThemedSession
 from participation.review import conflicts, services
+from participation.review.agreement import session_agreement
 from participation.review.blueprint import bp, load_session_proposal, message
 from participation.review.forms import make_rating_form, make_votes_form
 from participation.review.ranking import load_proposals
@@ -20,13 +21,14 @@ from participation.security import STAFF, rerender_on_csrf_error, session_page, 
 def rate_list(themed_session: ThemedSession):
     done, total, rated = services.rating_progress(themed_session, current_user)
     proposals = load_proposals(themed_session)
+    agreement = session_agreement(themed_session, proposals)
     unrated_only = request.args.get("belum") == "1"
     if unrated_only:
         proposals = [p for p in proposals if p.id not in rated]
     conflicted = conflicts.conflicted_proposal_ids(themed_session, current_user)
     return render_template("review/rate_list.html", themed_session=themed_session, proposals=proposals,
                            rated=rated, done=done, total=total, unrated_only=unrated_only, conflicted=conflicted,
-                           suggestions=conflicts.suggestions(themed_session, user=current_user))
+                           suggestions=conflicts.suggestions(themed_session, user=current_user), agreement=agreement)
 
 
 @bp.route("/penilaian/<int:proposal_id>", methods=["GET", "POST"])

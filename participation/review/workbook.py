@@ -18,6 +18,7 @@ from participation.models import (
     CriterionSource,
     Normalization,
     Outcome,
+    RatingAggregation,
     ScoringMethod,
     SelectionMethod,
     SessionStatus,
@@ -32,7 +33,7 @@ WEIGHT_FORMAT = "0.0%"
 CR_FORMAT = "0.000"
 # Facts of the session sheet whose value is an enum's code: column B says it in words, C keeps the code.
 CODED_FACTS = {"status": SessionStatus, "method": ScoringMethod, "normalization": Normalization,
-               "selection": SelectionMethod}
+               "selection": SelectionMethod, "aggregation": RatingAggregation}
 
 
 def _text(cell, value) -> None:
@@ -121,6 +122,7 @@ def _session_sheet(sheet, payload: dict, themed_session: ThemedSession | None) -
              ("method", _("Scoring method"), payload["method"], None),
              ("normalization", _("Normalisation (SAW)"), payload["normalization"], None),
              ("selection", _("Selection within the budget"), payload["selection"], None),
+             *_aggregation_facts(payload),
              ("generated_at", _("Ranking computed at"), date_time(generated), None)]
     if themed_session is not None:
         facts += [("theme", _("Theme"), themed_session.theme or "–", None),
@@ -140,6 +142,17 @@ def _session_sheet(sheet, payload: dict, themed_session: ThemedSession | None) -
             _put(sheet.cell(row=row, column=2), value, number_format)
     sheet.column_dimensions["A"].width = 34
     sheet.column_dimensions["B"].width = 50
+
+
+def _aggregation_facts(payload: dict) -> list[tuple]:
+    """How the ratings were combined, and how many planners had to rate (a snapshot before the setting: mean)."""
+    from participation.review.agreement import aggregation_of
+
+    aggregation = aggregation_of(payload)
+    min_raters = aggregation["min_raters"]
+    return [("aggregation", _("Combining the planners' ratings"), aggregation["method"], None),
+            ("min_raters", _("Planners who must rate a proposal"),
+             _("Every planner") if min_raters is None else min_raters, None)]
 
 
 def to_xlsx(payload: dict, themed_session: ThemedSession | None,

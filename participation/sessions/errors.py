@@ -19,6 +19,10 @@ ERRORS = {
     "window_required": lambda: _("The submission window cannot be cleared while the session is open."),
     "not_staff": lambda: _("Only active planners and facilitators can join a session's team."),
     "last_planner": lambda: _("A session needs at least one planner."),
+    "min_raters": lambda: _("The number of planners who must rate a proposal is 1 up to the number of planners "
+                            "in the session's team; leave it empty for every planner."),
+    "min_raters_member": lambda: _("The session needs this many planners to rate each proposal: lower the "
+                                   "number of planners who must rate a proposal before this planner leaves."),
     "ahp_override_required": lambda: _("The comparisons are inconsistent (CR above 0.10): to apply these weights "
                                        "anyway, give the reason for the override."),
     "ahp_override_length": lambda: _("The reason for the override must be 5 to 500 characters."),

@@ -9,7 +9,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional, Val
 from wtforms.widgets import TextInput
 
 from participation.forms import BaseForm, SmallIntegerField, WholeNumberField, select_choices
-from participation.models import CriterionSource, Normalization, ScoringMethod, SelectionMethod
+from participation.models import CriterionSource, Normalization, RatingAggregation, ScoringMethod, SelectionMethod
 
 DIRECTION_CHOICES = (("1", _l("Benefit: higher is better")), ("-1", _l("Cost: lower is better")))
 
@@ -87,6 +87,24 @@ class SessionForm(BaseForm):
     normalization = SelectField(_l("Normalisation (SAW)"), choices=select_choices(Normalization.choices()))
     selection_method = SelectField(_l("Selection within the budget"),
                                    choices=select_choices(SelectionMethod.choices()))
+    rating_aggregation = SelectField(_l("Combining the planners' ratings"), default=RatingAggregation.MEAN.value,
+                                     choices=select_choices(RatingAggregation.choices()))
+    min_raters = SmallIntegerField(_l("Planners who must rate a proposal"), validators=[
+        Optional(), NumberRange(min=1, max=100, message=_l("Enter a whole number of planners, or leave it empty."))],
+        description=_l("Leave empty: every planner of the session must rate a proposal before it is ranked."))
+
+    def __init__(self, *args, planner_count: int = 0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.planner_count = planner_count
+
+    def validate_min_raters(self, field):
+        if field.data is None:
+            return
+        if self.planner_count < 1:
+            raise ValidationError(_("The session has no planner in its team yet: leave this empty."))
+        if not 1 <= field.data <= self.planner_count:
+            raise ValidationError(_("Enter 1 to %(count)d: the session's team has %(count)d planners.",
+                                    count=self.planner_count))
 
     def validate_submission_closes_at(self, field):
         opens = self.submission_opens_at.data
@@ -106,6 +124,8 @@ class SessionForm(BaseForm):
             "scoring_method": ScoringMethod(self.scoring_method.data),
             "normalization": Normalization(self.normalization.data),
             "selection_method": SelectionMethod(self.selection_method.data),
+            "rating_aggregation": RatingAggregation(self.rating_aggregation.data),
+            "min_raters": self.min_raters.data,
         }
 
 

@@ -42,7 +42,7 @@ def index():
 @role_required(*MANAGERS)
 @rerender_on_csrf_error
 def new():
-    form = SessionForm()
+    form = SessionForm(planner_count=1 if current_user.role is Role.PLANNER else 0)
     if request.method == "GET":
         from datetime import date
 
@@ -86,7 +86,7 @@ def detail(themed_session: ThemedSession):
 @session_page(*MANAGERS, manage=True)
 @rerender_on_csrf_error
 def edit(themed_session: ThemedSession):
-    form = SessionForm(obj=themed_session)
+    form = SessionForm(obj=themed_session, planner_count=themed_session.planner_count)
     if form.validate_on_submit():
         try:
             services.update_session(themed_session, form.session_data(), web_actor())

@@ -48,7 +48,8 @@ DEFAULT_CRITERIA = (
 
 SESSION_FIELDS = ("title", "theme", "description", "venue", "meeting_start", "submission_opens_at",
                   "submission_closes_at", "fiscal_year", "budget_ceiling", "max_proposals_per_business",
-                  "invitation_only", "scoring_method", "normalization", "selection_method")
+                  "invitation_only", "scoring_method", "normalization", "selection_method",
+                  "rating_aggregation", "min_raters")
 
 
 OVERRIDE_REASON_MIN, OVERRIDE_REASON_MAX = 5, 500
@@ -66,6 +67,12 @@ def check_structure_editable(themed_session: ThemedSession) -> None:
     """
     if not themed_session.is_editable:
         raise SessionError("locked")
+
+
+def check_min_raters(min_raters: int | None, planner_count: int) -> None:
+    """A minimum number of raters is 1 up to the planners in the team (None: every planner)."""
+    if min_raters is not None and not 1 <= min_raters <= planner_count:
+        raise SessionError("min_raters")
 
 
 def slugify(text: str) -> str:
@@ -86,6 +93,7 @@ def create_session(data: dict, actor: Actor) -> ThemedSession:
     ]
     if actor.user is not None and actor.user.role is Role.PLANNER:
         themed_session.members = [actor.user]
+    check_min_raters(themed_session.min_raters, themed_session.planner_count)
     db.session.add(themed_session)
     db.session.flush()
     _audit("session.created", themed_session, actor, after={"title": themed_session.title})
@@ -104,6 +112,8 @@ def update_session(themed_session: ThemedSession, data: dict, actor: Actor) -> d
     if themed_session.status is SessionStatus.OPEN and any(key in data and data[key] is None for key in window):
         # Owners are submitting: without a window `accepts_submissions` would quietly turn false.
         raise SessionError("window_required")
+    if "min_raters" in data:
+        check_min_raters(data["min_raters"], themed_session.planner_count)
     changes = {}
     for key in SESSION_FIELDS:
         if key in data and getattr(themed_session, key) != data[key]:
@@ -333,6 +343,9 @@ def remove_member(themed_session: ThemedSession, user: User, actor: Actor) -> No
     planners = [member for member in themed_session.members if member.role is Role.PLANNER]
     if user.role is Role.PLANNER and len(planners) <= 1:
         raise SessionError("last_planner")
+    if user.role is Role.PLANNER and themed_session.is_member(user) and \
+            (themed_session.min_raters or 0) > len(planners) - 1:
+        raise SessionError("min_raters_member")
     if themed_session.is_member(user):
         themed_session.members.remove(user)
     _audit("session.member_removed", themed_session, actor, before={"user_id": user.id})

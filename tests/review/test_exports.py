@@ -35,8 +35,9 @@ def test_json_follows_the_contract(app, client, world):
     response = client.get(f"/sesi/{world.session}/peringkat.json")
     assert response.status_code == 200 and response.mimetype == "application/json"
     payload = json.loads(response.data)
-    assert set(payload) == {"session", "method", "normalization", "selection", "criteria", "proposals", "generated_at",
-                            "constraints"}
+    assert set(payload) == {"session", "method", "normalization", "selection", "aggregation", "criteria",
+                            "proposals", "generated_at", "constraints"}
+    assert payload["aggregation"] == {"method": "mean", "min_raters": None}
     assert set(payload["session"]) == {"id", "title", "status", "budget_ceiling"}
     assert payload["session"]["status"] == "review" and payload["session"]["budget_ceiling"] == 60_000_000
     assert set(payload["criteria"][0]) == {"key", "name", "weight", "direction", "source"}
