@@ -9,6 +9,8 @@ proposal (with an attachment) and a draft, and a few spare objects for actions t
 """
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pytest
 
 from tests.conftest import STAFF_PASSWORD, TEST_PASSWORD, app_db, login
@@ -59,6 +61,10 @@ ACCESS = {
     ("two_factor.enroll", "GET"): everyone(302),
     ("two_factor.enroll", "POST"): everyone(302),
     ("two_factor.regenerate", "POST"): only(STAFF, 400),
+    # Personal access tokens on the account page: an empty form is refused; only the owner of a
+    # token may revoke it (the world's token is the proponent's).
+    ("api_tokens.create", "POST"): signed_in(400),
+    ("api_tokens.revoke", "POST"): {**signed_in(404), "proponent": 303},
     ("two_factor.reset", "POST"): only(["admin"], 303),
     ("auth.decide_identity_change", "POST"): only(STAFF, 303),
     ("auth.merge_separate_registration", "GET"): only(STAFF, 200),
@@ -207,6 +213,7 @@ REQUESTS = {
     ("public.set_language", "POST"): {"data": {"locale": "en"}},
     ("admin.set_active", "POST"): {"values": {"user_id": "@spare_user"}, "data": {"active": "0"}},
     ("two_factor.reset", "POST"): {"values": {"user_id": "@spare_user"}},
+    ("api_tokens.revoke", "POST"): {"values": {"token_id": "@api_token"}},
     ("recovery.reset", "GET"): {"values": {"token": "12.1764600000.bm90LWEtcmVhbC1tYWM"}},
     ("recovery.reset", "POST"): {"values": {"token": "12.1764600000.bm90LWEtcmVhbC1tYWM"},
                                  "data": {"password": "Tenun-Ikat-Sumba-2027", "password_confirm": "Tenun-Ikat-Sumba-2027"}},
@@ -299,6 +306,7 @@ def build_world(app) -> dict:
         User,
         utcnow,
     )
+    from participation.auth.api_tokens import issue as issue_token
     from participation.review.ranking import build_ranking
     from participation.sessions import services as session_services
     from tests.factories import (
@@ -360,6 +368,8 @@ def build_world(app) -> dict:
                                    channel=NotificationChannel.EMAIL, state=NotificationState.FAILED, attempts=7,
                                    last_error="SMTP 550: mailbox unavailable")
         session.add_all([notification, failed_mail])
+        api_token = issue_token(accounts["proponent"], "Skrip", ["read"], date.today() + timedelta(days=30),
+                                as_actor(accounts["proponent"])).token
         session.commit()
         from participation.notifications.preferences import unsubscribe_token
 
@@ -372,7 +382,7 @@ def build_world(app) -> dict:
             "spare_facilitator": spare_facilitator.id, "spare_facilitator_member": spare_member.id,
             "spare_business": spare_business.id, "spare_invitation": spare_invitation.id,
             "finalized_session": finalized.id, "agenda_item": agenda[0].id, "identity_change": identity_change.id,
-            "separate_registration": separate_registration.id,
+            "separate_registration": separate_registration.id, "api_token": api_token.id,
         }
 
 

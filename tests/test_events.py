@@ -31,7 +31,7 @@ def _service_modules() -> list[Path]:
     paths += [PACKAGE / "events.py", PACKAGE / "validation.py", PACKAGE / "review" / "ranking.py"]
     # Services that are not named services.py: account recovery, identity review, second factor,
     # the outbox and its worker, preferences and schedule, places, attendance, clustering.
-    paths += [PACKAGE / "auth" / name for name in ("recovery.py", "identity.py", "two_factor.py")]
+    paths += [PACKAGE / "auth" / name for name in ("recovery.py", "identity.py", "two_factor.py", "api_tokens.py")]
     paths += [PACKAGE / "notifications" / name for name in ("outbox.py", "delivery.py", "preferences.py",
                                                             "schedule.py")]
     paths += [PACKAGE / "places.py", PACKAGE / "documents" / "attendance.py", PACKAGE / "proposals" / "clusters.py"]
