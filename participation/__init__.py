@@ -110,6 +110,9 @@ def register_blueprints(app) -> None:
     import participation.notifications.account_kinds  # noqa: F401
     import participation.notifications.outbox  # noqa: F401  (subscribes to the events)
 
+    from participation.api import register_api
+
+    register_api(app)  # /api/v1, first: its hooks run before the web's (no cookie is read there)
     for blueprint in (public_bp, auth_bp, admin_bp, sessions_bp, proposals_bp, intake_bp, review_bp, documents_bp, jobs_bp,
                       health_bp, two_factor_bp, wellknown_bp, privacy_bp, notifications_bp,
                       recovery_bp, api_tokens_bp):

@@ -210,6 +210,9 @@ class Config:
     # How many reverse proxies (load balancer, nginx) stand in front of the app; their
     # X-Forwarded-* headers are believed for that many hops. 0 believes none of them.
     TRUSTED_PROXIES = 0
+    # Browser origins allowed to call /api/v1 across sites (CORS), separated by commas, such as
+    # "https://data.example.go.id". Empty: no CORS headers, browsers keep other sites out.
+    API_CORS_ORIGINS = ""
     # Strict-Transport-Security max-age in seconds (0: the header is not sent; production: a year).
     HSTS_MAX_AGE = 0
     # /.well-known/security.txt (RFC 9116): where to report a vulnerability, as mailto:, https: or
@@ -262,6 +265,7 @@ class Config:
         "MAIL_USERNAME": "MAIL_USERNAME",
         "MAIL_PASSWORD": "MAIL_PASSWORD",
         "MAIL_DEFAULT_SENDER": "MAIL_DEFAULT_SENDER",
+        "API_CORS_ORIGINS": "API_CORS_ORIGINS",
     }
 
     @classmethod

@@ -140,11 +140,24 @@ def handle_server_error(error: Exception):
     return render_error(500)
 
 
+def api_or_web(api_handler, web_handler):
+    """`api_handler` under /api/v1 (its JSON error shape, even for an unknown path), else `web_handler`."""
+    from participation.api.blueprint import is_api_path
+
+    def handler(error):
+        return (api_handler if is_api_path(request.path) else web_handler)(error)
+
+    handler.__name__ = web_handler.__name__
+    return handler
+
+
 def register_error_handlers(app) -> None:
     """Attach the handlers to `app`."""
-    app.register_error_handler(CSRFError, handle_csrf_error)
-    app.register_error_handler(RateLimited, handle_rate_limited)
-    app.register_error_handler(HashingBusy, handle_hashing_busy)
-    app.register_error_handler(OperationalError, handle_database_error)
-    app.register_error_handler(HTTPException, handle_http_exception)
-    app.register_error_handler(InternalServerError, handle_server_error)
+    from participation.api import errors as api
+
+    app.register_error_handler(CSRFError, api_or_web(api.handle_http_exception, handle_csrf_error))
+    app.register_error_handler(RateLimited, api_or_web(api.handle_rate_limited, handle_rate_limited))
+    app.register_error_handler(HashingBusy, api_or_web(api.handle_busy, handle_hashing_busy))
+    app.register_error_handler(OperationalError, api_or_web(api.handle_database_error, handle_database_error))
+    app.register_error_handler(HTTPException, api_or_web(api.handle_http_exception, handle_http_exception))
+    app.register_error_handler(InternalServerError, api_or_web(api.handle_server_error, handle_server_error))

@@ -205,6 +205,12 @@ ACCESS = {
     ("health.healthz", "GET"): everyone(200),
     # Where to report a vulnerability (RFC 9116): public.
     ("wellknown.security_txt", "GET"): everyone(200),
+    # The API (DESIGN §9) ignores the web sign-in: every role is anonymous there without a token.
+    ("api_reference.openapi", "GET"): everyone(200),
+    ("api_reference.docs", "GET"): everyone(200),
+    ("api.list_sessions", "GET"): everyone(200),
+    ("api.get_session", "GET"): everyone(200),
+    ("api.get_results", "GET"): everyone(200),
 }
 
 # How to call routes that need URL values or form data; "@name" refers to an object of the world.
@@ -255,6 +261,7 @@ REQUESTS = {
     ("review.decide", "GET"): {"values": {"proposal_id": "@proposal"}},
     ("review.decide", "POST"): {"values": {"proposal_id": "@proposal"}},
     ("public.result", "GET"): {"values": {"session_id": "@finalized_session"}},
+    ("api.get_results", "GET"): {"values": {"session_id": "@finalized_session"}},
     ("documents.view", "GET"): {"values": {"slug": "acara"}},
     ("documents.pdf", "GET"): {"values": {"slug": "acara"}},
     ("documents.prepare_pdf", "POST"): {"values": {"slug": "undangan"}},

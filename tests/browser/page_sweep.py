@@ -22,6 +22,13 @@ NOT_PAGES = {
     "review.export": "the XLSX, CSV and JSON downloads",
     "jobs.download": "a background job's file",
     "jobs.status": "JSON polled by the job page",
+    # The API (DESIGN §9): JSON, and a reference page drawn by the vendored Swagger UI, which
+    # tests/browser/test_api_docs.py opens at 1366 and 390 px with its CSP checked.
+    "api_reference.openapi": "the OpenAPI document, JSON",
+    "api_reference.docs": "the API reference, drawn by Swagger UI (tests/browser/test_api_docs.py)",
+    "api.list_sessions": "API JSON",
+    "api.get_session": "API JSON",
+    "api.get_results": "API JSON",
     # Opened only from a mail's signed link (the access table sends a dead token: 410 Gone);
     # tests/browser/test_password_reset_pages.py opens both from the mail that arrived, at 390 px, with axe.
     "recovery.reset": "the new-password page behind a reset link",
