@@ -211,6 +211,11 @@ ACCESS = {
     ("api.list_sessions", "GET"): everyone(200),
     ("api.get_session", "GET"): everyone(200),
     ("api.get_results", "GET"): everyone(200),
+    # The token paths: a web sign-in is no token, so every role is refused (tests/api/test_token_api.py).
+    ("api.session_proposals", "GET"): everyone(401),
+    ("api.my_proposals", "GET"): everyone(401),
+    ("api.get_proposal", "GET"): everyone(401),
+    ("api.create_proposal", "POST"): everyone(401),
 }
 
 # How to call routes that need URL values or form data; "@name" refers to an object of the world.
@@ -262,6 +267,7 @@ REQUESTS = {
     ("review.decide", "POST"): {"values": {"proposal_id": "@proposal"}},
     ("public.result", "GET"): {"values": {"session_id": "@finalized_session"}},
     ("api.get_results", "GET"): {"values": {"session_id": "@finalized_session"}},
+    ("api.get_proposal", "GET"): {"values": {"proposal_id": "@proposal"}},
     ("documents.view", "GET"): {"values": {"slug": "acara"}},
     ("documents.pdf", "GET"): {"values": {"slug": "acara"}},
     ("documents.prepare_pdf", "POST"): {"values": {"slug": "undangan"}},
@@ -471,8 +477,9 @@ def test_access(access_app, endpoint, method, role):
 
 
 # Exempt from CSRF by design: a mail client's one-click unsubscribe (RFC 8058) has no session;
-# the signed token in its address is the proof (tests/notifications/test_preferences.py).
-CSRF_EXEMPT = {("notifications.unsubscribe", "POST")}
+# the signed token in its address is the proof (tests/notifications/test_preferences.py). The API
+# reads no cookie, so a bearer token is its only credential (tests/api/test_token_api.py).
+CSRF_EXEMPT = {("notifications.unsubscribe", "POST"), ("api.create_proposal", "POST")}
 POSTS = [key for key in ACCESS if key[1] == "POST" and key not in CSRF_EXEMPT]
 
 

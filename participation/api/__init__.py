@@ -44,7 +44,7 @@ def register_api(app) -> None:
     """Mount /api/v1, its document and its reference page on `app`."""
     from flask_smorest import Api
 
-    from participation.api import public  # noqa: F401  (adds the public reads to bp)
+    from participation.api import private, public  # noqa: F401  (add the token paths and public reads to bp)
     from participation.api.blueprint import bp
     from participation.api.errors import ErrorSchema
     from participation.api.reference import bp as reference_bp
@@ -67,6 +67,9 @@ def register_api(app) -> None:
                                     "schema": {"type": "integer", "minimum": 1}}},
         "content": {"application/json": {"schema": ErrorSchema}},
     })
+    from participation.api.auth import BEARER_SCHEME, SECURITY_SCHEME
+
+    api.spec.components.security_scheme(BEARER_SCHEME, SECURITY_SCHEME)
     api.register_blueprint(bp)
     csrf.exempt(bp)
     app.register_blueprint(reference_bp)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from flask import g, make_response, request
+from flask import make_response, request
 from flask_smorest import abort
 from sqlalchemy import select
 
@@ -23,10 +23,10 @@ IF_NONE_MATCH = {"in": "header", "name": "If-None-Match", "required": False, "sc
 
 @bp.before_request
 def authenticate():
-    """Every API request names its caller from the Authorization header alone (never a cookie)."""
-    from participation.api.auth import current_api_user
+    """Every API request is counted and names its caller from the Authorization header alone (never a cookie)."""
+    from participation.api.auth import identify_caller
 
-    g.api_user = current_api_user()
+    identify_caller()
 
 
 def public_session_or_404(session_id: int, statuses=PUBLIC_STATUSES) -> ThemedSession:
