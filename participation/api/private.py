@@ -49,6 +49,7 @@ def api_actor():
 
 
 @bp.get("/sessions/<int:session_id>/proposals")
+@token_required(TokenScope.READ)
 @bp.doc(security=SECURITY)
 @bp.arguments(PageArgsSchema, location="query", as_kwargs=True)
 @bp.response(200, page_schema(ProposalSchema))
@@ -56,7 +57,6 @@ def api_actor():
 @bp.alt_response(403, response="FORBIDDEN")
 @bp.alt_response(404, response="NOT_FOUND")
 @bp.alt_response(429, response=RATE_LIMITED)
-@token_required(TokenScope.READ)
 def session_proposals(session_id: int, page: int, per_page: int):
     """Every proposal of a session the token's user works on (its planners and facilitators, admins), by id.
 
@@ -72,13 +72,13 @@ def session_proposals(session_id: int, page: int, per_page: int):
 
 
 @bp.get("/me/proposals")
+@token_required(TokenScope.READ)
 @bp.doc(security=SECURITY)
 @bp.arguments(PageArgsSchema, location="query", as_kwargs=True)
 @bp.response(200, page_schema(ProposalSchema))
 @bp.alt_response(401, response="UNAUTHORIZED")
 @bp.alt_response(403, response="FORBIDDEN")
 @bp.alt_response(429, response=RATE_LIMITED)
-@token_required(TokenScope.READ)
 def my_proposals(page: int, per_page: int):
     """The proposals of the token's user's business, in every session, by id (none for staff)."""
     user = current_api_user()
@@ -89,13 +89,13 @@ def my_proposals(page: int, per_page: int):
 
 
 @bp.get("/proposals/<int:proposal_id>")
+@token_required(TokenScope.READ)
 @bp.doc(security=SECURITY)
 @bp.response(200, ProposalSchema)
 @bp.alt_response(401, response="UNAUTHORIZED")
 @bp.alt_response(403, response="FORBIDDEN")
 @bp.alt_response(404, response="NOT_FOUND")
 @bp.alt_response(429, response=RATE_LIMITED)
-@token_required(TokenScope.READ)
 def get_proposal(proposal_id: int):
     """One proposal, for its owner or the staff of its session; anyone else's is not found (404)."""
     proposal = db.session.get(Proposal, proposal_id)
@@ -128,6 +128,7 @@ def form_errors(form: ProposalForm) -> dict[str, list[str]]:
 
 
 @bp.post("/sessions/<int:session_id>/proposals")
+@token_required(TokenScope.WRITE)
 @bp.doc(security=SECURITY, parameters=[IDEMPOTENCY_KEY])
 @bp.arguments(NewProposalSchema, location="json")
 @bp.response(201, ProposalSchema, headers=LOCATION)
@@ -139,7 +140,6 @@ def form_errors(form: ProposalForm) -> dict[str, list[str]]:
 @bp.alt_response(409, response="CONFLICT")
 @bp.alt_response(422, response="UNPROCESSABLE_ENTITY")
 @bp.alt_response(429, response=RATE_LIMITED)
-@token_required(TokenScope.WRITE)
 def create_proposal(data: dict, session_id: int):
     """A new proposal of the token's user's business in an open session: a draft, or submitted at once.
 
