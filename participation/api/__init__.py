@@ -75,6 +75,8 @@ def register_api(app) -> None:
     for key, value in API_SETTINGS.items():
         app.config.setdefault(key, value)
     api = ProjectApi(app)
+    # flask-smorest's own pagination (X-Pagination header) is not used: participation/api/pagination.py is.
+    api.spec.components.schemas.pop("PaginationMetadata", None)
     api.spec.components.response(RATE_LIMITED, {
         "description": "Too many requests from this token or address",
         "headers": {"Retry-After": {"description": "Seconds to wait before the next request",
@@ -103,6 +105,9 @@ def api_headers(response):
     if not is_api_path(request.path):
         return response
     response.headers.remove("Set-Cookie")
+    if response.headers.get("ETag"):
+        # Public figures with a validator: a client may keep them, asking again with If-None-Match.
+        response.headers["Cache-Control"] = "no-cache"
     from participation.api.cors import add_cors_headers
 
     return add_cors_headers(response)
