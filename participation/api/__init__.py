@@ -17,10 +17,24 @@ from flask.sessions import SecureCookieSessionInterface
 
 from participation.api.blueprint import API_PREFIX, is_api_path
 
+DESCRIPTION = """\
+Open data of the Musrenbang Tematik: the sessions that are open, under review or finalised, and
+the final ranking of each finalised session, with the same figures as its ranking export.
+
+* **Callers**: anonymous, or `Authorization: Bearer <token>` with a personal access token.
+  Cookies are never read and never set, so there is no CSRF token to send.
+* **Errors**: every 4xx and 5xx is `{"error": {"code": "...", "message": "..."}}`; a 422 adds
+  `fields`, the messages by field name.
+* **Lists**: `page` (from 1) and `per_page` (1 to 100, default 20), ordered by id; a `per_page`
+  above 100 is refused with 422. The `Link` header names the neighbouring pages.
+* **Results**: a strong `ETag`; send it back in `If-None-Match` for a 304 while nothing changed.
+* **Limits**: over the request limit, 429 with `Retry-After` in seconds.
+"""
 API_SETTINGS = {
     "API_TITLE": "Musrenbang Tematik API",
     "API_VERSION": "1",
     "OPENAPI_VERSION": "3.0.3",
+    "API_SPEC_OPTIONS": {"info": {"description": DESCRIPTION}},
     "OPENAPI_URL_PREFIX": None,  # the document and the reference page are served by reference.py
 }
 RATE_LIMITED = "RATE_LIMITED"
@@ -61,6 +75,8 @@ def register_api(app) -> None:
     for key, value in API_SETTINGS.items():
         app.config.setdefault(key, value)
     api = ProjectApi(app)
+    # flask-smorest's own pagination (X-Pagination header) is not used: participation/api/pagination.py is.
+    api.spec.components.schemas.pop("PaginationMetadata", None)
     api.spec.components.response(RATE_LIMITED, {
         "description": "Too many requests from this token or address",
         "headers": {"Retry-After": {"description": "Seconds to wait before the next request",
@@ -92,6 +108,9 @@ def api_headers(response):
     if not is_api_path(request.path):
         return response
     response.headers.remove("Set-Cookie")
+    if response.headers.get("ETag"):
+        # Public figures with a validator: a client may keep them, asking again with If-None-Match.
+        response.headers["Cache-Control"] = "no-cache"
     from participation.api.cors import add_cors_headers
 
     return add_cors_headers(response)

@@ -21,14 +21,6 @@ IF_NONE_MATCH = {"in": "header", "name": "If-None-Match", "required": False, "sc
                  "description": "An ETag from an earlier answer: 304 when the results have not changed"}
 
 
-@bp.before_request
-def authenticate():
-    """Every API request is counted and names its caller from the Authorization header alone (never a cookie)."""
-    from participation.api.auth import identify_caller
-
-    identify_caller()
-
-
 def public_session_or_404(session_id: int, statuses=PUBLIC_STATUSES) -> ThemedSession:
     """The session if the public may see it in `statuses`; a draft or archived one is not found."""
     themed_session = db.session.get(ThemedSession, session_id)

@@ -119,6 +119,7 @@ def test_results_carry_a_strong_etag_and_answer_304_when_unchanged(client, publi
     first = client.get(url)
     etag = first.headers["ETag"]
     assert etag.startswith('"s') and not etag.startswith("W/")
+    assert first.headers["Cache-Control"] == "no-cache"  # kept by the client, asked again with the tag
     assert client.get(url).headers["ETag"] == etag  # the same snapshot: the same tag
     unchanged = client.get(url, headers={"If-None-Match": etag})
     assert unchanged.status_code == 304 and unchanged.data == b"" and unchanged.headers["ETag"] == etag
