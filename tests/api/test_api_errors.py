@@ -15,7 +15,7 @@ def test_a_crash_is_a_500_in_the_error_shape_without_internals(app_config, monke
     def crash():
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr("participation.api.auth.current_api_user", crash)
+    monkeypatch.setattr("participation.api.auth.identify_caller", crash)
     client = create_app({**app_config, "PROPAGATE_EXCEPTIONS": False}).test_client()
     response = client.get("/api/v1/sessions")
     assert response.status_code == 500 and response.mimetype == "application/json"

@@ -169,7 +169,7 @@ def test_messages_are_indonesian_by_default(client):
 
 def test_an_authorization_header_without_a_valid_token_is_401(client, public_world):
     response = client.get("/api/v1/sessions", headers={"Authorization": "Bearer mt_not-a-token"})
-    assert response.status_code == 401 and response.headers["WWW-Authenticate"] == "Bearer"
+    assert response.status_code == 401 and response.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
     assert response.json["error"]["code"] == "unauthorized"
 
 
