@@ -235,7 +235,11 @@ def test_the_document_describes_every_api_route_and_the_error_shape(app, client)
     document = client.get("/api/v1/openapi.json").json
     assert document["openapi"].startswith("3.")
     assert set(document["paths"]) == {"/api/v1/sessions", "/api/v1/sessions/{session_id}",
-                                      "/api/v1/sessions/{session_id}/results"}
+                                      "/api/v1/sessions/{session_id}/results",
+                                      "/api/v1/sessions/{session_id}/proposals", "/api/v1/me/proposals",
+                                      "/api/v1/proposals/{proposal_id}"}
+    assert document["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    assert document["paths"]["/api/v1/me/proposals"]["get"]["security"] == [{"bearerAuth": []}]
     error = document["components"]["schemas"]["Error"]
     assert error["required"] == ["error"]
     assert set(document["components"]["schemas"]["ErrorBody"]["required"]) == {"code", "message"}
