@@ -89,6 +89,7 @@ def register_blueprints(app) -> None:
     """Mount every blueprint."""
     from participation.admin.routes import bp as admin_bp
     from participation.auth.routes import bp as auth_bp
+    from participation.auth.token_routes import bp as api_tokens_bp
     from participation.auth.two_factor_routes import bp as two_factor_bp
     from participation.documents.routes import bp as documents_bp
     from participation.followup.routes import bp as followup_bp
@@ -115,7 +116,7 @@ def register_blueprints(app) -> None:
     register_api(app)  # /api/v1, first: its hooks run before the web's (no cookie is read there)
     for blueprint in (public_bp, auth_bp, admin_bp, sessions_bp, proposals_bp, intake_bp, review_bp, documents_bp, jobs_bp,
                       health_bp, two_factor_bp, wellknown_bp, privacy_bp, notifications_bp,
-                      recovery_bp, followup_bp):
+                      recovery_bp, followup_bp, api_tokens_bp):
         app.register_blueprint(blueprint)
 
 

@@ -20,7 +20,8 @@ COUNT_SETTINGS = ("LOGIN_MAX_FAILURES", "LOGIN_IP_MAX_FAILURES", "LOGIN_IP_BURST
                   "LOGIN_SUBNET_MAX_FAILURES",
                   "LOGIN_SLOW_CHECKS", "REGISTRATION_LIMIT", "SUBMISSION_LIMIT", "SUBMISSION_IP_LIMIT",
                   "RESET_REQUEST_LIMIT", "RESET_REQUEST_IP_LIMIT", "VERIFICATION_RESEND_LIMIT", "ARGON2_MAX_CONCURRENT", "ARGON2_NICE",
-                  "TWO_FACTOR_MAX_FAILURES", "TWO_FACTOR_IP_MAX_FAILURES", "AUDIT_IP_RETENTION_DAYS")
+                  "TWO_FACTOR_MAX_FAILURES", "TWO_FACTOR_IP_MAX_FAILURES", "AUDIT_IP_RETENTION_DAYS",
+                  "API_RATE_LIMIT", "API_IP_RATE_LIMIT")
 
 
 class ConfigError(RuntimeError):
@@ -153,6 +154,15 @@ class Config:
     TWO_FACTOR_IP_MAX_FAILURES = 20
     TWO_FACTOR_FAILURE_WINDOW = timedelta(minutes=15)
     TWO_FACTOR_PENDING_LIFETIME = timedelta(minutes=5)
+    # The API (participation/api): requests per personal token and per client IP (with or without
+    # a token) within the window, counted in the database like the limits above.
+    API_RATE_LIMIT = 120
+    API_IP_RATE_LIMIT = 300
+    API_RATE_WINDOW = timedelta(minutes=1)
+    # Personal access tokens (participation/auth/api_tokens.py): the expiry offered on the account
+    # page, and the furthest one allowed.
+    API_TOKEN_DEFAULT_LIFETIME = timedelta(days=90)
+    API_TOKEN_MAX_LIFETIME = timedelta(days=365)
 
     # argon2id parameters (RFC 9106, second recommended option); tests lower them.
     ARGON2_TIME_COST = 3
@@ -372,6 +382,8 @@ class TestConfig(Config):
     SUBMISSION_LIMIT = 1000
     SUBMISSION_IP_LIMIT = 1000
     RESET_REQUEST_IP_LIMIT = 1000
+    API_RATE_LIMIT = 1000
+    API_IP_RATE_LIMIT = 1000
     PASSWORD_RESET_MIN_ANSWER_TIME = timedelta(0)
     REGISTRATION_MIN_FILL_TIME = timedelta(0)
     SECURITY_CONTACT = "mailto:keamanan@contoh.id"

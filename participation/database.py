@@ -98,6 +98,25 @@ def _transactions_marked(flag: str) -> Iterator[None]:
         setattr(g, flag, before)
 
 
+@contextmanager
+def writing() -> Iterator[None]:
+    """Run the block in a writing transaction even inside a GET, and commit it: for the little a
+    read must write first (an API request's rate-limit count and its token's last use). What the
+    block leaves is committed at its end; an exception rolls it back. Whatever runs after it reads
+    as before."""
+    db.session.rollback()  # a read-only transaction already begun could not write
+    before = g.get(READS_ONLY, False)
+    setattr(g, READS_ONLY, False)
+    try:
+        yield
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    finally:
+        setattr(g, READS_ONLY, before)
+
+
 DEFERRED = "database_deferred"
 
 

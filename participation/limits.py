@@ -77,9 +77,13 @@ TWO_FACTOR_ACCOUNT = Limit("2fa.account", "TWO_FACTOR_MAX_FAILURES", "TWO_FACTOR
                           _l("Failed two-factor codes per staff account"))
 TWO_FACTOR_IP = Limit("2fa.ip", "TWO_FACTOR_IP_MAX_FAILURES", "TWO_FACTOR_FAILURE_WINDOW",
                       _l("Failed two-factor codes per IP address"))
+# The API (participation/api/auth.py): every request, per personal token and per client IP.
+API_TOKEN = Limit("api.token", "API_RATE_LIMIT", "API_RATE_WINDOW", _l("API requests per personal access token"))
+API_IP = Limit("api.ip", "API_IP_RATE_LIMIT", "API_RATE_WINDOW", _l("API requests per IP address"))
 
 LIMITS = (LOGIN_ACCOUNT, LOGIN_IP, LOGIN_IP_BURST, LOGIN_SUBNET, LOGIN_SLOW, REGISTRATIONS, SUBMISSIONS, SUBMISSIONS_IP,
-          RESET_REQUESTS, RESET_REQUESTS_IP, VERIFICATION_RESENDS, TWO_FACTOR_ACCOUNT, TWO_FACTOR_IP)
+          RESET_REQUESTS, RESET_REQUESTS_IP, VERIFICATION_RESENDS, TWO_FACTOR_ACCOUNT, TWO_FACTOR_IP,
+          API_TOKEN, API_IP)
 KEY_LENGTH = 254
 
 

@@ -9,6 +9,8 @@ proposal (with an attachment) and a draft, and a few spare objects for actions t
 """
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pytest
 
 from tests.conftest import STAFF_PASSWORD, TEST_PASSWORD, app_db, login
@@ -59,6 +61,10 @@ ACCESS = {
     ("two_factor.enroll", "GET"): everyone(302),
     ("two_factor.enroll", "POST"): everyone(302),
     ("two_factor.regenerate", "POST"): only(STAFF, 400),
+    # Personal access tokens on the account page: an empty form is refused; only the owner of a
+    # token may revoke it (the world's token is the proponent's).
+    ("api_tokens.create", "POST"): signed_in(400),
+    ("api_tokens.revoke", "POST"): {**signed_in(404), "proponent": 303},
     ("two_factor.reset", "POST"): only(["admin"], 303),
     ("auth.decide_identity_change", "POST"): only(STAFF, 303),
     ("auth.merge_separate_registration", "GET"): only(STAFF, 200),
@@ -236,6 +242,11 @@ ACCESS = {
     ("api.get_session", "GET"): everyone(200),
     ("api.get_results", "GET"): everyone(200),
     ("api.get_follow_up", "GET"): everyone(200),
+    # The token paths: a web sign-in is no token, so every role is refused (tests/api/test_token_api.py).
+    ("api.session_proposals", "GET"): everyone(401),
+    ("api.my_proposals", "GET"): everyone(401),
+    ("api.get_proposal", "GET"): everyone(401),
+    ("api.create_proposal", "POST"): everyone(401),
 }
 
 # How to call routes that need URL values or form data; "@name" refers to an object of the world.
@@ -244,6 +255,7 @@ REQUESTS = {
     ("public.set_language", "POST"): {"data": {"locale": "en"}},
     ("admin.set_active", "POST"): {"values": {"user_id": "@spare_user"}, "data": {"active": "0"}},
     ("two_factor.reset", "POST"): {"values": {"user_id": "@spare_user"}},
+    ("api_tokens.revoke", "POST"): {"values": {"token_id": "@api_token"}},
     ("recovery.reset", "GET"): {"values": {"token": "12.1764600000.bm90LWEtcmVhbC1tYWM"}},
     ("recovery.reset", "POST"): {"values": {"token": "12.1764600000.bm90LWEtcmVhbC1tYWM"},
                                  "data": {"password": "Tenun-Ikat-Sumba-2027", "password_confirm": "Tenun-Ikat-Sumba-2027"}},
@@ -306,6 +318,7 @@ REQUESTS = {
     ("followup.photo", "GET"): {"values": {"update_id": "@follow_up_update"}},
     ("api.get_results", "GET"): {"values": {"session_id": "@finalized_session"}},
     ("api.get_follow_up", "GET"): {"values": {"session_id": "@finalized_session"}},
+    ("api.get_proposal", "GET"): {"values": {"proposal_id": "@proposal"}},
     ("documents.view", "GET"): {"values": {"slug": "acara"}},
     ("documents.pdf", "GET"): {"values": {"slug": "acara"}},
     ("documents.prepare_pdf", "POST"): {"values": {"slug": "undangan"}},
@@ -359,6 +372,7 @@ def build_world(app) -> dict:
         utcnow,
     )
     from participation.review.conflicts import declare
+    from participation.auth.api_tokens import issue as issue_token
     from participation.review.ranking import build_ranking
     from participation.sessions import services as session_services
     from tests.factories import (
@@ -428,6 +442,8 @@ def build_world(app) -> dict:
                                    channel=NotificationChannel.EMAIL, state=NotificationState.FAILED, attempts=7,
                                    last_error="SMTP 550: mailbox unavailable")
         session.add_all([notification, failed_mail])
+        api_token = issue_token(accounts["proponent"], "Skrip", ["read"], date.today() + timedelta(days=30),
+                                as_actor(accounts["proponent"])).token
         session.commit()
         from participation.notifications.preferences import unsubscribe_token
 
@@ -443,7 +459,7 @@ def build_world(app) -> dict:
             "finalized_session": finalized.id, "agenda_item": agenda[0].id, "identity_change": identity_change.id,
             "separate_registration": separate_registration.id, "exclusive_group": exclusive_group.id,
             "business": business.id, "conflict": conflict.id, "follow_up": follow_up.id,
-            "follow_up_update": follow_up_update.id,
+            "follow_up_update": follow_up_update.id, "api_token": api_token.id,
         }
 
 
@@ -542,8 +558,9 @@ def test_access(access_app, endpoint, method, role):
 
 
 # Exempt from CSRF by design: a mail client's one-click unsubscribe (RFC 8058) has no session;
-# the signed token in its address is the proof (tests/notifications/test_preferences.py).
-CSRF_EXEMPT = {("notifications.unsubscribe", "POST")}
+# the signed token in its address is the proof (tests/notifications/test_preferences.py). The API
+# reads no cookie, so a bearer token is its only credential (tests/api/test_token_api.py).
+CSRF_EXEMPT = {("notifications.unsubscribe", "POST"), ("api.create_proposal", "POST")}
 POSTS = [key for key in ACCESS if key[1] == "POST" and key not in CSRF_EXEMPT]
 
 

@@ -30,9 +30,9 @@ def _service_modules() -> list[Path]:
     paths += sorted((PACKAGE / "intake" / "imports").glob("*.py"))
     paths += [PACKAGE / "events.py", PACKAGE / "validation.py", PACKAGE / "review" / "ranking.py"]
     # Services that are not named services.py: account recovery, identity review, second factor,
-    # the outbox and its worker, preferences and schedule, places, attendance, clustering, and in
+    # the outbox and its worker, preferences and schedule, places, attendance, clustering, API tokens, and in
     # review: selection constraints, conflicts of interest, joint proposals.
-    paths += [PACKAGE / "auth" / name for name in ("recovery.py", "identity.py", "two_factor.py")]
+    paths += [PACKAGE / "auth" / name for name in ("recovery.py", "identity.py", "two_factor.py", "api_tokens.py")]
     paths += [PACKAGE / "notifications" / name for name in ("outbox.py", "delivery.py", "preferences.py",
                                                             "schedule.py")]
     paths += [PACKAGE / "places.py", PACKAGE / "documents" / "attendance.py", PACKAGE / "proposals" / "clusters.py"]

@@ -1,7 +1,7 @@
 """follow-up of funded proposals: follow_ups and follow_up_updates
 
 Revision ID: a7d0f3c8e429
-Revises: d4a7c0f5b126
+Revises: f6c9e2b7d328
 Create Date: 2026-12-02 17:00:00
 
 Two new tables. A finalised session gives each funded proposal one follow_ups row (the responsible
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "a7d0f3c8e429"
-down_revision = "d4a7c0f5b126"
+down_revision = "f6c9e2b7d328"
 branch_labels = None
 depends_on = None
 

@@ -58,7 +58,7 @@ def register_api(app) -> None:
     """Mount /api/v1, its document and its reference page on `app`."""
     from flask_smorest import Api
 
-    from participation.api import public  # noqa: F401  (adds the public reads to bp)
+    from participation.api import private, public  # noqa: F401  (add the token paths and public reads to bp)
     from participation.api.blueprint import bp
     from participation.api.errors import ErrorSchema
     from participation.api.reference import bp as reference_bp
@@ -75,12 +75,17 @@ def register_api(app) -> None:
     for key, value in API_SETTINGS.items():
         app.config.setdefault(key, value)
     api = ProjectApi(app)
+    # flask-smorest's own pagination (X-Pagination header) is not used: participation/api/pagination.py is.
+    api.spec.components.schemas.pop("PaginationMetadata", None)
     api.spec.components.response(RATE_LIMITED, {
         "description": "Too many requests from this token or address",
         "headers": {"Retry-After": {"description": "Seconds to wait before the next request",
                                     "schema": {"type": "integer", "minimum": 1}}},
         "content": {"application/json": {"schema": ErrorSchema}},
     })
+    from participation.api.auth import BEARER_SCHEME, SECURITY_SCHEME
+
+    api.spec.components.security_scheme(BEARER_SCHEME, SECURITY_SCHEME)
     api.register_blueprint(bp)
     csrf.exempt(bp)
     app.register_blueprint(reference_bp)
@@ -103,6 +108,9 @@ def api_headers(response):
     if not is_api_path(request.path):
         return response
     response.headers.remove("Set-Cookie")
+    if response.headers.get("ETag"):
+        # Public figures with a validator: a client may keep them, asking again with If-None-Match.
+        response.headers["Cache-Control"] = "no-cache"
     from participation.api.cors import add_cors_headers
 
     return add_cors_headers(response)

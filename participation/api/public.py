@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from flask import g, make_response, request
+from flask import make_response, request
 from flask_smorest import abort
 from sqlalchemy import select
 
@@ -25,14 +25,6 @@ ETAG_HEADERS = {"ETag": {"description": "Strong validator of this snapshot's fig
                          "schema": {"type": "string"}}}
 IF_NONE_MATCH = {"in": "header", "name": "If-None-Match", "required": False, "schema": {"type": "string"},
                  "description": "An ETag from an earlier answer: 304 when the results have not changed"}
-
-
-@bp.before_request
-def authenticate():
-    """Every API request names its caller from the Authorization header alone (never a cookie)."""
-    from participation.api.auth import current_api_user
-
-    g.api_user = current_api_user()
 
 
 def public_session_or_404(session_id: int, statuses=PUBLIC_STATUSES) -> ThemedSession:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _, lazy_gettext as _l
-from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, EmailField, HiddenField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, ValidationError
 
 from participation.auth.passwords import MAX_LENGTH, password_problems
@@ -256,3 +256,27 @@ class KeepSeparateForm(BaseForm):
     note = TextAreaField(_l("Why they are two businesses"), validators=[
         DataRequired(_l("Say why the two are different businesses (for example what the NIB certificate shows).")),
         Length(min=5, max=500, message=_l("The reason must be 5 to 500 characters."))], render_kw={"rows": 2})
+
+
+class ApiTokenForm(BaseForm):
+    """A new personal access token: a name to tell it apart, what it may do, and its last day."""
+
+    name = StringField(
+        _l("Token name"),
+        description=_l("Something that tells you what uses it, for example \"Spreadsheet import\"."),
+        validators=[InputRequired(_l("Give the token a name, such as the script that will use it.")),
+                    Length(max=80, message=_l("The name is too long (at most %(num)d characters).", num=80))],
+        render_kw={"autocomplete": "off"},
+    )
+    scope_read = BooleanField(_l("Read: your proposals, or the proposals of the sessions you work on"),
+                              default=True)
+    scope_write = BooleanField(_l("Write: create proposals"))
+    expires_on = DateField(
+        _l("Works until"),
+        description=_l("The last day the token works; at most one year from today."),
+        validators=[InputRequired(_l("Enter the date the token stops working."))],
+    )
+
+    @property
+    def scopes(self) -> list[str]:
+        return [scope for scope, field in (("read", self.scope_read), ("write", self.scope_write)) if field.data]

@@ -1,4 +1,5 @@
 """The domain model (DESIGN §3); one module per aggregate."""
+from participation.models.api_token import ApiToken, TokenScope
 from participation.models.audit import AppendOnlyError, AuditEvent
 from participation.models.base import LabelledEnum, RetiredCode, utcnow
 from participation.models.business import (
@@ -65,6 +66,7 @@ from participation.models.user import Role, User
 
 __all__ = [
     "AccountErasure",
+    "ApiToken",
     "AgendaItem",
     "AgendaKind",
     "AppendOnlyError",
@@ -128,6 +130,7 @@ __all__ = [
     "StaffTotp",
     "StoredFile",
     "TRANSITIONS",
+    "TokenScope",
     "ThemedSession",
     "Transition",
     "User",

@@ -22,12 +22,15 @@ The shape of data.json (version 1; README.md "Personal data" describes it too):
      "notification_preferences": [{kind, mode, updated_at}],
      "conflicts_of_interest": [{id, business {id, name}, kind, note, declared_at, declared_by,
                                 withdrawn_at, withdrawn_by}],
+     "api_tokens": [{id, name, prefix, scopes [..], created_at, expires_at, last_used_at,
+                     last_used_ip, revoked_at}],
      "audit_events": [{id, at, action, object_type, object_id, channel, by, ip, before, after}]}
 
 Times are UTC, ISO 8601 with a Z. `by` (and a conflict's `declared_by`, `withdrawn_by`) is "self" (the user), "staff" (someone working on the
 session: who is not said) or null (nobody signed in, or a script). An audit entry's `ip` is given
 only for the user's own acts. `file` is the attachment's path inside the zip. `result` is the
 proposal's line of the official ranking once the session is finalised (as the owner's page shows).
+An API token is listed by its shown prefix, never its secret nor the secret's hash.
 Nothing of other people is included: no other business's proposals, no planner's name or
 individual ratings, no other account's addresses.
 
@@ -48,6 +51,7 @@ from sqlalchemy.orm import selectinload
 from participation import storage
 from participation.extensions import db
 from participation.models import (
+    ApiToken,
     AuditEvent,
     Business,
     Decision,
@@ -121,6 +125,7 @@ def personal_data(user: User) -> tuple[dict, list[tuple[str, StoredFile]]]:
         "notifications": _notifications(user),
         "notification_preferences": _preferences(user),
         "conflicts_of_interest": _conflicts(user),
+        "api_tokens": _api_tokens(user),
         "audit_events": _audit_events(user, business, [item["id"] for item in proposals]),
     }
     return document, files
@@ -151,6 +156,15 @@ def _conflicts(user: User) -> list[dict]:
              "declared_by": _by(conflict.declared_by_id, user), "withdrawn_at": _time(conflict.withdrawn_at),
              "withdrawn_by": _by(conflict.withdrawn_by_id, user)}
             for conflict in declarations_of(user)]
+
+
+def _api_tokens(user: User) -> list[dict]:
+    """The user's personal access tokens, oldest first: what the account page lists, no hash."""
+    rows = db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id))
+    return [{"id": row.id, "name": row.name, "prefix": row.prefix, "scopes": row.scopes.split(),
+             "created_at": _time(row.created_at), "expires_at": _time(row.expires_at),
+             "last_used_at": _time(row.last_used_at), "last_used_ip": row.last_used_ip,
+             "revoked_at": _time(row.revoked_at)} for row in rows]
 
 
 def _business(business: Business) -> dict:

@@ -42,6 +42,7 @@ from participation.events import Actor, record
 from participation.extensions import db
 from participation.models import (
     AccountErasure,
+    ApiToken,
     AuditEvent,
     Business,
     Decision,
@@ -264,6 +265,8 @@ def erase_account(user: User, actor: Actor) -> AccountErasure:
     counts["snapshots"] = _scrub_snapshots(session_ids, scrubber)
     counts["rate_limit_hits"] = _delete_throttle_counts(old_email)
     counts["jobs"] = db.session.execute(delete(Job).where(Job.user_id == user.id)).rowcount or 0
+    # Their names were typed by the owner; none works after this (the account is inactive).
+    counts["api_tokens"] = db.session.execute(delete(ApiToken).where(ApiToken.user_id == user.id)).rowcount or 0
     # Their messages say their proposals' titles; none is sent after this (the account is inactive).
     counts["notifications"] = db.session.execute(
         delete(Notification).where(Notification.user_id == user.id)).rowcount or 0

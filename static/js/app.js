@@ -41,3 +41,23 @@ document.addEventListener("DOMContentLoaded", () => {
   };
   window.setTimeout(poll, 2000);
 });
+
+// A value to copy (a new API token): selected whole on focus, with a copy button beside it.
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("[data-copy-value]").forEach((input) => {
+    input.addEventListener("focus", () => input.select());
+    if (!navigator.clipboard) {
+      return;
+    }
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "btn btn-outline-secondary mb-2";
+    button.textContent = input.dataset.copyLabel;
+    button.addEventListener("click", () => {
+      navigator.clipboard.writeText(input.value).then(() => {
+        button.textContent = input.dataset.copiedLabel;
+      });
+    });
+    input.insertAdjacentElement("afterend", button);
+  });
+});

@@ -119,6 +119,7 @@ def test_results_carry_a_strong_etag_and_answer_304_when_unchanged(client, publi
     first = client.get(url)
     etag = first.headers["ETag"]
     assert etag.startswith('"s') and not etag.startswith("W/")
+    assert first.headers["Cache-Control"] == "no-cache"  # kept by the client, asked again with the tag
     assert client.get(url).headers["ETag"] == etag  # the same snapshot: the same tag
     unchanged = client.get(url, headers={"If-None-Match": etag})
     assert unchanged.status_code == 304 and unchanged.data == b"" and unchanged.headers["ETag"] == etag
@@ -168,7 +169,7 @@ def test_messages_are_indonesian_by_default(client):
 
 def test_an_authorization_header_without_a_valid_token_is_401(client, public_world):
     response = client.get("/api/v1/sessions", headers={"Authorization": "Bearer mt_not-a-token"})
-    assert response.status_code == 401 and response.headers["WWW-Authenticate"] == "Bearer"
+    assert response.status_code == 401 and response.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
     assert response.json["error"]["code"] == "unauthorized"
 
 
@@ -234,7 +235,11 @@ def test_the_document_describes_every_api_route_and_the_error_shape(app, client)
     document = client.get("/api/v1/openapi.json").json
     assert document["openapi"].startswith("3.")
     assert set(document["paths"]) == {"/api/v1/sessions", "/api/v1/sessions/{session_id}",
-                                      "/api/v1/sessions/{session_id}/results", "/api/v1/sessions/{session_id}/follow-up"}
+                                      "/api/v1/sessions/{session_id}/results", "/api/v1/sessions/{session_id}/follow-up",
+                                      "/api/v1/sessions/{session_id}/proposals", "/api/v1/me/proposals",
+                                      "/api/v1/proposals/{proposal_id}"}
+    assert document["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    assert document["paths"]["/api/v1/me/proposals"]["get"]["security"] == [{"bearerAuth": []}]
     error = document["components"]["schemas"]["Error"]
     assert error["required"] == ["error"]
     assert set(document["components"]["schemas"]["ErrorBody"]["required"]) == {"code", "message"}

@@ -32,6 +32,9 @@ NOT_PAGES = {
     "api.get_session": "API JSON",
     "api.get_results": "API JSON",
     "api.get_follow_up": "API JSON",
+    "api.session_proposals": "API JSON (a token's)",
+    "api.my_proposals": "API JSON (a token's)",
+    "api.get_proposal": "API JSON (a token's)",
     # Opened only from a mail's signed link (the access table sends a dead token: 410 Gone);
     # tests/browser/test_password_reset_pages.py opens both from the mail that arrived, at 390 px, with axe.
     "recovery.reset": "the new-password page behind a reset link",

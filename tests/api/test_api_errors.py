@@ -1,0 +1,47 @@
+"""The API's error shape for what goes wrong beyond a bad address: a crash, a limit, hostile input."""
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import quote
+
+import pytest
+
+from tests.hostile import HOSTILE
+
+
+@pytest.mark.provokes_server_error
+def test_a_crash_is_a_500_in_the_error_shape_without_internals(app_config, monkeypatch):
+    from participation import create_app
+    def crash():
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr("participation.api.auth.identify_caller", crash)
+    client = create_app({**app_config, "PROPAGATE_EXCEPTIONS": False}).test_client()
+    response = client.get("/api/v1/sessions")
+    assert response.status_code == 500 and response.mimetype == "application/json"
+    assert response.json["error"]["code"] == "server_error" and "secret" not in response.get_data(as_text=True)
+    assert "Set-Cookie" not in response.headers
+
+
+def test_a_limit_is_a_429_with_retry_after(client, monkeypatch):
+    from participation.limits import REGISTRATIONS, RateLimited
+
+    def limited():
+        raise RateLimited(REGISTRATIONS, timedelta(seconds=42.2))
+
+    monkeypatch.setattr("participation.api.auth.identify_caller", limited)
+    response = client.get("/api/v1/sessions")
+    assert response.status_code == 429 and response.headers["Retry-After"] == "43"
+    assert response.json["error"]["code"] == "rate_limited" and response.json["error"]["message"]
+
+
+@pytest.mark.parametrize("name", list(HOSTILE))
+def test_hostile_query_and_path_values_are_4xx_in_the_error_shape(client, name):
+    value = quote(HOSTILE[name], safe="")
+    for path in (f"/api/v1/sessions?page={value}", f"/api/v1/sessions?per_page={value}",
+                 f"/api/v1/sessions/{value}", f"/api/v1/sessions/{value}/results"):
+        response = client.get(path)
+        assert 400 <= response.status_code < 500, (path, response.status_code)
+        assert set(response.json["error"]) >= {"code", "message"}, path
+        if response.status_code == 422:
+            assert list(response.json["error"]["fields"]) in (["page"], ["per_page"])
