@@ -110,6 +110,8 @@ ACCESS = {
     ("sessions.add_category", "POST"): only(MANAGERS, 303),
     ("sessions.delete_category", "POST"): only(MANAGERS, 303),
     ("sessions.move_category", "POST"): only(MANAGERS, 303),
+    ("sessions.category_sipd", "GET"): only(MANAGERS, 200),
+    ("sessions.category_sipd", "POST"): only(MANAGERS, 400),  # the kind of spending is required
     ("sessions.add_criterion", "GET"): only(MANAGERS, 303),  # the open session takes no new criteria
     ("sessions.add_criterion", "POST"): only(MANAGERS, 303),
     ("sessions.edit_criterion", "GET"): only(MANAGERS, 200),
@@ -159,6 +161,7 @@ ACCESS = {
     ("review.ranking", "GET"): only(STAFF, 200),
     ("review.save_weights", "POST"): only(MANAGERS, 303),
     ("review.export", "GET"): only(STAFF, 200),
+    ("review.export_sipd", "GET"): only(MANAGERS, 200),
     ("review.rate_list", "GET"): only(["planner"], 200),
     ("review.rate", "GET"): only(["planner"], 200),
     ("review.rate", "POST"): only(["planner"], 400),
@@ -168,6 +171,7 @@ ACCESS = {
     ("review.ahp", "POST"): only(MANAGERS, 200),  # an empty form compares every pair as equal
     ("review.decide", "GET"): only(MANAGERS, 200),
     ("review.decide", "POST"): only(MANAGERS, 400),
+    ("review.sipd_codes", "POST"): only(MANAGERS, 303),  # empty fields: the category's defaults apply
     ("review.finalize", "GET"): only(MANAGERS, 200),
     ("review.finalize", "POST"): only(MANAGERS, 400),
     # Meeting documents: the session's staff; the letterhead belongs to facilitators and admins.
@@ -220,6 +224,8 @@ REQUESTS = {
                                      "data": {"note": "NIB berbeda kegiatan"}},
     ("sessions.delete_category", "POST"): {"values": {"category_id": "@spare_category"}},
     ("sessions.move_category", "POST"): {"values": {"category_id": "@spare_category"}, "data": {"arah": "naik"}},
+    ("sessions.category_sipd", "GET"): {"values": {"category_id": "@spare_category"}},
+    ("sessions.category_sipd", "POST"): {"values": {"category_id": "@spare_category"}},
     ("sessions.edit_criterion", "GET"): {"values": {"criterion_id": "@criterion"}},
     ("sessions.edit_criterion", "POST"): {"values": {"criterion_id": "@criterion"}},
     ("sessions.delete_criterion", "POST"): {"values": {"criterion_id": "@criterion"}},
@@ -247,6 +253,7 @@ REQUESTS = {
     ("review.rate", "POST"): {"values": {"proposal_id": "@proposal"}},
     ("review.decide", "GET"): {"values": {"proposal_id": "@proposal"}},
     ("review.decide", "POST"): {"values": {"proposal_id": "@proposal"}},
+    ("review.sipd_codes", "POST"): {"values": {"proposal_id": "@proposal"}},
     ("public.result", "GET"): {"values": {"session_id": "@finalized_session"}},
     ("documents.view", "GET"): {"values": {"slug": "acara"}},
     ("documents.pdf", "GET"): {"values": {"slug": "acara"}},
