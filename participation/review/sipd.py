@@ -102,7 +102,10 @@ def _write(cell, column: str, value) -> None:
         cell.value = value
         cell.number_format = NUMBER_FORMATS[column]
         return
-    cell.value = neutralise("" if value is None else str(value))
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    # XLSX cannot hold control characters (the forms refuse them; an import or older row might not).
+    cell.value = neutralise(ILLEGAL_CHARACTERS_RE.sub("", "" if value is None else str(value)))
     cell.data_type = "s"
     cell.number_format = "@"
 
