@@ -91,7 +91,7 @@ class ProposalForm(PlaceFields, BaseForm):
     jobs_created = WholeNumberField(_l("New jobs"), maximum=MAX_JOBS, example=3,
                                     validators=[RequiredToSubmit(), Optional()])
     volume = VolumeField(_l("Quantity"), validators=[Optional()],
-                         description=_l("How much the cost buys, for example 20 (with the unit: packages)."))
+                         description=_l("How much the cost buys, for example 20."))
     satuan = StringField(_l("Unit"), validators=[
         Optional(), Length(max=50, message=_l("The unit may be at most 50 characters."))],
         description=_l("For example: packages, people, certificates."))

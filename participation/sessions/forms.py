@@ -127,9 +127,10 @@ class SipdCodeFields(BaseForm):
         render_kw={"autocomplete": "off", "spellcheck": "false"})
     nama_skpd = StringField(_l("OPD name"), validators=[
         Optional(), Length(max=200, message=_l("The OPD name may be at most 200 characters."))])
-    kode_sub_giat = StringField(_l("Sub-activity code (Permendagri 90/2019)"), filters=[normalize_code], validators=[
+    kode_sub_giat = StringField(_l("Sub-activity code"), filters=[normalize_code], validators=[
         Optional(), Check(check_sub_activity_code)],
-        description=_l("Urusan, bidang, programme, activity and sub-activity, for example 7.01.02.2.01.0001."),
+        description=_l("Permendagri 90/2019: urusan, bidang, programme, activity and sub-activity, "
+                        "for example 7.01.02.2.01.0001."),
         render_kw={"autocomplete": "off", "spellcheck": "false"})
     giat_teks = StringField(_l("Sub-activity name"), validators=[
         Optional(), Length(max=300, message=_l("The sub-activity name may be at most 300 characters."))])

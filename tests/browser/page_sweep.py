@@ -20,6 +20,7 @@ NOT_PAGES = {
     "proposals.receipt_pdf": "a PDF download (tests/proposals render it)",
     "proposals.attachment": "the uploaded file itself",
     "review.export": "the XLSX, CSV and JSON downloads",
+    "review.export_sipd": "the SIPD-layout XLSX download (tests/review/test_sipd_export.py reads it)",
     "jobs.download": "a background job's file",
     "jobs.status": "JSON polled by the job page",
     # Opened only from a mail's signed link (the access table sends a dead token: 410 Gone);
