@@ -122,17 +122,17 @@ class Proposal(db.Model):
 
     @property
     def sipd_opd(self) -> tuple[str, str]:
-        """(kode_skpd, nama_skpd): the planner's override where given, else its category's default."""
-        default = self.category
-        return (self.kode_skpd or (default.kode_skpd if default else ""),
-                self.nama_skpd or (default.nama_skpd if default else ""))
+        """(kode_skpd, nama_skpd): the planner's override when either is given, else the category's default."""
+        if self.kode_skpd or self.nama_skpd:
+            return self.kode_skpd or "", self.nama_skpd or ""
+        return (self.category.kode_skpd, self.category.nama_skpd) if self.category else ("", "")
 
     @property
     def sipd_sub_activity(self) -> tuple[str, str]:
-        """(kode_sub_giat, giat_teks): the planner's override where given, else its category's default."""
-        default = self.category
-        return (self.kode_sub_giat or (default.kode_sub_giat if default else ""),
-                self.giat_teks or (default.giat_teks if default else ""))
+        """(kode_sub_giat, giat_teks): the planner's override when either is given, else the category's default."""
+        if self.kode_sub_giat or self.giat_teks:
+            return self.kode_sub_giat or "", self.giat_teks or ""
+        return (self.category.kode_sub_giat, self.category.giat_teks) if self.category else ("", "")
 
     @property
     def is_draft(self) -> bool:

@@ -10,8 +10,8 @@ from participation.review import services, sipd
 from participation.review.blueprint import bp, load_session_proposal, message
 from participation.review.forms import DecisionForm, make_finalize_form
 from participation.review.ranking import budget_effect, build_ranking
-from participation.sessions.forms import SipdCodeFields
 from participation.security import MANAGERS, rerender_on_csrf_error, session_page, web_actor
+from participation.sessions.forms import SipdCodeFields
 
 
 @bp.route("/keputusan/<int:proposal_id>", methods=["GET", "POST"])

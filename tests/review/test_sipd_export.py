@@ -168,10 +168,15 @@ def test_a_proposal_override_in_the_wrong_format_is_refused_on_its_field(app, cl
     response = post_form(client, page + "/sipd", {**OVERRIDE, "kode_skpd": " 7.01.0.00.0.00.01.0000 "},
                          token_from=page)
     assert response.status_code == 303
-    post_form(client, page + "/sipd", {**OVERRIDE, "kode_skpd": "", "nama_skpd": ""}, token_from=page)
+    _set_category(client, world, 0, CATEGORY_CODES)
+    post_form(client, page + "/sipd", {**OVERRIDE, "kode_skpd": "", "nama_skpd": "", "giat_teks": ""},
+              token_from=page)
     with app_db(app) as session:
         proposal = session.get(Proposal, world.proposals[0])
         assert (proposal.kode_skpd, proposal.nama_skpd, proposal.kode_sub_giat) == (None, None, "7.01.02.2.01.0001")
+        # An emptied pair takes the category's; a pair given in part stays the planner's, never half of each.
+        assert proposal.sipd_opd == ("2.17.3.30.0.00.01.0000", "Dinas Koperasi, UKM dan Perdagangan")
+        assert proposal.sipd_sub_activity == ("7.01.02.2.01.0001", "")
 
 
 def test_facilitators_do_not_get_the_sipd_export(app, client, world, login_as):
