@@ -173,7 +173,8 @@ def decide(proposal: Proposal, outcome: Outcome, reason: str, actor: Actor, *,
 
 
 def set_sipd_codes(proposal: Proposal, data: dict, actor: Actor) -> dict:
-    """A planner's OPD and sub-activity for one proposal; an empty field falls back to the category's.
+    """A planner's OPD and sub-activity for one proposal; an emptied pair falls back to the category's
+    (see Proposal.sipd_opd). Empty fields are stored as NULL.
 
     Returns {field: (before, after)}; allowed in every status, like the category's defaults (the
     codes are not part of the ranking). A code in the wrong format raises `sipd.CodeError`.

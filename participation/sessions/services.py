@@ -9,12 +9,12 @@ from sqlalchemy import func, select
 from participation.events import Actor, record
 from participation.extensions import db
 from participation.models import (
+    SPENDING_KINDS,
     TRANSITIONS,
     Category,
     Criterion,
     CriterionSource,
     Proposal,
-    SPENDING_KINDS,
     Role,
     SessionStatus,
     ThemedSession,
