@@ -87,11 +87,17 @@ def row_of(line: dict, proposal: Proposal, themed_session: ThemedSession, reason
 
 
 def rows(themed_session: ThemedSession, payload: dict, reasons: dict[str, str]) -> list[dict]:
-    """The funded proposals of the official ranking `payload`, in its rank order."""
+    """The funded proposals of the official ranking `payload`, in its rank order.
+
+    In Indonesian whatever the interface language: the rows are carried into SIPD.
+    """
+    from flask_babel import force_locale
+
     lines = funded_lines(payload)
     proposals = _proposals(themed_session, [line["receipt_number"] for line in lines])
-    return [row_of(line, proposals[line["receipt_number"]], themed_session, reasons)
-            for line in lines if line["receipt_number"] in proposals]
+    with force_locale("id"):
+        return [row_of(line, proposals[line["receipt_number"]], themed_session, reasons)
+                for line in lines if line["receipt_number"] in proposals]
 
 
 def _write(cell, column: str, value) -> None:

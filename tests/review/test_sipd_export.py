@@ -115,6 +115,12 @@ def test_codes_stay_text_and_formulas_stay_inert(app, client, world):
     assert row["anggaran"].data_type == "n" and row["tahun_anggaran"].data_type == "n"
 
 
+def test_the_rows_stay_indonesian_under_an_english_interface(app, client, world):
+    post_form(client, "/bahasa", {"locale": "en"}, token_from=f"/sesi/{world.session}/peringkat")
+    _header, rows = _rows(_sipd_sheet(client, world))
+    assert rows[world.receipts[0]]["status_usul_teks"].value == "Dalam pagu · belum ada keputusan"
+
+
 def test_a_finalised_session_exports_its_snapshot_from_the_command_line(app, client, world, tmp_path):
     _set_category(client, world, 0, CATEGORY_CODES)
     with app_db(app) as session:
