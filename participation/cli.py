@@ -224,20 +224,21 @@ def import_follow_up_command(session_id: int, file: Path) -> None:
 
 @click.command("export-ranking")
 @click.argument("session_id", type=int)
-@click.option("--format", "fmt", type=click.Choice(["json", "csv", "xlsx"]), default="json", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["json", "csv", "xlsx", "sipd"]), default="json", show_default=True)
 @click.option("--output", type=click.Path(dir_okay=False, writable=True, path_type=Path),
               help="Write to this file; json and csv go to standard output without it.")
 @with_appcontext
 def export_ranking_command(session_id: int, fmt: str, output: Path | None) -> None:
-    """The session's ranked list (DESIGN §7); a finalised session exports its latest snapshot."""
+    """The session's ranked list (DESIGN §7), or with sipd its funded proposals in SIPD's layout (§10);
+    a finalised session exports its latest snapshot."""
     from participation.models import ThemedSession
     from participation.review import exports
 
     themed_session = db.session.get(ThemedSession, session_id)
     if themed_session is None:
         raise click.ClickException(f"no session with id {session_id}")
-    if fmt == "xlsx" and output is None:
-        raise click.ClickException("xlsx is binary: give --output FILE")
+    if fmt in ("xlsx", "sipd") and output is None:
+        raise click.ClickException(f"{fmt} writes an XLSX workbook, which is binary: give --output FILE")
     body, _mimetype = exports.render(exports.current_payload(themed_session), fmt, themed_session)
     if output is None:
         click.echo(body, nl=False)  # bytes go to the binary stream unchanged

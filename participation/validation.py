@@ -140,6 +140,39 @@ def format_nip(value: str | None) -> str:
     return f"{value[:8]} {value[8:14]} {value[14]} {value[15:]}"
 
 
+# Permendagri 90/2019 codes as SIPD stores them (text, dots kept). A sub-activity (sub kegiatan):
+# urusan (1 digit, 1-8) . bidang urusan (2) . program (2) . kegiatan (the level, 1 province or
+# 2 regency/city, then 2 digits) . sub kegiatan (4, as Kepmendagri 050-5889/2021 numbers them):
+# 7.01.02.2.01.0001. Only digits: the regulation's "X.XX" placeholder for programmes shared by
+# every bidang is written in SIPD with the OPD's own urusan and bidang, so it is not accepted here.
+SUB_ACTIVITY_PATTERN = re.compile(r"[1-8]\.\d{2}\.\d{2}\.[12]\.\d{2}\.\d{4}")
+# An OPD (SKPD) code: up to three urusan.bidang pairs the unit serves (the unused ones 0.00), the
+# unit's number (2 digits) and its sub-unit (4 digits, 0000 for the OPD itself):
+# 7.01.0.00.0.00.01.0000 (a kecamatan), 1.03.0.00.0.00.01.0000 (public works).
+OPD_CODE_PATTERN = re.compile(r"[1-8]\.\d{2}\.\d\.\d{2}\.\d\.\d{2}\.\d{2}\.\d{4}")
+
+
+def normalize_code(value: str | None) -> str | None:
+    """A code as typed, without the spaces around or inside it (its dots are kept)."""
+    return re.sub(r"\s", "", value) if value else value
+
+
+def check_sub_activity_code(value: str | None) -> str | None:
+    """A Permendagri 90/2019 sub-activity code such as 7.01.02.2.01.0001; empty is allowed."""
+    if value and not SUB_ACTIVITY_PATTERN.fullmatch(value):
+        return _("Write the sub-activity code as in Permendagri 90/2019: urusan, bidang, programme, activity "
+                 "and sub-activity separated by dots, such as 7.01.02.2.01.0001.")
+    return None
+
+
+def check_opd_code(value: str | None) -> str | None:
+    """An OPD (SKPD) code as SIPD writes it, such as 7.01.0.00.0.00.01.0000; empty is allowed."""
+    if value and not OPD_CODE_PATTERN.fullmatch(value):
+        return _("Write the OPD code as SIPD does: eight groups of digits separated by dots, "
+                 "such as 7.01.0.00.0.00.01.0000.")
+    return None
+
+
 class PlaceProblem(ValueError):
     """A place that is not in the city's Kemendagri list; `column` is the one to correct."""
 

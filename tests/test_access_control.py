@@ -116,6 +116,8 @@ ACCESS = {
     ("sessions.add_category", "POST"): only(MANAGERS, 303),
     ("sessions.delete_category", "POST"): only(MANAGERS, 303),
     ("sessions.move_category", "POST"): only(MANAGERS, 303),
+    ("sessions.category_sipd", "GET"): only(MANAGERS, 200),
+    ("sessions.category_sipd", "POST"): only(MANAGERS, 400),  # the kind of spending is required
     ("sessions.add_criterion", "GET"): only(MANAGERS, 303),  # the open session takes no new criteria
     ("sessions.add_criterion", "POST"): only(MANAGERS, 303),
     ("sessions.edit_criterion", "GET"): only(MANAGERS, 200),
@@ -171,6 +173,7 @@ ACCESS = {
     ("review.delete_exclusive_group", "POST"): only(MANAGERS, 303),
     ("review.set_category_cap", "POST"): only(MANAGERS, 303),  # an empty cap clears it
     ("review.export", "GET"): only(STAFF, 200),
+    ("review.export_sipd", "GET"): only(MANAGERS, 200),
     ("review.rate_list", "GET"): only(["planner"], 200),
     ("review.rate", "GET"): only(["planner"], 200),
     ("review.rate", "POST"): only(["planner"], 400),
@@ -180,6 +183,7 @@ ACCESS = {
     ("review.ahp", "POST"): only(MANAGERS, 200),  # an empty form compares every pair as equal
     ("review.decide", "GET"): only(MANAGERS, 200),
     ("review.decide", "POST"): only(MANAGERS, 400),
+    ("review.sipd_codes", "POST"): only(MANAGERS, 303),  # empty fields: the category's defaults apply
     ("review.finalize", "GET"): only(MANAGERS, 200),
     ("review.finalize", "POST"): only(MANAGERS, 400),
     # Conflicts of interest: every staff member declares their own (an empty form is refused);
@@ -269,6 +273,8 @@ REQUESTS = {
                                      "data": {"note": "NIB berbeda kegiatan"}},
     ("sessions.delete_category", "POST"): {"values": {"category_id": "@spare_category"}},
     ("sessions.move_category", "POST"): {"values": {"category_id": "@spare_category"}, "data": {"arah": "naik"}},
+    ("sessions.category_sipd", "GET"): {"values": {"category_id": "@spare_category"}},
+    ("sessions.category_sipd", "POST"): {"values": {"category_id": "@spare_category"}},
     ("sessions.edit_criterion", "GET"): {"values": {"criterion_id": "@criterion"}},
     ("sessions.edit_criterion", "POST"): {"values": {"criterion_id": "@criterion"}},
     ("sessions.delete_criterion", "POST"): {"values": {"criterion_id": "@criterion"}},
@@ -306,6 +312,7 @@ REQUESTS = {
     ("review.merge", "POST"): {"values": {"key": "@cluster_key"}},
     ("review.dismiss_cluster", "POST"): {"values": {"key": "@cluster_key"}},
     ("review.undo_merge", "POST"): {"values": {"proposal_id": "@proposal"}},
+    ("review.sipd_codes", "POST"): {"values": {"proposal_id": "@proposal"}},
     ("public.result", "GET"): {"values": {"session_id": "@finalized_session"}},
     ("followup.index", "GET"): {"values": {"session_id": "@finalized_session"}},
     ("followup.update", "GET"): {"values": {"follow_up_id": "@follow_up"}},

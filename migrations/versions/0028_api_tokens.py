@@ -1,7 +1,7 @@
 """personal access tokens for the API: api_tokens
 
 Revision ID: f6c9e2b7d328
-Revises: d4a7c0f5b126
+Revises: e5b8d1a6c227
 Create Date: 2026-12-02 17:00:00
 
 One new table. A token is kept as its shown prefix (unique, looked up) and a SHA-256 of its
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "f6c9e2b7d328"
-down_revision = "d4a7c0f5b126"
+down_revision = "e5b8d1a6c227"
 branch_labels = None
 depends_on = None
 

@@ -71,6 +71,15 @@ class Proposal(db.Model):
     kelurahan: Mapped[str] = mapped_column(sa.String(100), default="", server_default="")
     kecamatan: Mapped[str] = mapped_column(sa.String(100), default="", server_default="")
     kelurahan_code: Mapped[str | None] = mapped_column(sa.String(13))  # as Business.kelurahan_code
+    # What the money buys, as SIPD records it: 20 (volume) paket (satuan). Optional; a volume is
+    # above 0 (no CHECK: adding one would rebuild proposals on SQLite; the form and service check it).
+    volume: Mapped[float | None] = mapped_column(sa.Float)
+    satuan: Mapped[str] = mapped_column(sa.String(50), default="", server_default="")
+    # A planner's per-proposal SIPD codes (DESIGN §10); None means the category's default.
+    kode_skpd: Mapped[str | None] = mapped_column(sa.String(22))
+    nama_skpd: Mapped[str | None] = mapped_column(sa.String(200))
+    kode_sub_giat: Mapped[str | None] = mapped_column(sa.String(17))
+    giat_teks: Mapped[str | None] = mapped_column(sa.String(300))
     source: Mapped[ProposalSource] = mapped_column(
         enum_column(ProposalSource, "proposal_source"), default=ProposalSource.ONLINE, server_default="online")
     paper_form_number: Mapped[str | None] = mapped_column(sa.String(30))
@@ -139,6 +148,20 @@ class Proposal(db.Model):
         """Whether `user` is the business owner behind this proposal."""
         return (user.is_authenticated and user.role is Role.PROPONENT
                 and user.business is not None and user.business.id == self.business_id)
+
+    @property
+    def sipd_opd(self) -> tuple[str, str]:
+        """(kode_skpd, nama_skpd): the planner's override when either is given, else the category's default."""
+        if self.kode_skpd or self.nama_skpd:
+            return self.kode_skpd or "", self.nama_skpd or ""
+        return (self.category.kode_skpd, self.category.nama_skpd) if self.category else ("", "")
+
+    @property
+    def sipd_sub_activity(self) -> tuple[str, str]:
+        """(kode_sub_giat, giat_teks): the planner's override when either is given, else the category's default."""
+        if self.kode_sub_giat or self.giat_teks:
+            return self.kode_sub_giat or "", self.giat_teks or ""
+        return (self.category.kode_sub_giat, self.category.giat_teks) if self.category else ("", "")
 
     @property
     def is_draft(self) -> bool:

@@ -117,6 +117,12 @@ class LetterNature(LabelledEnum):
 
 
 
+# The kinds of spending (jenis belanja, Permendagri 77/2020) a category's proposals are carried
+# into SIPD as; goods and services fits most support for small businesses.
+SPENDING_KINDS = ("Belanja Barang dan Jasa", "Belanja Modal", "Belanja Hibah", "Belanja Bantuan Sosial")
+DEFAULT_SPENDING_KIND = SPENDING_KINDS[0]
+
+
 class Transition(NamedTuple):
     """A step of the life cycle that a planner takes with a button on the session page."""
 
@@ -401,6 +407,15 @@ class Category(db.Model):
     position: Mapped[int] = mapped_column(default=0)
     # The most the funded proposals of this category may cost together (None: no cap). Migration 0025.
     budget_cap: Mapped[int | None] = mapped_column(sa.BigInteger)
+    # For the SIPD-layout export (DESIGN §10): the OPD responsible by default, the Permendagri
+    # 90/2019 sub-activity (codes are text: "7.01.02.2.01.0001" is no number) and the kind of
+    # spending. "" while not set; a planner may override the OPD and sub-activity per proposal.
+    kode_skpd: Mapped[str] = mapped_column(sa.String(22), default="", server_default="")
+    nama_skpd: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
+    kode_sub_giat: Mapped[str] = mapped_column(sa.String(17), default="", server_default="")
+    giat_teks: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
+    jenis_belanja: Mapped[str] = mapped_column(sa.String(60), default=DEFAULT_SPENDING_KIND,
+                                               server_default=DEFAULT_SPENDING_KIND)
 
     themed_session: Mapped[ThemedSession] = relationship(back_populates="categories")
 

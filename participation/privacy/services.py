@@ -332,11 +332,12 @@ def _scrub_proposals(business: Business, scrubber: Scrubber) -> set[int]:
 
 def _scrub_proposal(proposal: Proposal, scrubber: Scrubber) -> None:
     """The person's strings out of the proposal's own texts, its history notes and its decision."""
-    for name in ("title", "problem", "description", "kelurahan", "kecamatan", "attachment_name"):
+    for name in ("title", "problem", "description", "satuan", "kelurahan", "kecamatan", "attachment_name"):
         value = getattr(proposal, name)
         scrubbed = scrubber.text(value)
         if scrubbed != value:
-            setattr(proposal, name, scrubbed[:200] if name in ("title", "attachment_name") else scrubbed)
+            limit = {"title": 200, "attachment_name": 200, "satuan": 50}.get(name)
+            setattr(proposal, name, scrubbed[:limit] if limit else scrubbed)
     for change in proposal.history:
         change.note = scrubber.text(change.note)[:300]
     decision = db.session.scalar(select(Decision).where(Decision.proposal_id == proposal.id))

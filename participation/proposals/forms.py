@@ -27,6 +27,7 @@ from participation.forms import (
     CheckKelurahanCode,
     PlaceFields,
     RequiredToSubmit,
+    VolumeField,
     WholeNumberField,
     parse_id,
     select_choices,
@@ -63,7 +64,7 @@ class ProposalForm(PlaceFields, BaseForm):
     """A proposal's content. Drafts need only a title; submitting needs everything."""
 
     display_order = ("title", "category_id", "problem", "description", "estimated_cost", "beneficiaries",
-                     "jobs_created", "kelurahan", "kecamatan", "attachment", "remove_attachment")
+                     "jobs_created", "volume", "satuan", "kelurahan", "kecamatan", "attachment", "remove_attachment")
 
     title = StringField(_l("Title of the proposal"), validators=[
         InputRequired(_l("Enter a title.")),
@@ -89,6 +90,11 @@ class ProposalForm(PlaceFields, BaseForm):
                                      validators=[RequiredToSubmit(), Optional()])
     jobs_created = WholeNumberField(_l("New jobs"), maximum=MAX_JOBS, example=3,
                                     validators=[RequiredToSubmit(), Optional()])
+    volume = VolumeField(_l("Quantity"), validators=[Optional()],
+                         description=_l("How much the cost buys, for example 20."))
+    satuan = StringField(_l("Unit"), validators=[
+        Optional(), Length(max=50, message=_l("The unit may be at most 50 characters."))],
+        description=_l("For example: packages, people, certificates."))
     kelurahan = StringField(_l("Kelurahan"), filters=[normalize_place], validators=[
         RequiredToSubmit(), Optional(),
         Length(min=2, max=100, message=_l("The kelurahan must be 2 to 100 characters.")),
@@ -135,7 +141,8 @@ class ProposalForm(PlaceFields, BaseForm):
             "title": self.title.data, "problem": self.problem.data or "",
             "description": self.description.data or "", "category_id": self.category_id.data,
             "estimated_cost": self.estimated_cost.data, "beneficiaries": self.beneficiaries.data,
-            "jobs_created": self.jobs_created.data, **self.place_data(),
+            "jobs_created": self.jobs_created.data, "volume": self.volume.data, "satuan": self.satuan.data or "",
+            **self.place_data(),
         }
 
 
@@ -144,7 +151,7 @@ class PaperProposalForm(ProposalForm):
 
     display_order = ("paper_form_number", "nib", "business_name", "owner_name", "phone", "scale",
                      "kbli_codes", "owner_match", "title", "category_id", "problem", "description", "estimated_cost",
-                     "beneficiaries", "jobs_created", "kelurahan", "kecamatan", "kelurahan_code")
+                     "beneficiaries", "jobs_created", "volume", "satuan", "kelurahan", "kecamatan", "kelurahan_code")
 
     paper_form_number = StringField(_l("Paper form number"), validators=[
         InputRequired(_l("Enter the number printed on the form.")),

@@ -28,6 +28,7 @@ def error_text(error: services.ProposalError) -> str:
         "unverified": _("Confirm your email address before submitting: open the link we sent you, or send it "
                         "again from the notice at the top of the page. You can save this proposal as a draft "
                         "meanwhile."),
+        "volume": _("The quantity must be above zero."),
         "draft_limit": draft_limit_text(error.details.get("limit", "")),
     }
     return messages.get(error.code, error.code)

@@ -27,7 +27,7 @@ from participation.models import (
 )
 
 PROPOSAL_FIELDS = ("title", "problem", "description", "category_id", "estimated_cost", "beneficiaries",
-                   "jobs_created", "kelurahan", "kecamatan", "kelurahan_code")
+                   "jobs_created", "volume", "satuan", "kelurahan", "kecamatan", "kelurahan_code")
 # What a submitted proposal must have; a draft needs only a title.
 REQUIRED_FOR_SUBMISSION = ("title", "category_id", "problem", "description", "estimated_cost",
                            "beneficiaries", "jobs_created", "kelurahan", "kecamatan")  # in the form's order
@@ -93,6 +93,13 @@ def missing_for_submission(proposal: Proposal) -> list[str]:
     if proposal.estimated_cost is not None and proposal.estimated_cost <= 0:
         missing.append("estimated_cost")
     return sorted(set(missing), key=REQUIRED_FOR_SUBMISSION.index)
+
+
+def check_quantity(data: dict) -> None:
+    """A volume, when given, is above zero (the column has no CHECK; see Proposal.volume)."""
+    volume = data.get("volume")
+    if volume is not None and not volume > 0:
+        raise ProposalError("volume")
 
 
 def draft_limit() -> int:
@@ -230,6 +237,7 @@ def new_proposal(themed_session: ThemedSession, business: Business, data: dict, 
                  attachment: dict | None = None, check_window: bool = True) -> Proposal:
     """A new proposal, as a draft or submitted, for an operation that records its own event
     (an owner's submission, a paper form, an import)."""
+    check_quantity(data)
     proposal = Proposal(themed_session=themed_session, business=business, submitted_by=actor.user,
                         source=source, idempotency_key=idempotency_key,
                         paper_form_number=paper_form_number,
@@ -273,6 +281,7 @@ def _apply_edits(proposal: Proposal, data: dict) -> dict:
 
     A number left empty is unset (NULL), as in a new draft (see NUMBER_FIELDS).
     """
+    check_quantity(data)
     changes = {}
     for key in PROPOSAL_FIELDS:
         if key in data and getattr(proposal, key) != data[key]:

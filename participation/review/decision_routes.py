@@ -3,16 +3,16 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-
-from participation.extensions import db
 from flask_login import current_user
 
+from participation.extensions import db
 from participation.models import ConflictKind, Outcome, ThemedSession
-from participation.review import conflicts, services
+from participation.review import conflicts, services, sipd
 from participation.review.blueprint import bp, load_session_proposal, message
 from participation.review.forms import DecisionForm, make_finalize_form
 from participation.review.ranking import budget_effect, build_ranking
 from participation.security import MANAGERS, rerender_on_csrf_error, session_page, web_actor
+from participation.sessions.forms import SipdCodeFields
 
 
 @bp.route("/keputusan/<int:proposal_id>", methods=["GET", "POST"])
@@ -42,12 +42,46 @@ def decide(themed_session: ThemedSession, proposal_id: int):
                 flash(_("%(receipt)s is prioritised but lies outside the budget ceiling: %(why)s",
                         receipt=proposal.receipt_number, why=effect.not_selected), "warning")
             return redirect(url_for("review.ranking", session_id=session_id), code=303)
+    return _decision_page(themed_session, proposal, form, _sipd_form(proposal), status)
+
+
+def _sipd_form(proposal) -> SipdCodeFields:
+    """The planner's SIPD codes of the proposal as stored, empty where the category's default applies."""
+    return SipdCodeFields(formdata=None, obj=proposal)
+
+
+def _decision_page(themed_session, proposal, form, sipd_form, status: int):
     effect = budget_effect(build_ranking(themed_session, stability=False), proposal.id)
     prioritized = bool(proposal.decision and proposal.decision.outcome is Outcome.PRIORITIZED)
     return render_template("review/decide.html", themed_session=themed_session, proposal=proposal,
-                           form=form, effect=effect, prioritized=prioritized,
+                           form=form, sipd_form=sipd_form, effect=effect, prioritized=prioritized,
                            view=conflicts.staff_view(current_user, proposal.business), kinds=ConflictKind,
                            left_out=conflicts.left_out_ratings(themed_session).get(proposal.id, 0)), status
+
+
+@bp.route("/keputusan/<int:proposal_id>/sipd", methods=["POST"])
+@session_page(*MANAGERS, manage=True)
+@rerender_on_csrf_error
+def sipd_codes(themed_session: ThemedSession, proposal_id: int):
+    """A planner's OPD and sub-activity for this proposal (empty: the category's), for the SIPD export."""
+    proposal = load_session_proposal(themed_session, proposal_id)
+    sipd_form = SipdCodeFields()
+    if sipd_form.validate_on_submit():
+        try:
+            services.set_sipd_codes(proposal, sipd_form.code_data(), web_actor())
+        except sipd.CodeError as error:
+            db.session.rollback()
+            for name, problem in error.problems.items():
+                sipd_form[name].errors.append(problem)
+        else:
+            db.session.commit()
+            flash(_("The SIPD codes of %(receipt)s have been saved.", receipt=proposal.receipt_number), "success")
+            return redirect(url_for("review.decide", session_id=themed_session.id, proposal_id=proposal.id)
+                            + "#sipd", code=303)
+    form = DecisionForm(formdata=None)
+    if proposal.decision:
+        form.outcome.data, form.reason.data = proposal.decision.outcome.value, proposal.decision.reason
+    return _decision_page(themed_session, proposal, form, sipd_form, 400)
 
 
 @bp.route("/finalisasi", methods=["GET", "POST"])

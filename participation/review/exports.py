@@ -1,4 +1,5 @@
-"""The ranking as JSON (the contract of DESIGN §7), CSV and XLSX (for people: `review.workbook`)."""
+"""The ranking as JSON (the contract of DESIGN §7), CSV and XLSX (for people: `review.workbook`), and the
+funded proposals in SIPD's layout (`review.sipd`)."""
 from __future__ import annotations
 
 import csv
@@ -9,6 +10,9 @@ from participation.models import ThemedSession
 
 FORMATS = {"json": "application/json", "csv": "text/csv",
            "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+# The funded proposals in SIPD's usulan layout (DESIGN §10; `review.sipd`): for planners only,
+# so it is not one of the ranked list's FORMATS, and like xlsx it needs a file.
+SIPD_FORMAT = "sipd"
 # A spreadsheet reads a cell starting with one of these as a formula (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 COLUMNS = ("rank", "receipt_number", "title", "business", "category", "estimated_cost", "score", "selected",
@@ -28,6 +32,11 @@ def render(payload: dict, fmt: str, themed_session: ThemedSession | None = None)
         return json.dumps(payload, ensure_ascii=False, indent=2).encode(), FORMATS[fmt]
     if fmt == "csv":
         return to_csv(payload), FORMATS[fmt]
+    if fmt == SIPD_FORMAT:
+        from participation.review import sipd
+        from participation.review.services import decision_reasons
+
+        return sipd.to_xlsx(themed_session, payload, decision_reasons(themed_session)), sipd.MIMETYPE
     if fmt == "xlsx":
         from participation.review.services import decision_reasons
         from participation.review.workbook import to_xlsx

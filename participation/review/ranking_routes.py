@@ -127,6 +127,15 @@ def export(themed_session: ThemedSession, fmt: str):
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
+@bp.route("/peringkat-sipd.xlsx")
+@session_page(*MANAGERS, manage=True)
+def export_sipd(themed_session: ThemedSession):
+    """The funded proposals in SIPD's usulan layout (DESIGN §10), for the session's planners."""
+    body, mimetype = exports.render(exports.current_payload(themed_session), exports.SIPD_FORMAT, themed_session)
+    filename = f"usulan-sipd-sesi-{themed_session.id}.xlsx"
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
 @bp.route("/ahp", methods=["GET", "POST"])
 @session_page(*MANAGERS, manage=True)
 @rerender_on_csrf_error

@@ -181,6 +181,28 @@ def decide(proposal: Proposal, outcome: Outcome, reason: str, actor: Actor, *,
     return before, after
 
 
+def set_sipd_codes(proposal: Proposal, data: dict, actor: Actor) -> dict:
+    """A planner's OPD and sub-activity for one proposal; an emptied pair falls back to the category's
+    (see Proposal.sipd_opd). Empty fields are stored as NULL.
+
+    Returns {field: (before, after)}; allowed in every status, like the category's defaults (the
+    codes are not part of the ranking). A code in the wrong format raises `sipd.CodeError`.
+    """
+    from participation.review import sipd
+
+    sipd.check_codes(data)
+    changes = {}
+    for key in sipd.OPD_FIELDS:
+        value = data.get(key) or None
+        if getattr(proposal, key) != value:
+            changes[key] = (getattr(proposal, key), value)
+            setattr(proposal, key, value)
+    if changes:
+        record("proposal.sipd_codes_set", actor, proposal, before={k: v[0] for k, v in changes.items()},
+               after={k: v[1] for k, v in changes.items()})
+    return changes
+
+
 def finalize(themed_session: ThemedSession, exclusions: dict[int, str], actor: Actor) -> RankingSnapshot:
     """Lock the session, check every proposal can be ranked (or is excluded), write version 1.
 

@@ -26,6 +26,7 @@ ERRORS = {
     "ahp_override_required": lambda: _("The comparisons are inconsistent (CR above 0.10): to apply these weights "
                                        "anyway, give the reason for the override."),
     "ahp_override_length": lambda: _("The reason for the override must be 5 to 500 characters."),
+    "unknown_spending_kind": lambda: _("Choose one of the listed kinds of spending."),
     "unknown_criterion": lambda: _("The criteria have changed since the page was opened; check the weights again."),
 }
 

@@ -8,8 +8,11 @@ from wtforms import BooleanField, DateTimeLocalField, Field, SelectField, String
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import TextInput
 
-from participation.forms import BaseForm, SmallIntegerField, WholeNumberField, select_choices
-from participation.models import CriterionSource, Normalization, RatingAggregation, ScoringMethod, SelectionMethod
+from participation.forms import BaseForm, Check, SmallIntegerField, WholeNumberField, select_choices
+from participation.models import (
+    SPENDING_KINDS, CriterionSource, Normalization, RatingAggregation, ScoringMethod, SelectionMethod,
+)
+from participation.validation import check_opd_code, check_sub_activity_code, normalize_code
 
 DIRECTION_CHOICES = (("1", _l("Benefit: higher is better")), ("-1", _l("Cost: lower is better")))
 
@@ -135,6 +138,40 @@ class CategoryForm(BaseForm):
     name = StringField(_l("New category"), validators=[
         InputRequired(_l("Enter the category name.")),
         Length(min=2, max=120, message=_l("The name must be 2 to 120 characters."))])
+
+
+class SipdCodeFields(BaseForm):
+    """The OPD and the Permendagri 90/2019 sub-activity that SIPD records for a proposal (DESIGN §10)."""
+
+    kode_skpd = StringField(_l("OPD code (kode SKPD)"), filters=[normalize_code], validators=[
+        Optional(), Check(check_opd_code)],
+        description=_l("As SIPD writes it, for example 7.01.0.00.0.00.01.0000."),
+        render_kw={"autocomplete": "off", "spellcheck": "false"})
+    nama_skpd = StringField(_l("OPD name"), validators=[
+        Optional(), Length(max=200, message=_l("The OPD name may be at most 200 characters."))])
+    kode_sub_giat = StringField(_l("Sub-activity code"), filters=[normalize_code], validators=[
+        Optional(), Check(check_sub_activity_code)],
+        description=_l("Permendagri 90/2019: urusan, bidang, programme, activity and sub-activity, "
+                        "for example 7.01.02.2.01.0001."),
+        render_kw={"autocomplete": "off", "spellcheck": "false"})
+    giat_teks = StringField(_l("Sub-activity name"), validators=[
+        Optional(), Length(max=300, message=_l("The sub-activity name may be at most 300 characters."))])
+
+    def code_data(self) -> dict:
+        """The four values for the service ("" where left empty)."""
+        return {name: self[name].data or "" for name in ("kode_skpd", "nama_skpd", "kode_sub_giat", "giat_teks")}
+
+
+class CategorySipdForm(SipdCodeFields):
+    """A category's defaults for the SIPD-layout export."""
+
+    # SIPD's own terms: the options are Indonesian whatever the interface language.
+    jenis_belanja = SelectField(_l("Kind of spending"), choices=select_choices((kind, kind) for kind in SPENDING_KINDS),
+                                validators=[InputRequired(_l("Choose the kind of spending."))],
+                                render_kw={"lang": "id"})
+
+    def category_data(self) -> dict:
+        return {**self.code_data(), "jenis_belanja": self.jenis_belanja.data}
 
 
 class CriterionForm(BaseForm):

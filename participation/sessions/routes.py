@@ -23,7 +23,14 @@ from participation.models import (
 from participation.security import MANAGERS, STAFF, rerender_on_csrf_error, role_required, session_page, web_actor
 from participation.sessions import services
 from participation.sessions.errors import error_message
-from participation.sessions.forms import CategoryForm, CriterionForm, MemberForm, SessionForm, make_weights_form
+from participation.sessions.forms import (
+    CategoryForm,
+    CategorySipdForm,
+    CriterionForm,
+    MemberForm,
+    SessionForm,
+    make_weights_form,
+)
 
 bp = Blueprint("sessions", __name__, url_prefix="/sesi")
 
@@ -137,6 +144,34 @@ def _load_child(model, themed_session, child_id):
     if child is None or child.session_id != themed_session.id:
         abort(404)
     return child
+
+
+@bp.route("/<int:session_id>/kategori/<int:category_id>/sipd", methods=["GET", "POST"])
+@session_page(*MANAGERS, manage=True)
+@rerender_on_csrf_error
+def category_sipd(themed_session: ThemedSession, category_id: int):
+    """A category's defaults for the SIPD-layout export: OPD, sub-activity, kind of spending."""
+    from participation.review import sipd
+
+    category = _load_child(Category, themed_session, category_id)
+    form = CategorySipdForm(obj=category)
+    if form.validate_on_submit():
+        try:
+            services.set_category_sipd(themed_session, category, form.category_data(), web_actor())
+        except sipd.CodeError as error:
+            db.session.rollback()
+            for name, problem in error.problems.items():
+                form[name].errors.append(problem)
+        except services.SessionError as error:
+            db.session.rollback()
+            form.jenis_belanja.errors.append(error_message(error))
+        else:
+            db.session.commit()
+            flash(_("The SIPD codes of “%(name)s” have been saved.", name=category.name), "success")
+            return _back(themed_session, "#kategori")
+    status = 400 if request.method == "POST" else 200
+    return render_template("sessions/category_sipd.html", form=form, themed_session=themed_session,
+                           category=category), status
 
 
 @bp.route("/<int:session_id>/kategori/<int:category_id>/hapus", methods=["POST"])

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from participation.events import Actor, record
 from participation.extensions import db
 from participation.models import (
+    SPENDING_KINDS,
     TRANSITIONS,
     Category,
     Criterion,
@@ -135,6 +136,33 @@ def add_category(themed_session: ThemedSession, name: str, actor: Actor) -> Cate
     db.session.flush()
     _audit("session.category_added", themed_session, actor, after={"category": category.name})
     return category
+
+
+CATEGORY_SIPD_FIELDS = ("kode_skpd", "nama_skpd", "kode_sub_giat", "giat_teks", "jenis_belanja")
+
+
+def set_category_sipd(themed_session: ThemedSession, category: Category, data: dict, actor: Actor) -> dict:
+    """Set a category's SIPD defaults (OPD, sub-activity, kind of spending); returns {field: (before, after)}.
+
+    Allowed in every status: the codes are not part of the ranking, and planners carry the funded
+    proposals into SIPD after finalisation. A code in the wrong format raises `sipd.CodeError`.
+    """
+    from participation.review import sipd
+
+    if data.get("jenis_belanja") not in SPENDING_KINDS:
+        raise SessionError("unknown_spending_kind")
+    sipd.check_codes(data)
+    changes = {}
+    for key in CATEGORY_SIPD_FIELDS:
+        value = data.get(key) or ""
+        if getattr(category, key) != value:
+            changes[key] = (getattr(category, key), value)
+            setattr(category, key, value)
+    if changes:
+        _audit("session.category_sipd_set", themed_session, actor,
+               before={"category": category.name, **{k: v[0] for k, v in changes.items()}},
+               after={"category": category.name, **{k: v[1] for k, v in changes.items()}})
+    return changes
 
 
 def remove_category(themed_session: ThemedSession, category: Category, actor: Actor) -> None:

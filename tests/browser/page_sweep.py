@@ -22,6 +22,7 @@ NOT_PAGES = {
     "review.export": "the XLSX, CSV and JSON downloads",
     "followup.export": "the follow-up's XLSX and CSV downloads",
     "followup.photo": "a follow-up update's photo itself",
+    "review.export_sipd": "the SIPD-layout XLSX download (tests/review/test_sipd_export.py reads it)",
     "jobs.download": "a background job's file",
     "jobs.status": "JSON polled by the job page",
     # The API (DESIGN §9): JSON, and a reference page drawn by the vendored Swagger UI, which
