@@ -45,3 +45,12 @@ def test_hostile_query_and_path_values_are_4xx_in_the_error_shape(client, name):
         assert set(response.json["error"]) >= {"code", "message"}, path
         if response.status_code == 422:
             assert list(response.json["error"]["fields"]) in (["page"], ["per_page"])
+
+
+def test_validation_messages_are_named_by_field_whatever_their_location():
+    from participation.api.errors import flatten_fields
+
+    messages = {"json": {"title": ["Isi judul."], "items": {"0": {"name": ["Terlalu panjang."]}}},
+                "query": {"per_page": ["Must be at most 100."]}, "headers": ["Missing header."]}
+    assert flatten_fields(messages) == {"title": ["Isi judul."], "items.0.name": ["Terlalu panjang."],
+                                        "per_page": ["Must be at most 100."], "_schema": ["Missing header."]}
