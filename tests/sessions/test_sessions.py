@@ -1,6 +1,8 @@
 """Planners create themed sessions from the template, edit them and move them through their life."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -326,7 +328,9 @@ def test_categories_criteria_and_weights_are_locked_once_finalized(app, client, 
     for url in (f"/sesi/{sid}/kriteria/{world.criteria[1]}", f"/sesi/{sid}/bobot"):
         assert client.get(url).status_code == 303, url
     page = client.get(f"/sesi/{sid}").get_data(as_text=True)
-    assert "/pindah" not in page and "/bobot" not in page and f"/sesi/{sid}/kategori" not in page
+    # Only the SIPD codes of a category stay editable: they are carried into SIPD after the decision.
+    assert "/pindah" not in page and "/bobot" not in page
+    assert not re.search(rf"/sesi/{sid}/kategori(?!/\d+/sipd\b)", page)
     with app_db(app) as session:
         actions = set(session.scalars(select(AuditEvent.action)))
     assert not {"session.category_added", "session.category_removed", "session.category_moved",
