@@ -248,6 +248,7 @@ ACCESS = {
     ("api.get_follow_up", "GET"): everyone(200),
     # The token paths: a web sign-in is no token, so every role is refused (tests/api/test_token_api.py).
     ("api.session_proposals", "GET"): everyone(401),
+    ("api.session_ranking", "GET"): everyone(401),
     ("api.my_proposals", "GET"): everyone(401),
     ("api.get_proposal", "GET"): everyone(401),
     ("api.create_proposal", "POST"): everyone(401),

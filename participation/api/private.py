@@ -23,6 +23,7 @@ from participation.api.blueprint import bp
 from participation.api.errors import error_response
 from participation.api.pagination import PageArgsSchema, page_schema, paginate
 from participation.api.proposal_schemas import NewProposalSchema, ProposalSchema
+from participation.api.schemas import RankingSchema
 from participation.extensions import db
 from participation.models import Proposal, ProposalStatus, Role, ThemedSession, TokenScope
 from participation.proposals import services
@@ -69,6 +70,32 @@ def session_proposals(session_id: int, page: int, per_page: int):
     statement = select(Proposal).where(Proposal.session_id == themed_session.id)
     body, headers = paginate(statement, Proposal.id, page, per_page)
     return body, 200, headers
+
+
+@bp.get("/sessions/<int:session_id>/ranking")
+@token_required(TokenScope.READ)
+@bp.doc(security=SECURITY)
+@bp.response(200, RankingSchema)
+@bp.alt_response(401, response="UNAUTHORIZED")
+@bp.alt_response(403, response="FORBIDDEN")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(429, response=RATE_LIMITED)
+def session_ranking(session_id: int):
+    """The ranked list of a session the token's user works on, as `flask export-ranking` gives it.
+
+    Live while the session is open or under review (the saved weights, the planners' ratings so
+    far, the selection under the ceiling and the planners' constraints); the final snapshot once
+    finalised. Proposals by rank, those not ranked yet last. A session the user does not work on
+    is not found (404), as on the web.
+    """
+    from participation.api.public import with_places
+    from participation.review.exports import current_payload
+    from participation.review.services import decision_reasons
+
+    themed_session = db.session.get(ThemedSession, session_id)
+    if themed_session is None or not themed_session.can_facilitate(current_api_user()):
+        abort(404)
+    return with_places(themed_session, current_payload(themed_session), decision_reasons(themed_session))
 
 
 @bp.get("/me/proposals")

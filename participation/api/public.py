@@ -39,6 +39,7 @@ def public_session_or_404(session_id: int, statuses=PUBLIC_STATUSES) -> ThemedSe
 @bp.arguments(PageArgsSchema, location="query", as_kwargs=True)
 @bp.response(200, page_schema(SessionSchema), headers={"Link": {
     "description": "RFC 8288 links to the first, previous, next and last pages", "schema": {"type": "string"}}})
+@bp.alt_response(401, response="UNAUTHORIZED", description="A token was sent and is unknown, revoked or expired")
 @bp.alt_response(429, response=RATE_LIMITED)
 def list_sessions(page: int, per_page: int):
     """Sessions that are open, under review or finalised, by id.
@@ -53,6 +54,7 @@ def list_sessions(page: int, per_page: int):
 @bp.get("/sessions/<int:session_id>")
 @bp.response(200, SessionDetailSchema)
 @bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(401, response="UNAUTHORIZED", description="A token was sent and is unknown, revoked or expired")
 @bp.alt_response(429, response=RATE_LIMITED)
 def get_session(session_id: int):
     """One open, in-review or finalised session, with its categories and criteria.
@@ -67,6 +69,7 @@ def get_session(session_id: int):
 @bp.response(200, ResultsSchema, headers=ETAG_HEADERS)
 @bp.alt_response(304, description="Not modified: the results are those of the ETag sent", headers=ETAG_HEADERS)
 @bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(401, response="UNAUTHORIZED", description="A token was sent and is unknown, revoked or expired")
 @bp.alt_response(429, response=RATE_LIMITED)
 def get_results(session_id: int):
     """The final ranking of a finalised session: its latest snapshot, the figures of `flask export-ranking`.
@@ -92,6 +95,7 @@ def get_results(session_id: int):
 @bp.get("/sessions/<int:session_id>/follow-up")
 @bp.response(200, SessionFollowUpSchema)
 @bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(401, response="UNAUTHORIZED", description="A token was sent and is unknown, revoked or expired")
 @bp.alt_response(429, response=RATE_LIMITED)
 def get_follow_up(session_id: int):
     """The follow-up of a finalised session's funded proposals: status, physical progress, realised
@@ -111,13 +115,18 @@ def get_follow_up(session_id: int):
 
 
 def results_body(themed_session: ThemedSession, payload: dict, version: int, reasons: dict[str, str]) -> dict:
+    """The snapshot's payload with places and reasons (`with_places`) and its version."""
+    return {**with_places(themed_session, payload, reasons), "snapshot_version": version}
+
+
+def with_places(themed_session: ThemedSession, payload: dict, reasons: dict[str, str]) -> dict:
     """The export payload with each proposal's kecamatan and its decision's reason (no NIB, phone or file)."""
     kecamatan = dict(db.session.execute(select(Proposal.receipt_number, Proposal.kecamatan)
                                         .where(Proposal.session_id == themed_session.id)).all())
     lines = [{**line, "kecamatan": kecamatan.get(line["receipt_number"], ""),
               "reason": reasons.get(line["receipt_number"]) if line["decision"] else None}
              for line in payload["proposals"]]
-    return {**payload, "snapshot_version": version, "proposals": lines}
+    return {**payload, "proposals": lines}
 
 
 def results_etag(snapshot_id: int, body: dict) -> str:

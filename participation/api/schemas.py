@@ -112,19 +112,64 @@ class ResultLineSchema(ma.Schema):
     selected = ma.fields.Boolean(required=True, allow_none=True)
     decision = ma.fields.String(required=True, allow_none=True, validate=codes(Outcome))
     reason = ma.fields.String(required=True, allow_none=True)
+    must_fund_reason = ma.fields.String(allow_none=True, metadata={
+        "description": "Why the planners fund it whatever its rank; null when it is not must-fund"})
+    kept_out_by = ma.fields.Dict(allow_none=True, metadata={
+        "description": "What keeps a ranked proposal out of the funded set besides the ceiling: "
+                       '{"kind": "exclusive", "partner": receipt number} or {"kind": "category_cap", '
+                       '"category", "cap", "remaining", "over"}; null otherwise'})
 
 
-class ResultsSchema(ma.Schema):
-    """The latest snapshot of a finalised session: the figures of `flask export-ranking`."""
+class AggregationSchema(ma.Schema):
+    """How the planners' ratings became one value (absent from snapshots made before the setting)."""
+
+    method = ma.fields.String(required=True, validate=ma.validate.OneOf(["mean", "median", "standardized"]))
+    min_raters = ma.fields.Integer(required=True, allow_none=True,
+                                   metadata={"description": "null: every planner of the session"})
+
+
+class MustFundSchema(ma.Schema):
+    receipt_number = ma.fields.String(required=True)
+    reason = ma.fields.String(required=True)
+
+
+class ExclusiveGroupSchema(ma.Schema):
+    name = ma.fields.String(required=True)
+    receipt_numbers = ma.fields.List(ma.fields.String(), required=True)
+
+
+class CategoryCapSchema(ma.Schema):
+    category = ma.fields.String(required=True)
+    cap = ma.fields.Integer(required=True, metadata={"description": "Whole Rupiah"})
+
+
+class ConstraintsSchema(ma.Schema):
+    """The planners' selection constraints (absent from snapshots made before them)."""
+
+    must_fund = ma.fields.List(ma.fields.Nested(MustFundSchema), required=True)
+    exclusive_groups = ma.fields.List(ma.fields.Nested(ExclusiveGroupSchema), required=True)
+    category_caps = ma.fields.List(ma.fields.Nested(CategoryCapSchema), required=True)
+    problem = ma.fields.String(required=True, allow_none=True)
+
+
+class RankingSchema(ma.Schema):
+    """A ranking in the export's figures (DESIGN §7): `flask export-ranking`."""
 
     session = ma.fields.Nested(ResultSessionSchema, required=True)
     method = ma.fields.String(required=True)
     normalization = ma.fields.String(required=True)
     selection = ma.fields.String(required=True)
-    snapshot_version = ma.fields.Integer(required=True)
+    aggregation = ma.fields.Nested(AggregationSchema)
+    constraints = ma.fields.Nested(ConstraintsSchema)
     criteria = ma.fields.List(ma.fields.Nested(CriterionSchema), required=True)
     proposals = ma.fields.List(ma.fields.Nested(ResultLineSchema), required=True)
     generated_at = ma.fields.String(required=True)
+
+
+class ResultsSchema(RankingSchema):
+    """The latest snapshot of a finalised session: the figures of `flask export-ranking`."""
+
+    snapshot_version = ma.fields.Integer(required=True)
 
 
 class FollowUpUpdateSchema(ma.Schema):

@@ -1,14 +1,17 @@
 """The owner of a funded proposal hears of each follow-up update (its progress on the way to delivery)."""
 from __future__ import annotations
 
-from participation.notifications.registry import Notice, kind
+from flask_babel import lazy_gettext as _l
+
+from participation.notifications.registry import CHOICES, Notice, kind
 
 
 def _to_proposal(payload: dict) -> tuple[str, dict]:
     return "proposals.detail", {"proposal_id": payload["proposal_id"]}
 
 
-@kind("follow_up_update", on="follow_up.updated", link=_to_proposal)
+@kind("follow_up_update", on="follow_up.updated", link=_to_proposal, choices=CHOICES,
+      label=_l("Progress of a funded proposal (follow-up updates)"), audience="owners")
 def follow_up_update(event, actor, follow_up) -> list[Notice]:
     """To the owner of the proposal: the new status, progress, realised budget and note, as of the update."""
     proposal = follow_up.proposal

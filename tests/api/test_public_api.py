@@ -237,7 +237,7 @@ def test_the_document_describes_every_api_route_and_the_error_shape(app, client)
     assert set(document["paths"]) == {"/api/v1/sessions", "/api/v1/sessions/{session_id}",
                                       "/api/v1/sessions/{session_id}/results", "/api/v1/sessions/{session_id}/follow-up",
                                       "/api/v1/sessions/{session_id}/proposals", "/api/v1/me/proposals",
-                                      "/api/v1/proposals/{proposal_id}"}
+                                      "/api/v1/proposals/{proposal_id}", "/api/v1/sessions/{session_id}/ranking"}
     assert document["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
     assert document["paths"]["/api/v1/me/proposals"]["get"]["security"] == [{"bearerAuth": []}]
     error = document["components"]["schemas"]["Error"]

@@ -10,7 +10,8 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from tests.api.tokens import issue_token
 
 MAX_EXAMPLES = 60
-TOKEN_PATHS = ("/api/v1/sessions/{session_id}/proposals", "/api/v1/proposals/{proposal_id}")
+TOKEN_PATHS = ("/api/v1/sessions/{session_id}/proposals", "/api/v1/proposals/{proposal_id}",
+               "/api/v1/sessions/{session_id}/ranking")
 
 
 @pytest.fixture
@@ -30,6 +31,7 @@ def test_every_operation_answers_as_documented_with_a_token(app, token_world, ma
     for method in ("GET", "POST"):
         strategies.append(schema[TOKEN_PATHS[0]][method].as_strategy(
             path_parameters={"session_id": token_world.session}))
+    strategies.append(schema[TOKEN_PATHS[2]]["GET"].as_strategy(path_parameters={"session_id": token_world.session}))
     for proposal_id in token_world.proposals:
         strategies.append(schema[TOKEN_PATHS[1]]["GET"].as_strategy(path_parameters={"proposal_id": proposal_id}))
     strategies.append(schema["/api/v1/me/proposals"]["GET"].as_strategy())

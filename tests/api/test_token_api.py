@@ -196,3 +196,31 @@ def test_issue_and_use_leave_the_tokens_last_use(app, client, world):
     with app_db(app) as session:
         token = session.scalar(select(ApiToken).where(ApiToken.prefix == raw[:11]))
         assert token.last_used_at is not None and token.last_used_ip == "127.0.0.1"
+
+
+def test_staff_read_the_live_ranking_as_the_export_gives_it(app, client, make_world, make_user):
+    from participation.models import SessionStatus
+    from tests.api.test_public_api import export_json
+
+    review = make_world(status=SessionStatus.REVIEW, facilitator=True, owner=True, budget_ceiling=50_000_000,
+                        proposals=[{"title": "Pelatihan kemasan", "estimated_cost": 35_000_000, "rated": 4},
+                                   {"title": "Sertifikasi halal", "estimated_cost": 30_000_000, "rated": 3},
+                                   {"title": "Belum dinilai", "estimated_cost": 10_000_000}], rated=None)
+    url = f"/api/v1/sessions/{review.session}/ranking"
+    exported = export_json(app, review.session)
+    for user_id in (review.planner, review.facilitator, make_user("admin")):
+        response = client.get(url, headers=bearer(issue_token(app, user_id, ["read"])))
+        assert response.status_code == 200
+        body = response.get_json()
+        assert {key: value for key, value in body.items() if key not in ("generated_at", "proposals")} == {
+            key: value for key, value in exported.items() if key not in ("generated_at", "proposals")}
+        assert body["aggregation"] == {"method": "mean", "min_raters": None}
+        lines = [(line["rank"], line["title"], line["selected"], line["score"]) for line in body["proposals"]]
+        assert lines == [(line["rank"], line["title"], line["selected"], line["score"])
+                         for line in exported["proposals"]]
+        assert [line[:3] for line in lines] == [(1, "Pelatihan kemasan", True), (2, "Sertifikasi halal", False),
+                                                (None, "Belum dinilai", None)]
+    for user_id in (make_user("planner"), make_user("facilitator"), review.owner):
+        response = client.get(url, headers=bearer(issue_token(app, user_id)))
+        assert response.status_code == 404
+        assert response.get_json()["error"]["code"] == "not_found"

@@ -34,6 +34,7 @@ NOT_PAGES = {
     "api.get_results": "API JSON",
     "api.get_follow_up": "API JSON",
     "api.session_proposals": "API JSON (a token's)",
+    "api.session_ranking": "API JSON (a token's)",
     "api.my_proposals": "API JSON (a token's)",
     "api.get_proposal": "API JSON (a token's)",
     # Opened only from a mail's signed link (the access table sends a dead token: 410 Gone);

@@ -45,6 +45,9 @@ def test_an_owner_makes_a_token_sees_it_once_and_revokes_it(live_app, page, make
     expect(row).to_contain_text("Belum pernah")
     assert raw not in page.content()
     assert fits(page)
+    # On a phone each token is a block of labelled lines, not a table that scrolls sideways.
+    assert page.locator("[data-api-tokens]").evaluate("t => t.parentElement.scrollWidth <= t.parentElement.clientWidth")
+    expect(row.locator("td[data-label='Dibuat']")).to_be_visible()
     page.get_by_role("region", name="Token API").screenshot(path=str(screenshot(page, "api-tokens-390")))
     page.set_viewport_size({"width": 1366, "height": 900})
     assert fits(page)

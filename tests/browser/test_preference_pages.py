@@ -39,7 +39,7 @@ def test_an_owner_chooses_how_each_kind_of_message_comes_on_a_phone_and_a_deskto
     section.get_by_role("button", name="Simpan pengaturan notifikasi").click()
     expect(page.get_by_text("Pengaturan notifikasi Anda telah disimpan.")).to_be_visible()
     assert modes(live_app, world.owner) == {"invitation": "in_app", "meeting_reminder": "immediate",
-                                            "draft_reminder": "digest"}
+                                            "draft_reminder": "digest", "follow_up_update": "immediate"}
     expect(page.get_by_role("group", name="Undangan ke pertemuan sesi")
            .get_by_role("radio", name="Hanya di aplikasi, tanpa email")).to_be_checked()
     assert fits(page)

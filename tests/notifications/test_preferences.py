@@ -26,7 +26,7 @@ from tests.hostile import HOSTILE, is_server_error
 from tests.notifications.conftest import parts
 from tests.notifications.test_messages import URL, follow, rows, send, set_locale
 
-OWNER_KINDS = ("invitation", "meeting_reminder", "draft_reminder")
+OWNER_KINDS = ("invitation", "meeting_reminder", "draft_reminder", "follow_up_update")
 
 
 def daily_time(after: datetime) -> datetime:
@@ -62,6 +62,7 @@ def test_the_account_page_offers_owners_and_staff_their_kinds_and_saves_the_choi
         assert checked(page, name) == ["immediate"]
     # Receipts cannot be switched off, even by a hand-made field.
     data = {"invitation": "in_app", "meeting_reminder": "digest", "draft_reminder": "immediate",
+            "follow_up_update": "digest",
             "proposal_receipt": "in_app", "outcome": "off"}
     response = post_form(client, "/notifikasi/preferensi", data, token_from="/akun")
     assert response.status_code == 303 and response.headers["Location"].endswith("/akun#notification-preferences")
@@ -69,10 +70,10 @@ def test_the_account_page_offers_owners_and_staff_their_kinds_and_saves_the_choi
     assert "Pengaturan notifikasi Anda telah disimpan." in page
     assert checked(page, "invitation") == ["in_app"] and checked(page, "meeting_reminder") == ["digest"]
     assert stored(app, world.owner) == {"invitation": "in_app", "meeting_reminder": "digest",
-                                        "draft_reminder": "immediate"}
+                                        "draft_reminder": "immediate", "follow_up_update": "digest"}
     with app_db(app) as session:
         event = session.scalars(select(AuditEvent).where(AuditEvent.action == "notification_preferences.saved")).one()
-        assert event.after == {"invitation": "in_app", "meeting_reminder": "digest"}
+        assert event.after == {"invitation": "in_app", "meeting_reminder": "digest", "follow_up_update": "digest"}
     # A choice missing: the form comes back with the message and what was chosen, nothing saved.
     response = post_form(client, "/notifikasi/preferensi", {"invitation": "digest"}, token_from="/akun")
     assert response.status_code == 400
@@ -92,7 +93,8 @@ def test_the_account_page_offers_owners_and_staff_their_kinds_and_saves_the_choi
 def test_hostile_input_on_the_preferences_form(app, client, make_world, login_as):
     world = make_world(owner=True)
     login_as(world.owner)
-    base = {"invitation": "in_app", "meeting_reminder": "digest", "draft_reminder": "immediate"}
+    base = {"invitation": "in_app", "meeting_reminder": "digest", "draft_reminder": "immediate",
+            "follow_up_update": "immediate"}
 
     def count():
         with app_db(app) as session:
@@ -121,7 +123,8 @@ def test_in_app_only_sends_no_mail_and_the_digest_gathers_into_one_mail_with_one
     world = make_world(facilitator=True, owner=True, title="Musrenbang Tematik Kuliner",
                        proposals=[{"business": "owner", "submit": False, "title": f"Draf {n}"} for n in ("satu", "dua")])
     login_as(world.owner)
-    data = {"invitation": "in_app", "meeting_reminder": "immediate", "draft_reminder": "digest"}
+    data = {"invitation": "in_app", "meeting_reminder": "immediate", "draft_reminder": "digest",
+            "follow_up_update": "immediate"}
     assert post_form(client, "/notifikasi/preferensi", data, token_from="/akun").status_code == 303
     set_locale(app, world.owner, locale)
     with app.app_context():
