@@ -197,6 +197,13 @@ class RankedProposal:
         return Selection.of_flag(self.selected)
 
     @property
+    def below_ceiling_line(self) -> bool:
+        """Ranked, not funded, and for want of room under the ceiling (not a cap or a competitor):
+        the ranked list draws the budget line above the first such proposal."""
+        return (self.rank is not None and not self.selected and self.not_selected is not None
+                and self.not_selected.reason not in (WhyNotSelected.EXCLUSIVE, WhyNotSelected.CATEGORY_CAP))
+
+    @property
     def moved(self) -> int | None:
         """Places gained (positive) or lost (negative) against the saved weights."""
         if self.rank is None or self.previous_rank is None:
