@@ -14,6 +14,17 @@ def _to_breakdown(payload: dict) -> tuple[str, dict]:
     return "proposals.detail", {"proposal_id": payload["proposal_id"]}
 
 
+def _owners(proposal: Proposal) -> list:
+    """Who hears of a proposal's outcome: its business's owner and, for a joint proposal, every
+    co-proposer's, each once."""
+    businesses = [proposal.business] + [row.business for row in proposal.co_proposers]
+    owners = {}
+    for business in businesses:
+        if business is not None and business.user is not None:
+            owners.setdefault(business.user.id, business.user)
+    return list(owners.values())
+
+
 def _base(proposal: Proposal) -> dict:
     return {"proposal_id": proposal.id, "receipt_number": proposal.receipt_number, "title": proposal.title,
             "session_id": proposal.session_id, "session_title": proposal.themed_session.title}
@@ -34,20 +45,17 @@ def outcome(event, actor, themed_session) -> list[Notice]:
     proposals = db.session.scalars(
         select(Proposal).where(Proposal.session_id == themed_session.id, Proposal.status == ProposalStatus.SUBMITTED,
                                Proposal.merged_into_id.is_(None))  # a merged one is ranked as its joint one
-        .options(selectinload(Proposal.business)).order_by(Proposal.id))
+        .options(selectinload(Proposal.business), selectinload(Proposal.co_proposers)).order_by(Proposal.id))
     for proposal in proposals:
-        owner = proposal.business.user if proposal.business else None
-        if owner is None:
-            continue
         line = lines.get(proposal.receipt_number) or {}
         decision = proposal.decision
-        notices.append(Notice(owner, {
+        notices.extend(Notice(owner, {
             **_base(proposal), "rank": line.get("rank"), "ranked": ranked, "score": line.get("score"),
             "selected": bool(line.get("selected")), "budget_ceiling": export["session"]["budget_ceiling"],
             "estimated_cost": proposal.estimated_cost,
             "decision": decision.outcome.value if decision else None, "reason": decision.reason if decision else "",
             "excluded": snapshot.payload.get("excluded", {}).get(str(proposal.id)),
-            "version": snapshot.version}))
+            "version": snapshot.version}) for owner in _owners(proposal))
     return notices
 
 
@@ -57,9 +65,8 @@ def outcome_corrected(event, actor, proposal) -> list[Notice]:
     before, after = event.before or {}, event.after or {}
     if (before.get("outcome"), before.get("reason")) == (after.get("outcome"), after.get("reason")):
         return []
-    owner = proposal.business.user if proposal.business else None
-    if owner is None or proposal.status is not ProposalStatus.SUBMITTED:
+    if proposal.status is not ProposalStatus.SUBMITTED:
         return []
     return [Notice(owner, {**_base(proposal), "decision": after.get("outcome"), "reason": after.get("reason") or "",
                            "previous_decision": before.get("outcome"), "rank": after.get("rank"),
-                           "correction_reason": after.get("correction_reason") or ""})]
+                           "correction_reason": after.get("correction_reason") or ""}) for owner in _owners(proposal)]

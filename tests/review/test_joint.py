@@ -281,3 +281,24 @@ def test_hostile_input_in_the_merge_form(app, client, world):
             assert undo.status_code == 303, (label, name)
             with app_db(app) as session:
                 assert all(session.get(Proposal, pid).merged_into_id is None for pid in originals), (label, name)
+
+
+def test_every_co_proposer_hears_the_joint_proposals_outcome(app, client, world):
+    from participation.extensions import db
+    from participation.models import Proposal, ThemedSession, User
+    from participation.review import services
+    from tests.factories import as_actor, rate
+
+    world, ids = world
+    joint_id = joint_id_from(post_merge(client, world, [ids["owner_original"], ids["second_original"]]))
+    with app.app_context():
+        themed_session = db.session.get(ThemedSession, world.session)
+        planner = db.session.get(User, world.planner)
+        rate([db.session.get(Proposal, joint_id)], [planner])
+        services.finalize(themed_session, {}, as_actor(planner))
+        db.session.commit()
+        owners = {db.session.get(Proposal, pid).business.user_id for pid in (ids["owner_original"],
+                                                                             ids["second_original"])}
+    outcome = notices(app, "outcome")
+    assert {user for user, proposal in outcome if proposal == joint_id} == owners
+    assert not {proposal for _, proposal in outcome} & {ids["owner_original"], ids["second_original"]}
