@@ -168,6 +168,16 @@ class Proposal(db.Model):
         """Not submitted yet: the owner may still submit it or delete it."""
         return self.status is ProposalStatus.DRAFT
 
+    @property
+    def is_submitted(self) -> bool:
+        """Submitted and not withdrawn: it is ranked (a joint proposal: in place of its originals)."""
+        return self.status is ProposalStatus.SUBMITTED
+
+    @property
+    def is_withdrawn(self) -> bool:
+        """Withdrawn by its owner (or, for a joint proposal, its merge undone)."""
+        return self.status is ProposalStatus.WITHDRAWN
+
     def can_view(self, user) -> bool:
         """The owner, and the session's planners and facilitators (and admins)."""
         return self.is_owned_by(user) or self.is_co_proposed_by(user) or self.themed_session.can_facilitate(user)

@@ -12,7 +12,11 @@ from tests.browser.conftest import axe_violations, screenshot
 
 pytestmark = pytest.mark.browser
 
-OPERATIONS = ("/api/v1/sessions", "/api/v1/sessions/{session_id}", "/api/v1/sessions/{session_id}/results")
+# One entry per operation: the session's proposals are read (GET) and written (POST).
+OPERATIONS = ("/api/v1/sessions", "/api/v1/sessions/{session_id}", "/api/v1/sessions/{session_id}/results",
+              "/api/v1/sessions/{session_id}/follow-up", "/api/v1/sessions/{session_id}/proposals",
+              "/api/v1/sessions/{session_id}/proposals", "/api/v1/sessions/{session_id}/ranking",
+              "/api/v1/me/proposals", "/api/v1/proposals/{proposal_id}")
 
 
 @pytest.mark.parametrize("width", [1366, 390])

@@ -108,7 +108,7 @@ def test_planner_review_journey(live_app, page, world):
     page.get_by_role("button", name="Finalisasi").click()
     expect(page.get_by_text("Musrenbang telah difinalkan.")).to_be_visible()
     with page.expect_download() as download_info:
-        page.get_by_role("link", name="XLSX").click()
+        page.get_by_role("link", name="XLSX", exact=True).click()
     download = download_info.value
     workbook = load_workbook(io.BytesIO(open(download.path(), "rb").read()))
     assert workbook.sheetnames == ["Peringkat", "Kriteria", "Sesi"]
