@@ -197,7 +197,7 @@ def exports_text(app, session_id: int) -> str:
 
 def test_data_zip_holds_the_users_data_and_files_and_nothing_of_anyone_else(app, client, world):
     assert post_form(client, "/notifikasi/preferensi", {"invitation": "digest", "meeting_reminder": "in_app",
-                                                        "draft_reminder": "immediate"},
+                                                        "draft_reminder": "immediate", "follow_up_update": "in_app"},
                      token_from="/akun").status_code == 303
     response = client.get("/akun/data.zip")
     assert response.status_code == 200
@@ -226,7 +226,8 @@ def test_data_zip_holds_the_users_data_and_files_and_nothing_of_anyone_else(app,
     in_app_receipt = data["notifications"][4]
     assert in_app_receipt["state"] == "sent" and in_app_receipt["read_at"] is None
     assert [(p["kind"], p["mode"]) for p in data["notification_preferences"]] == [
-        ("draft_reminder", "immediate"), ("invitation", "digest"), ("meeting_reminder", "in_app")]
+        ("draft_reminder", "immediate"), ("follow_up_update", "in_app"), ("invitation", "digest"),
+        ("meeting_reminder", "in_app")]
     assert data["account"]["email_verified_at"] is not None
     assert sorted(p["id"] for p in data["proposals"]) == sorted([world["mine"], world["live"], world["draft"]])
     mine = next(p for p in data["proposals"] if p["id"] == world["mine"])
