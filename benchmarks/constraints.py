@@ -23,30 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from benchmarks._machine import cpu_model  # noqa: E402
-from benchmarks.review import N_PLANNERS, N_PROPOSALS, PASSWORD, build  # noqa: E402
+from benchmarks.review import N_PLANNERS, N_PROPOSALS, build, sign_in  # noqa: E402
 
 CAP_SHARE, PAIRS, MUST = 0.2, 50, 10
-TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
-
-
-def sign_in(app, client) -> None:
-    """The planner's password, then the second step with a code from a secret enrolled here."""
-    import pyotp
-
-    from participation.auth.two_factor import encrypt_secret
-    from participation.extensions import db
-    from participation.models import StaffTotp, User, utcnow
-
-    with app.app_context():
-        planner = db.session.scalar(db.select(User).where(User.email == "planner0@pemkot.example"))
-        db.session.add(StaffTotp(user_id=planner.id, secret=encrypt_secret(TOTP_SECRET), confirmed_at=utcnow()))
-        db.session.commit()
-    response = client.post("/masuk", data={"email": "planner0@pemkot.example", "password": PASSWORD})
-    assert response.status_code == 303
-    response = client.post("/masuk/verifikasi", data={"code": pyotp.TOTP(TOTP_SECRET).now()})
-    assert response.status_code == 303, response.status_code
-
-
 def timed(call, runs: int) -> tuple[float, float]:
     """Median wall and CPU seconds of `call` over `runs`, after one warm-up."""
     call()

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from benchmarks._machine import cpu_model  # noqa: E402
 from benchmarks.clusters import proposals as synthetic_texts  # noqa: E402
-from benchmarks.review import PASSWORD, build  # noqa: E402
+from benchmarks.review import build, sign_in  # noqa: E402
 
 GOAL_SECONDS = 2.0
 
@@ -64,27 +64,6 @@ def time_clusters(app, session_id: int, runs: int) -> tuple[list[float], list[fl
             cpu.append(time.process_time() - start_cpu)
         db.session.remove()
     return wall, cpu, found
-
-
-TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
-
-
-def sign_in(app, client) -> None:
-    """The first planner signs in with password and second factor (enrolled here as if scanned)."""
-    import pyotp
-
-    from participation.auth.two_factor import encrypt_secret
-    from participation.extensions import db
-    from participation.models import StaffTotp, User, utcnow
-
-    with app.app_context():
-        planner = db.session.scalar(db.select(User).where(User.email == "planner0@pemkot.example"))
-        db.session.add(StaffTotp(user_id=planner.id, secret=encrypt_secret(TOTP_SECRET), confirmed_at=utcnow()))
-        db.session.commit()
-    response = client.post("/masuk", data={"email": "planner0@pemkot.example", "password": PASSWORD})
-    assert response.status_code == 303, response.status_code
-    response = client.post("/masuk/verifikasi", data={"code": pyotp.TOTP(TOTP_SECRET).now()})
-    assert response.status_code == 303, response.status_code
 
 
 def time_page(app, session_id: int, runs: int) -> tuple[list[float], list[float]]:

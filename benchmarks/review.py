@@ -25,6 +25,27 @@ N_PROPOSALS, N_PLANNERS = 2_000, 3
 PASSWORD = "Benchmark-Perencana-2027"
 
 
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+def sign_in(app, client) -> None:
+    """The first planner signs in with password and second factor (enrolled here as if scanned)."""
+    import pyotp
+
+    from participation.auth.two_factor import encrypt_secret
+    from participation.extensions import db
+    from participation.models import StaffTotp, User, utcnow
+
+    with app.app_context():
+        planner = db.session.scalar(db.select(User).where(User.email == "planner0@pemkot.example"))
+        db.session.add(StaffTotp(user_id=planner.id, secret=encrypt_secret(TOTP_SECRET), confirmed_at=utcnow()))
+        db.session.commit()
+    response = client.post("/masuk", data={"email": "planner0@pemkot.example", "password": PASSWORD})
+    assert response.status_code == 303, response.status_code
+    response = client.post("/masuk/verifikasi", data={"code": pyotp.TOTP(TOTP_SECRET).now()})
+    assert response.status_code == 303, response.status_code
+
+
 def build(database_url: str, instance: Path, n_proposals: int = N_PROPOSALS):
     """A migrated database holding the generated session; returns (app, session id, criterion ids)."""
     os.environ["INSTANCE_PATH"] = str(instance)
@@ -105,8 +126,7 @@ def main() -> None:
         for name, url in targets.items():
             app, session_id, criteria = build(url, Path(tmp) / f"instance-{name}")
             client = app.test_client()
-            response = client.post("/masuk", data={"email": "planner0@pemkot.example", "password": PASSWORD})
-            assert response.status_code == 303
+            sign_in(app, client)
             ranked = f"/sesi/{session_id}/peringkat"
             whatif = ranked + "?" + "&".join(f"w{cid}={1 + i % 3}" for i, cid in enumerate(criteria))
             for label, target in (("ranked list page (first page of 50, stability with 200 draws)", ranked),
