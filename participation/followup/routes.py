@@ -10,7 +10,7 @@ from participation import storage
 from participation.extensions import db
 from participation.followup import imports, services
 from participation.followup.forms import FollowUpDetailsForm, FollowUpUpdateForm
-from participation.intake.forms import MAX_IMPORT_BYTES, ImportForm
+from participation.intake.forms import ImportForm, read_upload
 from participation.intake.imports import ImportFileError, ImportRefused, TableLimits
 from participation.models import FollowUp, FollowUpUpdate, ThemedSession
 from participation.security import STAFF, rerender_on_csrf_error, role_required, web_actor
@@ -131,17 +131,6 @@ def details(follow_up_id: int):
     return _render_update(db.session.get(FollowUp, follow_up_id), FollowUpUpdateForm(formdata=None), form, 400)
 
 
-def _read_upload(form: ImportForm) -> tuple[str, bytes] | None:
-    """The uploaded file's name and bytes; None, with the reason on the form, when there is none or it is too large."""
-    upload = form.file.data
-    if not upload or not getattr(upload, "filename", None):
-        form.file.errors.append(_("Choose a file."))
-        return None
-    data = upload.stream.read(MAX_IMPORT_BYTES + 1)
-    if len(data) > MAX_IMPORT_BYTES:
-        form.file.errors.append(_("The file is too large for the web upload; use the command line."))
-        return None
-    return upload.filename, data
 
 
 @bp.route("/sesi/<int:session_id>/tindak-lanjut/impor", methods=["GET", "POST"])
@@ -152,7 +141,7 @@ def import_file(session_id: int):
     if not themed_session.can_manage(current_user):
         abort(403)
     form, result = ImportForm(), None
-    if form.validate_on_submit() and (upload := _read_upload(form)):
+    if form.validate_on_submit() and (upload := read_upload(form)):
         try:
             result = imports.import_follow_up(themed_session, *upload, web_actor(), limits=TableLimits.for_web())
         except ImportRefused as error:

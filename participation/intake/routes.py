@@ -13,7 +13,7 @@ from participation.forms import parse_id
 from participation import jobs
 from participation.intake import imports, services
 from participation.intake import jobs as intake_jobs
-from participation.intake.forms import MAX_IMPORT_BYTES, BlankFormsForm, ImportForm
+from participation.intake.forms import BlankFormsForm, ImportForm, read_upload
 from participation.intake.owner_match import ask_about_owner, separate_registration_notice
 from participation.models import Invitation, Job, Proposal, ThemedSession
 from participation.documents.services import letterhead
@@ -95,16 +95,6 @@ def refuse_frozen(session_id: int):
     return redirect(url_for("intake.roster", session_id=session_id), code=303)
 
 
-def _read_upload(form: ImportForm) -> tuple[str, bytes] | None:
-    upload = form.file.data
-    if not upload or not getattr(upload, "filename", None):
-        form.file.errors.append(_("Choose a file."))
-        return None
-    data = upload.stream.read(MAX_IMPORT_BYTES + 1)
-    if len(data) > MAX_IMPORT_BYTES:
-        form.file.errors.append(_("The file is too large for the web upload; use the command line."))
-        return None
-    return upload.filename, data
 
 
 def to_job_page(job: Job):
@@ -124,7 +114,7 @@ def run_import(form: ImportForm, importer, *, job_kind: str, themed_session: The
     Returns (filename, result); result is None when the file itself could not be used, and the
     reason is on the form.
     """
-    if not (form.validate_on_submit() and (upload := _read_upload(form))):
+    if not (form.validate_on_submit() and (upload := read_upload(form))):
         return None, None
     try:
         if intake_jobs.runs_as_job(*upload):
