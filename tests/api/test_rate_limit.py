@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -46,6 +47,24 @@ def test_anonymous_calls_count_per_address(app_config):
     assert client.get("/api/v1/sessions", environ_overrides={"REMOTE_ADDR": "192.0.2.7"}).status_code == 200
 
 
+def both_workers_serve(url: str, access_log: Path, timeout: float = 120) -> None:
+    """Until each of the two workers has answered a /healthz (not counted by the API limits).
+
+    A worker still importing the app under a loaded machine would leave the other to serve the whole
+    burst, and the test would prove nothing about counting across workers.
+    """
+    deadline = time.monotonic() + timeout
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        while time.monotonic() < deadline:
+            list(pool.map(lambda _: requests.get(url + "/healthz", headers={"Connection": "close"}, timeout=90),
+                          range(4)))
+            lines = access_log.read_text().splitlines() if access_log.exists() else []
+            if len({line.split()[0] for line in lines if "/healthz" in line}) == 2:
+                return
+            time.sleep(0.2)
+    pytest.fail(f"the second gunicorn worker never answered within {timeout:.0f} s")
+
+
 @pytest.fixture
 def two_workers(app, make_user, database_url, tmp_path):
     """gunicorn with two workers on the test database and small API limits; yields (url, token, access log)."""
@@ -64,7 +83,7 @@ def two_workers(app, make_user, database_url, tmp_path):
             cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
     try:
         wait_for(port, process, log)
-        requests.get(f"http://127.0.0.1:{port}/healthz", timeout=90)  # a worker has booted (not counted)
+        both_workers_serve(f"http://127.0.0.1:{port}", access_log)
         yield f"http://127.0.0.1:{port}", token, access_log, log
     finally:
         stop(process)
