@@ -145,8 +145,13 @@ def replay(proposal: Proposal):
 
 
 def form_for(themed_session: ThemedSession, data: dict) -> ProposalForm:
-    """The web form filled in from the JSON body (numbers as the digits a person would type)."""
-    fields = {name: str(value) for name, value in data.items() if value is not None and name != "status"}
+    """The web form filled in from the JSON body (numbers as the digits a person would type).
+
+    A JSON number with decimals is written with a decimal comma, as the form reads it: 1.555
+    must not become "1.555", which the form reads as one thousand five hundred and fifty-five.
+    """
+    fields = {name: str(value).replace(".", ",") if isinstance(value, float) else str(value)
+              for name, value in data.items() if value is not None and name != "status"}
     return ProposalForm(formdata=MultiDict(fields), meta={"csrf": False}, themed_session=themed_session)
 
 

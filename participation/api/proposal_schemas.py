@@ -23,6 +23,20 @@ class StrictInteger(ma.fields.Integer):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
+class StrictNumber(ma.fields.Float):
+    """A JSON number (whole or with decimals); `true`, `"1,5"` and NaN are refused."""
+
+    def __init__(self, **kwargs):
+        super().__init__(allow_nan=False, error_messages={
+            "invalid": _l("Enter a number, as a JSON number such as 20 or 1.5."),
+            "special": _l("Enter a number, as a JSON number such as 20 or 1.5.")}, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class StrictString(ma.fields.String):
     """A JSON string of bounded length (the form then applies its own limits and messages)."""
 
@@ -73,6 +87,9 @@ class ProposalSchema(ma.Schema):
     estimated_cost = ma.fields.Integer(required=True, allow_none=True, metadata={"description": "Whole Rupiah"})
     beneficiaries = ma.fields.Integer(required=True, allow_none=True)
     jobs_created = ma.fields.Integer(required=True, allow_none=True)
+    volume = ma.fields.Float(required=True, allow_none=True,
+                             metadata={"description": "How much the cost buys (SIPD's volume), e.g. 20"})
+    satuan = ma.fields.String(required=True, metadata={"description": "The unit of the volume, e.g. paket"})
     kelurahan = ma.fields.String(required=True)
     kecamatan = ma.fields.String(required=True)
     kelurahan_code = ma.fields.String(required=True, allow_none=True)
@@ -104,6 +121,9 @@ class NewProposalSchema(ma.Schema):
     estimated_cost = StrictInteger(load_default=None, allow_none=True, metadata={"description": "Whole Rupiah"})
     beneficiaries = StrictInteger(load_default=None, allow_none=True)
     jobs_created = StrictInteger(load_default=None, allow_none=True)
+    volume = StrictNumber(load_default=None, allow_none=True,
+                          metadata={"description": "How much the cost buys, above 0 with at most two decimals"})
+    satuan = StrictString(load_default=None, allow_none=True, metadata={"description": "At most 50 characters"})
     kelurahan = StrictString(load_default=None, allow_none=True)
     kecamatan = StrictString(load_default=None, allow_none=True)
     kelurahan_code = StrictString(load_default=None, allow_none=True)

@@ -134,12 +134,33 @@ def test_a_draft_and_the_forms_own_messages_by_field(app, client, world):
     assert list(foreign.get_json()["error"]["fields"]) == ["category_id"]
 
 
+def test_a_proposal_carries_its_volume_and_unit_with_the_forms_checks(app, client, world):
+    headers = bearer(issue_token(app, world.owner))
+    url = f"/api/v1/sessions/{world.session}/proposals"
+    made = client.post(url, json={**FULL, "volume": 1.5, "satuan": "paket"}, headers=headers)
+    assert made.status_code == 201
+    assert (made.get_json()["volume"], made.get_json()["satuan"]) == (1.5, "paket")
+    whole = client.post(url, json={**FULL, "volume": 20}, headers=headers)
+    assert (whole.get_json()["volume"], whole.get_json()["satuan"]) == (20, "")
+    for volume in (0, -2, 1.555):
+        refused = client.post(url, json={**FULL, "volume": volume}, headers=headers)
+        assert refused.status_code == 422
+        assert refused.get_json()["error"]["fields"] == {
+            "volume": ["Isi volume lebih dari nol dengan paling banyak dua desimal, misalnya 20 atau 1,5."]}
+    long_unit = client.post(url, json={**FULL, "satuan": "x" * 51}, headers=headers)
+    assert long_unit.get_json()["error"]["fields"] == {"satuan": ["Satuan paling banyak 50 karakter."]}
+    assert proposal_count(app) == 4
+
+
 @pytest.mark.parametrize("body,field", [
     ({"title": 12345}, "title"),
     ({"title": "Pelatihan pemasaran", "estimated_cost": "15000000"}, "estimated_cost"),
     ({"title": "Pelatihan pemasaran", "beneficiaries": 2.5}, "beneficiaries"),
     ({"title": "Pelatihan pemasaran", "jobs_created": True}, "jobs_created"),
     ({"title": "Pelatihan pemasaran", "status": "approved"}, "status"),
+    ({"title": "Pelatihan pemasaran", "volume": "1,5"}, "volume"),
+    ({"title": "Pelatihan pemasaran", "volume": False}, "volume"),
+    ({"title": "Pelatihan pemasaran", "satuan": 20}, "satuan"),
     ({"title": "Pelatihan pemasaran", "receipt_number": "MT-2027-0001"}, "receipt_number"),
     ({}, "title"),
 ])
