@@ -16,7 +16,12 @@ The shape of data.json (version 1; README.md "Personal data" describes it too):
                     source, paper_form_number, status, votes, created_at, updated_at, submitted_at,
                     history [{from, to, at, note, by}], attachment null | {name, type, size,
                     sha256, file}, decision null | {outcome, reason, decided_at},
-                    result null | {rank, score, selected, values}}],
+                    result null | {rank, score, selected, values},
+                    follow_up null | {opd_code, opd_name, budget_year, allocated_amount, status, progress,
+                                      realised_amount, cancel_reason, updated_at,
+                                      updates [{id, dated, status, progress, realised_amount, note,
+                                                cancel_reason, created_at, by, photo null | {name,
+                                                type, size, sha256, file}}]}}],
      "notifications": [{id, kind, channel, state, created_at, sent_at, read_at, attempts,
                         payload {…what the message said: receipt number, title, session…}}],
      "notification_preferences": [{kind, mode, updated_at}],
@@ -30,6 +35,8 @@ Times are UTC, ISO 8601 with a Z. `by` (and a conflict's `declared_by`, `withdra
 session: who is not said) or null (nobody signed in, or a script). An audit entry's `ip` is given
 only for the user's own acts. `file` is the attachment's path inside the zip. `result` is the
 proposal's line of the official ranking once the session is finalised (as the owner's page shows).
+`follow_up` is a funded proposal's progress after the decision, each update with its photo, as the
+owner's proposal page shows them.
 An API token is listed by its shown prefix, never its secret nor the secret's hash.
 Nothing of other people is included: no other business's proposals, no planner's name or
 individual ratings, no other account's addresses.
@@ -55,6 +62,8 @@ from participation.models import (
     AuditEvent,
     Business,
     Decision,
+    FollowUp,
+    FollowUpUpdate,
     IdentityChange,
     Invitation,
     Notification,
@@ -75,6 +84,8 @@ data.json   semua data yang disimpan tentang akun Anda (profil, usaha, usulan, u
             everything held about your account (profile, business, proposals, invitations,
             notifications, audit entries about you); times in UTC.
 lampiran/   berkas yang Anda lampirkan pada usulan / the files attached to your proposals.
+tindak-lanjut/  foto kabar tindak lanjut usulan Anda yang didanai /
+            the photos of the follow-up updates of your funded proposals.
 
 Format: "{format}", versi/version {version}. Kolom "by" pada catatan audit: "self" = Anda,
 "staff" = petugas sesi (namanya tidak disertakan), null = tanpa akun / without an account.
@@ -109,6 +120,7 @@ def personal_data(user: User) -> tuple[dict, list[tuple[str, StoredFile]]]:
                                       "size": proposal.attachment_size,
                                       "sha256": proposal.attachment_file.sha256, "file": path}
                 files.append((path, proposal.attachment_file))
+            item["follow_up"] = _follow_up(proposal, user, files)
             proposals.append(item)
     document = {
         "format": FORMAT,
@@ -243,6 +255,30 @@ def _proposal(proposal: Proposal, user: User) -> dict:
                                                    "decided_at": _time(decision.decided_at)},
         "result": result,
     }
+
+
+def _follow_up(proposal: Proposal, user: User, files: list[tuple[str, StoredFile]]) -> dict | None:
+    """A funded proposal's follow-up and its updates; the updates' photos join `files`."""
+    follow_up = db.session.scalar(select(FollowUp).where(FollowUp.proposal_id == proposal.id)
+                                  .options(selectinload(FollowUp.updates).selectinload(FollowUpUpdate.photo_file)))
+    if follow_up is None:
+        return None
+    updates = []
+    for update in follow_up.updates:
+        photo = None
+        if update.photo_file is not None:
+            path = f"tindak-lanjut/{update.id}-{_safe_name(update.photo_name)}"
+            photo = {"name": update.photo_name, "type": update.photo_type, "size": update.photo_size,
+                     "sha256": update.photo_file.sha256, "file": path}
+            files.append((path, update.photo_file))
+        updates.append({"id": update.id, "dated": update.dated.isoformat(), "status": _code(update.status),
+                        "progress": update.progress, "realised_amount": update.realised_amount,
+                        "note": update.note, "cancel_reason": update.cancel_reason,
+                        "created_at": _time(update.created_at), "by": _by(update.author_id, user), "photo": photo})
+    return {"opd_code": follow_up.opd_code, "opd_name": follow_up.opd_name, "budget_year": follow_up.budget_year,
+            "allocated_amount": follow_up.allocated_amount, "status": _code(follow_up.status),
+            "progress": follow_up.progress, "realised_amount": follow_up.realised_amount,
+            "cancel_reason": follow_up.cancel_reason, "updated_at": _time(follow_up.updated_at), "updates": updates}
 
 
 def _audit_events(user: User, business: Business | None, proposal_ids: list[int]) -> list[dict]:

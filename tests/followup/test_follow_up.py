@@ -164,6 +164,33 @@ def test_staff_record_an_update_with_a_photo_and_the_owner_sees_it_and_is_told(a
     assert "Perkembangan usulan Anda yang didanai: " + receipt in text_of(planner_client.get("/notifikasi/"))
 
 
+def test_the_owners_data_zip_holds_the_follow_up_with_its_photo(app, planner_client, world, login_as):
+    import json
+    import zipfile
+
+    target = follow_up_id(app, world.receipts[0])
+    assert post_update(planner_client, target, photo=(io.BytesIO(PNG_BYTES), "mesin/../x.png")).status_code == 303
+    assert post_update(planner_client, target, status="selesai", progress="100", realised="28000000",
+                       note="Mesin terpasang.").status_code == 303
+    planner_client.post("/keluar", data={"csrf_token": csrf_token(planner_client, "/")})
+    login_as(world.owner)
+    response = planner_client.get("/akun/data.zip")
+    assert response.status_code == 200
+    archive = zipfile.ZipFile(io.BytesIO(response.data))
+    document = json.loads(archive.read("data.json"))
+    funded = next(p for p in document["proposals"] if p["receipt_number"] == world.receipts[0])
+    follow_up = funded["follow_up"]
+    assert (follow_up["status"], follow_up["progress"], follow_up["realised_amount"],
+            follow_up["allocated_amount"]) == ("selesai", 100, 28_000_000, COSTS[0])
+    assert [(u["status"], u["progress"], u["note"], u["by"]) for u in follow_up["updates"]] == [
+        ("berjalan", 40, "Mesin sudah dipesan.", "staff"), ("selesai", 100, "Mesin terpasang.", "staff")]
+    photo = follow_up["updates"][0]["photo"]
+    assert photo["file"].startswith("tindak-lanjut/") and "/" not in photo["file"][len("tindak-lanjut/"):]
+    assert archive.read(photo["file"]) == PNG_BYTES and follow_up["updates"][1]["photo"] is None
+    # The other businesses' funded proposals are not the owner's data.
+    assert {p["receipt_number"] for p in document["proposals"]} == {world.receipts[0]}
+
+
 @pytest.mark.parametrize("fields,message", [
     ({"progress": "101"}, "Progres fisik harus bilangan bulat 0 sampai 100."),
     ({"progress": "-3"}, "Progres fisik harus bilangan bulat 0 sampai 100."),
