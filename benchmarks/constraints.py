@@ -5,8 +5,9 @@ Usage: .venv/bin/python benchmarks/constraints.py [--runs 11] [--postgres URL]
 Builds benchmarks/review.py's generated session (SQLite, and PostgreSQL when one answers), times the
 ranked list page through the Flask test client without constraints (the baseline, in the same run),
 then with 8 category caps (each 20 % of the ceiling), 50 exclusive pairs and 10 must-fund proposals
-set through the services, and the constrained `optimal` selection of the session's 2,000 scores
-against the unconstrained one. Reports medians, CPU time beside wall time (the machine is shared),
+set through the services; then the same page with the session set to `optimal` selection (its
+stability left to the worker) and what the worker's stability job spends; and the constrained
+`optimal` selection of the session's 2,000 scores against the unconstrained one. Reports medians, CPU time beside wall time (the machine is shared),
 and the ratios.
 """
 from __future__ import annotations
@@ -91,6 +92,35 @@ def selection_times(session_id: int, runs: int) -> dict:
     }
 
 
+def set_selection(session_id: int, method: str) -> None:
+    """The session's selection method, set directly (a benchmark's setting, not a planner's edit)."""
+    from participation.extensions import db
+    from participation.models import SelectionMethod, ThemedSession
+
+    db.session.get(ThemedSession, session_id).selection_method = SelectionMethod(method)
+    db.session.commit()
+
+
+def stability_job(session_id: int, runs: int) -> tuple[float, float]:
+    """What the worker's selection_stability job spends: a ranking with stability, computed."""
+    from participation.extensions import db
+    from participation.models import ThemedSession
+    from participation.review.ranking import build_ranking
+
+    def compute():
+        with db.session.no_autoflush:
+            ranking = build_ranking(db.session.get(ThemedSession, session_id), stability=True)
+        assert all(item.stability is not None for item in ranking.ranked)
+
+    wall, cpu = [], []
+    for _ in range(runs):  # no warm-up: each run is the same seconds of solving
+        start, start_cpu = time.perf_counter(), time.process_time()
+        compute()
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    return statistics.median(wall), statistics.median(cpu)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=11)
@@ -129,6 +159,17 @@ def main() -> None:
                   f"{constrained[0] * 1e3:.0f} ms wall, {constrained[1] * 1e3:.0f} ms CPU; ratio "
                   f"{constrained[0] / base[0]:.2f} (wall), {constrained[1] / base[1]:.2f} (CPU)")
             with app.app_context():
+                set_selection(session_id, "optimal")
+            optimal_page = timed(page, args.runs)
+            print(f"{name}: ranked list page, the same constraints, optimal selection (stability left to the "
+                  f"worker): median {optimal_page[0] * 1e3:.0f} ms wall, {optimal_page[1] * 1e3:.0f} ms CPU; ratio "
+                  f"{optimal_page[0] / base[0]:.2f} (wall) against the unconstrained greedy page")
+            with app.app_context():
+                job = stability_job(session_id, min(args.runs, 3))
+            print(f"{name}: the worker's stability job (20 exact programs): median {job[0]:.1f} s wall, "
+                  f"{job[1]:.1f} s CPU")
+            with app.app_context():
+                set_selection(session_id, "greedy")
                 for label, (wall, cpu) in selection_times(session_id, args.runs).items():
                     print(f"{name}: select_within_budget {label}: median {wall * 1e3:.1f} ms wall, "
                           f"{cpu * 1e3:.1f} ms CPU")

@@ -107,6 +107,7 @@ def register_blueprints(app) -> None:
 
     import participation.documents.jobs  # noqa: F401  (registers the kinds of background job)
     import participation.intake.jobs  # noqa: F401
+    import participation.review.stability  # noqa: F401
     import participation.notifications.kinds  # noqa: F401  (registers the kinds of message)
     import participation.notifications.account_kinds  # noqa: F401
     import participation.notifications.outbox  # noqa: F401  (subscribes to the events)

@@ -165,6 +165,7 @@ ACCESS = {
     ("proposals.attachment", "GET"): {**signed_in(200, anonymous=404), "admin": 404},
     # Review: the ranked list, ratings, votes, AHP, decisions, finalisation, exports.
     ("review.ranking", "GET"): only(STAFF, 200),
+    ("review.compute_stability", "POST"): only(STAFF, 303),
     ("review.save_weights", "POST"): only(MANAGERS, 303),
     ("review.constraints", "GET"): only(MANAGERS, 200),
     ("review.set_must_fund", "POST"): only(MANAGERS, 400),  # an empty form: the receipt number and reason are asked

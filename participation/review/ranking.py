@@ -36,6 +36,7 @@ from participation.models import (
     SelectionMethod,
     ThemedSession,
 )
+from participation.review import stability as stability_jobs
 from participation.review.constraints import SessionConstraints, load_constraints
 
 STABILITY_DRAWS = {"greedy": 200, "optimal": 20}
@@ -186,6 +187,7 @@ class RankedProposal:
     previous_rank: int | None = None
     not_selected: NotSelected | None = None  # why it is not in the funded set (None when it is)
     must_fund_reason: str | None = None  # a planner's reason to fund it whatever its rank
+    required_raters: int | None = None  # planners whose rating it needs (set where it has a missing value)
 
     @property
     def complete(self) -> bool:
@@ -224,6 +226,8 @@ class Ranking:
     problem: str | None = None  # why nothing could be ranked (a setting the values do not allow)
     constraints: SessionConstraints = field(default_factory=SessionConstraints)
     constraint_problem: str | None = None  # why the must-fund set cannot be funded as a whole
+    stability_digest: str | None = None  # what the stability shares are (or would be) computed from
+    stability_deferred: bool = False  # too slow for a page and not computed yet (review/stability.py)
 
     @property
     def ranked(self) -> list[RankedProposal]:
@@ -414,10 +418,14 @@ def session_weights(themed_session: ThemedSession) -> np.ndarray:
     return raw / raw.sum() if raw.sum() > 0 else raw
 
 
-def build_ranking(themed_session: ThemedSession, *, weights=None, stability: bool = True,
+def build_ranking(themed_session: ThemedSession, *, weights=None, stability: bool | str = True,
                   proposals: list[Listed] | None = None, matrix: np.ndarray | None = None,
                   constraints: SessionConstraints | None = None) -> Ranking:
     """Rank the session's submitted proposals with the saved weights, or with `weights` (what-if).
+
+    `stability`: False skips it; True computes it (or takes the worker's result for the same
+    inputs); "quick", for pages, computes it only where that is fast and otherwise takes the
+    worker's result or leaves it out, with `Ranking.stability_deferred` set (review/stability.py).
 
     Tie rule (through `scoring.rank`): scores within 1e-9 tie and go by estimated cost,
     cheaper first, then by receipt number.
@@ -440,17 +448,28 @@ def build_ranking(themed_session: ThemedSession, *, weights=None, stability: boo
         items.append(RankedProposal(proposal=proposal, values=values,
                                     missing=[c for c, value in zip(criteria, row, strict=True) if value != value],
                                     must_fund_reason=constraints.must.get(proposal.id)))
+    if any(item.missing for item in items):
+        # The list says how many ratings a proposal waits for: the session's rule, lowered by the
+        # planners with a conflict of interest with its business (as `aggregate_cube` lowers it).
+        excused = excused_raters(themed_session, proposals).tolist()
+        planners = max(themed_session.planner_count, 1)
+        for item, count in zip(items, excused, strict=True):
+            if item.missing:
+                item.required_raters = max(min(themed_session.required_raters, planners - count), 0)
     index = np.flatnonzero(complete)
-    problem = constraint_problem = None
+    problem = constraint_problem = digest = None
+    deferred = False
     if index.size:
         try:
-            constraint_problem = _score(themed_session, criteria, weight_vector, directions, matrix[index],
-                                        [items[i] for i in index], stability, constraints)
+            constraint_problem, digest, deferred = _score(themed_session, criteria, weight_vector, directions,
+                                                          matrix[index], [items[i] for i in index], stability,
+                                                          constraints)
         except scoring.CellError as error:  # a value the session's method cannot take (SAW max)
             problem = refused_cell_message(criteria[error.column], items[index[error.row]],
                                            float(matrix[index[error.row], error.column]))
             for item in items:
-                item.score = item.rank = item.selected = None
+                item.score = item.rank = item.selected = item.stability = None
+            digest, deferred = None, False
     for item in items:
         if item.rank is None:
             item.not_selected = NOT_RANKED
@@ -459,7 +478,7 @@ def build_ranking(themed_session: ThemedSession, *, weights=None, stability: boo
     return Ranking(themed_session=themed_session, criteria=criteria, weights=weight_vector,
                    items=ranked + unranked, budget=themed_session.budget_ceiling,
                    generated_at=datetime.now(timezone.utc), problem=problem, constraints=constraints,
-                   constraint_problem=constraint_problem)
+                   constraint_problem=constraint_problem, stability_digest=digest, stability_deferred=deferred)
 
 
 def refused_cell_message(criterion: Criterion, item: RankedProposal, value: float) -> str:
@@ -481,8 +500,12 @@ def refused_cell_message(criterion: Criterion, item: RankedProposal, value: floa
 
 
 def _score(themed_session, criteria, weights, directions, matrix, items, stability,
-           constraints: SessionConstraints | None = None) -> str | None:
-    """Score, rank and select the complete proposals (in place); returns why the must-fund set cannot fit."""
+           constraints: SessionConstraints | None = None) -> tuple[str | None, str | None, bool]:
+    """Score, rank and select the complete proposals (in place).
+
+    Returns why the must-fund set cannot fit, the stability's input digest, and whether the
+    stability was left to the worker (see `build_ranking`).
+    """
     method = themed_session.scoring_method.value
     normalization = themed_session.normalization.value
     selection = themed_session.selection_method.value
@@ -502,13 +525,27 @@ def _score(themed_session, criteria, weights, directions, matrix, items, stabili
     if problem:  # shown on the page; the rest of the constraints still apply
         limits = {**limits, "must": None}
     chosen = scoring.select_within_budget(scores, costs, budget, selection, **limits)
-    shares = None
+    shares, digest, deferred = None, None, False
     if stability:
         draws = STABILITY_DRAWS[selection]
-        shares = scoring.selection_stability(matrix, weights, directions, costs, budget,
-                                             method=method, selection=selection, spread=STABILITY_SPREAD,
-                                             draws=draws, seed=themed_session.id, normalization=normalization,
-                                             **limits)
+        slow = stability_jobs.is_slow(selection, costs, limits)
+        if slow:
+            digest = stability_jobs.inputs_digest(
+                [item.proposal.id for item in items], matrix, weights, directions, costs, budget,
+                {"method": method, "selection": selection, "normalization": normalization, "draws": draws,
+                 "spread": STABILITY_SPREAD, "seed": themed_session.id}, limits)
+            cached = stability_jobs.cached_shares(themed_session.id, digest)
+            if cached is not None:
+                shares = np.array([cached.get(item.proposal.id, np.nan) for item in items])
+                if np.isnan(shares).any():  # cannot happen with a matching digest; computed again if so
+                    shares = None
+        if shares is None and slow and stability == "quick":
+            deferred = True
+        elif shares is None:
+            shares = scoring.selection_stability(matrix, weights, directions, costs, budget,
+                                                 method=method, selection=selection, spread=STABILITY_SPREAD,
+                                                 draws=draws, seed=themed_session.id,
+                                                 normalization=normalization, **limits)
     keys = [c.key for c in criteria]
     share_list = [None] * len(items) if shares is None else shares.tolist()
     for item, score, place, taken, part, share in zip(items, scores.tolist(), ranks.tolist(), chosen.tolist(),
@@ -517,7 +554,7 @@ def _score(themed_session, criteria, weights, directions, matrix, items, stabili
         item.contributions = dict(zip(keys, part, strict=True))
     _walk_budget(items, budget, themed_session.selection_method, limits)
     _explain(items, chosen, costs, budget, themed_session.selection_method, limits)
-    return problem
+    return problem, digest, deferred
 
 
 def selection_limits(items: list[RankedProposal], constraints: SessionConstraints) -> dict:

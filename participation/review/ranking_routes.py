@@ -4,12 +4,14 @@ from __future__ import annotations
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf import FlaskForm
 
-from participation import scoring
+from participation import jobs, scoring
 from participation.extensions import db
 from participation.i18n import criterion_value, number
 from participation.models import ThemedSession, WeightsOrigin
 from participation.review import conflicts, exports, services
+from participation.review import stability as stability_jobs
 from participation.review.blueprint import bp
 from participation.review.forms import make_ahp_form, make_whatif_form
 from participation.review.ranking import STABILITY_DRAWS, build_matrix, build_ranking, compare, load_proposals
@@ -29,7 +31,8 @@ def ranking(themed_session: ThemedSession):
     proposals = load_proposals(themed_session)
     matrix = build_matrix(themed_session, proposals, list(themed_session.criteria))
     whatif_form = make_whatif_form(themed_session)(request.args if _whatif_requested() else None)
-    saved = build_ranking(themed_session, proposals=proposals, matrix=matrix, stability=not _whatif_requested())
+    saved = build_ranking(themed_session, proposals=proposals, matrix=matrix,
+                          stability=False if _whatif_requested() else "quick")
     shown, trying = saved, False
     if _whatif_requested() and whatif_form.validate():
         shown = build_ranking(themed_session, weights=whatif_form.weights(), stability=False,
@@ -47,7 +50,25 @@ def ranking(themed_session: ThemedSession):
                            draws=STABILITY_DRAWS[themed_session.selection_method.value], bars=bars,
                            palette=PALETTE, left_out=conflicts.left_out_ratings(themed_session),
                            categories=themed_session.categories,
+                           stability_deferred=saved.stability_deferred,
+                           stability_job=stability_jobs.pending_job(themed_session) if saved.stability_deferred else None,
                            kecamatans=sorted({p.kecamatan for p in proposals if p.kecamatan}))
+
+
+@bp.route("/peringkat/stabilitas", methods=["POST"])
+@session_page(*STAFF)
+def compute_stability(themed_session: ThemedSession):
+    """Queue the stability the ranked list leaves to the worker (optimal selection under constraints)."""
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    job = stability_jobs.pending_job(themed_session)
+    if job is None:
+        job = jobs.enqueue(stability_jobs.KIND, web_actor(), themed_session=themed_session)
+        db.session.commit()
+    if job.user_id != current_user.id:  # another planner's job: its page is theirs; the list says it runs
+        flash(_("The stability is already being computed; the ranked list shows it when it is done."), "info")
+        return redirect(url_for("review.ranking", session_id=themed_session.id), code=303)
+    return redirect(url_for("jobs.detail", job_id=job.id), code=303)
 
 
 PALETTE = ("#0a3d91", "#1b7f5b", "#b35c00", "#7a3e9d", "#a11d48", "#2b6f8f", "#5d6b00", "#6b4f2a",

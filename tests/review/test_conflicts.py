@@ -304,3 +304,24 @@ def test_the_minutes_list_the_declarations(app, client, world, login_as):
     artifacts = Path(__file__).resolve().parents[2] / "test-artifacts" / "documents"
     artifacts.mkdir(parents=True, exist_ok=True)
     (artifacts / f"minutes-conflicts-{app.config['SQLALCHEMY_DATABASE_URI'].split(':')[0]}.pdf").write_bytes(response.data)
+
+
+def test_the_list_says_how_many_ratings_a_proposal_waits_for_fewer_where_a_planner_is_conflicted(
+        app, client, make_world, login_as):
+    world = make_world(planners=3, status=SessionStatus.REVIEW, rated=[4, None, None],
+                       proposals=[{"title": "Mesin pengemas untuk keripik"}, {"title": "Pelatihan pemasaran daring"}])
+    declare_for(app, world, planner_index=2, business_index=0)
+    login_as(world.planner)
+    body = client.get(f"/sesi/{world.session}/peringkat").get_data(as_text=True)
+    hints = {}
+    for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, flags=re.S):
+        for receipt in world.receipts:
+            if receipt in row:
+                hints[receipt] = re.search(r"data-required-raters>([^<]*)<", row).group(1)
+    # Every planner must rate: three for the second proposal, two for the first (one is conflicted).
+    assert hints == {world.receipts[0]: "(nilai dihitung setelah 2 perencana menilai)",
+                     world.receipts[1]: "(nilai dihitung setelah 3 perencana menilai)"}
+    declare_for(app, world, planner_index=1, business_index=0)
+    declare_for(app, world, planner_index=0, business_index=0)
+    body = client.get(f"/sesi/{world.session}/peringkat").get_data(as_text=True)
+    assert "setiap perencana sesi ini memiliki konflik kepentingan dengan usaha ini" in body
