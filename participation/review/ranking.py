@@ -524,7 +524,12 @@ def _score(themed_session, criteria, weights, directions, matrix, items, stabili
     problem = must_fund_problem(items, costs, budget, limits)
     if problem:  # shown on the page; the rest of the constraints still apply
         limits = {**limits, "must": None}
-    chosen = scoring.select_within_budget(scores, costs, budget, selection, **limits)
+    if stability_jobs.is_slow(selection, costs, limits):  # exact under constraints: reused while unchanged
+        chosen = stability_jobs.SELECTIONS.get(
+            stability_jobs.selection_digest(scores, costs, budget, selection, limits),
+            lambda: scoring.select_within_budget(scores, costs, budget, selection, **limits))
+    else:
+        chosen = scoring.select_within_budget(scores, costs, budget, selection, **limits)
     shares, digest, deferred = None, None, False
     if stability:
         draws = STABILITY_DRAWS[selection]

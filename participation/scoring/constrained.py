@@ -6,7 +6,9 @@ exclusive list, with the must-fund alternatives fixed in. Alternatives that cann
 (score ≤ 0, or costing more than the budget or their group's cap) are fixed out unless they are
 must-fund, as the unconstrained solver leaves them out.
 
-Before HiGHS sees it, the program is made small without changing its optimum: the LP relaxation
+Where the budget cannot bind (every selectable alternative in a capped group, the caps within the
+budget), the program is a set of knapsacks joined only by the exclusive lists, solved exactly
+without HiGHS (`_groups.solve_by_groups`). Otherwise, before HiGHS sees it, the program is made small without changing its optimum: the LP relaxation
 gives row prices and, rounded down and filled greedily, a feasible selection; alternatives whose
 other value provably cannot reach that selection's total are fixed, first by the LP's own bound,
 then by the tighter bound of `_fixing` (exact knapsacks per group). When many are still free, a
@@ -29,6 +31,7 @@ from functools import reduce
 import numpy as np
 
 from participation.scoring._fixing import knapsack_bound
+from participation.scoring._groups import solve_by_groups
 from participation.scoring.constraints import Constraints
 
 REPAIRS = 5
@@ -79,6 +82,11 @@ def optimal_constrained(values: np.ndarray, cost: np.ndarray, capacity: int, ord
     v = values[order]
     lower, upper = model.lower.copy(), model.upper.copy()  # rank order, as HiGHS sees them
     incumbent = greedy_constrained(order, cost, capacity, constraints)
+    low, high = np.empty_like(lower), np.empty_like(upper)  # by alternative
+    low[order], high[order] = lower, upper
+    by_groups = solve_by_groups(values, cost, capacity, order, constraints, low, high, incumbent)
+    if by_groups is not None:  # the budget cannot bind: exact knapsacks per capped group
+        return by_groups
     relaxation = linprog(-v, A_ub=model.matrix, b_ub=model.rhs, bounds=np.column_stack((lower, upper)),
                          method="highs")
     if relaxation.status == 0:

@@ -141,3 +141,53 @@ def test_finalising_takes_the_workers_result_or_computes_it(app, client, make_wo
         snapshot = finalize(session.get(ThemedSession, world.session), {}, as_actor(session.get(User, world.planner)))
         session.commit()
         assert snapshot.payload["stability"] == expected
+
+
+def test_the_exact_selection_is_solved_once_while_its_inputs_stay_the_same(app, make_world, monkeypatch):
+    from participation import scoring
+    from participation.review import stability
+
+    world = make(make_world, SelectionMethod.OPTIMAL)
+    set_cap(app, world, 50_000_000)
+    monkeypatch.setattr(stability, "SELECTIONS", stability.SelectionMemo())
+    solved = []
+    real = scoring.select_within_budget
+    monkeypatch.setattr(scoring, "select_within_budget", lambda *a, **k: solved.append(a[3]) or real(*a, **k))
+
+    def selected():
+        with app.test_request_context(), app_db(app) as session:
+            ranking = build_ranking(session.get(ThemedSession, world.session), stability=False)
+            return {item.proposal.receipt_number for item in ranking.items if item.selected}
+
+    first = selected()
+    assert selected() == first and solved == ["optimal"]  # the second view reused the first's set
+    set_cap(app, world, 45_000_000)  # another input: solved again, and within the new cap
+    after = selected()
+    assert solved == ["optimal", "optimal"]
+    with app_db(app) as session:
+        from participation.models import Proposal
+
+        in_capped = sum(p.estimated_cost for p in session.scalars(select(Proposal).where(
+            Proposal.receipt_number.in_(after), Proposal.category_id == world.categories[0])))
+    assert in_capped <= 45_000_000
+
+
+def test_the_memo_keeps_the_newest_and_hands_out_copies():
+    import numpy as np
+
+    from participation.review.stability import SelectionMemo
+
+    memo, calls = SelectionMemo(size=2), []
+
+    def compute(value):
+        def run():
+            calls.append(value)
+            return np.array([value, False])
+        return run
+
+    memo.get("a", compute(True))[0] = False  # a caller's change does not reach the memo
+    assert memo.get("a", compute(True))[0] and calls == [True]
+    memo.get("b", compute(False))
+    memo.get("c", compute(False))  # "a" was used least recently: dropped
+    memo.get("a", compute(True))
+    assert calls == [True, False, False, True]
