@@ -11,6 +11,7 @@ import math
 
 import marshmallow as ma
 from flask import request, url_for
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, select
 
 from participation.extensions import db
@@ -20,7 +21,9 @@ MAX_PER_PAGE = 100
 
 
 class PageArgsSchema(ma.Schema):
-    """The query parameters of every list."""
+    """The query parameters of every list; any other parameter is refused (422), as in a JSON body."""
+
+    error_messages = {"unknown": _l("This parameter is not part of this request.")}
 
     page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=1_000_000),
                              metadata={"description": "Page number, from 1"})

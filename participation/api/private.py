@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 
+import marshmallow as ma
 from flask import request, url_for
 from flask_babel import gettext as _
 from flask_smorest import abort
@@ -52,7 +53,7 @@ def api_actor():
 @bp.get("/sessions/<int:session_id>/proposals")
 @token_required(TokenScope.READ)
 @bp.doc(security=SECURITY)
-@bp.arguments(PageArgsSchema, location="query", as_kwargs=True)
+@bp.arguments(PageArgsSchema, location="query", as_kwargs=True, unknown=ma.RAISE)
 @bp.response(200, page_schema(ProposalSchema))
 @bp.alt_response(401, response="UNAUTHORIZED")
 @bp.alt_response(403, response="FORBIDDEN")
@@ -101,7 +102,7 @@ def session_ranking(session_id: int):
 @bp.get("/me/proposals")
 @token_required(TokenScope.READ)
 @bp.doc(security=SECURITY)
-@bp.arguments(PageArgsSchema, location="query", as_kwargs=True)
+@bp.arguments(PageArgsSchema, location="query", as_kwargs=True, unknown=ma.RAISE)
 @bp.response(200, page_schema(ProposalSchema))
 @bp.alt_response(401, response="UNAUTHORIZED")
 @bp.alt_response(403, response="FORBIDDEN")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+import marshmallow as ma
 from flask import make_response, request
 from flask_smorest import abort
 from sqlalchemy import select
@@ -36,7 +37,7 @@ def public_session_or_404(session_id: int, statuses=PUBLIC_STATUSES) -> ThemedSe
 
 
 @bp.get("/sessions")
-@bp.arguments(PageArgsSchema, location="query", as_kwargs=True)
+@bp.arguments(PageArgsSchema, location="query", as_kwargs=True, unknown=ma.RAISE)
 @bp.response(200, page_schema(SessionSchema), headers={"Link": {
     "description": "RFC 8288 links to the first, previous, next and last pages", "schema": {"type": "string"}}})
 @bp.alt_response(401, response="UNAUTHORIZED", description="A token was sent and is unknown, revoked or expired")

@@ -54,3 +54,11 @@ def test_validation_messages_are_named_by_field_whatever_their_location():
                 "query": {"per_page": ["Must be at most 100."]}, "headers": ["Missing header."]}
     assert flatten_fields(messages) == {"title": ["Isi judul."], "items.0.name": ["Terlalu panjang."],
                                         "per_page": ["Must be at most 100."], "_schema": ["Missing header."]}
+
+
+@pytest.mark.parametrize("query, field", [("halaman=2", "halaman"), ("page=1&sort=title", "sort"), ("=null", "_schema")])
+def test_a_query_parameter_a_list_does_not_take_is_a_422_naming_it(client, query, field):
+    response = client.get(f"/api/v1/sessions?{query}")
+    assert response.status_code == 422
+    assert response.json["error"]["fields"] == {field: ["Parameter ini bukan bagian dari permintaan ini."]}
+    assert client.get("/api/v1/sessions?page=1&per_page=5").status_code == 200
