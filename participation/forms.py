@@ -208,13 +208,31 @@ class WholeNumberField(Field):
         if self.process_errors:
             raise StopValidation()  # one message for a bad number: the one just given
 
+VOLUME_PATTERN = re.compile(r"(?P<whole>\d{1,3}(?:\.\d{3})+|\d+)(?:,(?P<comma>\d{1,2}))?|(?P<plain>\d+)\.(?P<point>\d{1,2})")
+
+
+def parse_volume(raw, maximum: float = 10**9) -> float | None:
+    """A quantity as VolumeField reads it (empty is None); ValueError with the one message otherwise."""
+    if raw is None or str(raw).strip() == "":
+        return None
+    match = VOLUME_PATTERN.fullmatch(str(raw).replace(" ", ""))
+    value = None
+    if match and match["plain"] is not None:
+        value = float(f"{match['plain']}.{match['point']}")
+    elif match:
+        value = float(match["whole"].replace(".", "") + "." + (match["comma"] or "0"))
+    if value is None or not 0 < value <= maximum:
+        raise ValueError(gettext("Enter a quantity above zero with at most two decimals, for example 20 or 1,5."))
+    return value
+
+
 class VolumeField(Field):
     """A positive quantity with at most two decimals, written the Indonesian way or plainly:
     20, 1,5, 2.500 (two thousand five hundred) or 2.500,75; a point before one or two digits is a
     decimal point (1.5). Empty is None; one message for anything else."""
 
     widget = TextInput()
-    PATTERN = re.compile(r"(?P<whole>\d{1,3}(?:\.\d{3})+|\d+)(?:,(?P<comma>\d{1,2}))?|(?P<plain>\d+)\.(?P<point>\d{1,2})")
+    PATTERN = VOLUME_PATTERN
 
     def __init__(self, label=None, validators=None, maximum: float = 10**9, **kwargs):
         kwargs.setdefault("render_kw", {}).setdefault("inputmode", "decimal")
@@ -230,19 +248,8 @@ class VolumeField(Field):
         if not valuelist:
             return
         raw = clean_text(valuelist[0]) if isinstance(valuelist[0], str) else valuelist[0]
-        if raw in (None, ""):
-            self.data = None
-            return
-        match = self.PATTERN.fullmatch(str(raw).replace(" ", ""))
-        value = None
-        if match and match["plain"] is not None:
-            value = float(f"{match['plain']}.{match['point']}")
-        elif match:
-            value = float(match["whole"].replace(".", "") + "." + (match["comma"] or "0"))
-        if value is None or not 0 < value <= self.maximum:
-            self.data = None
-            raise ValueError(gettext("Enter a quantity above zero with at most two decimals, for example 20 or 1,5."))
-        self.data = value
+        self.data = None
+        self.data = parse_volume(raw, self.maximum)
 
     def pre_validate(self, form):
         if self.process_errors:

@@ -278,7 +278,8 @@ def _proposal_cells(n: int) -> dict:
     return {"nib": "3201010000001", "nama_usaha": "Keripik Tempe Bu Siti", "judul": f"Mesin pengemas vakum {n}",
             "masalah": "Kemasan manual.", "deskripsi": "Pengadaan mesin.", "kategori": "Bantuan peralatan",
             "perkiraan_biaya": "45.000.000", "penerima_manfaat": "25", "tenaga_kerja_baru": "3",
-            "kelurahan": "Sukamaju", "kecamatan": "Sukamaju", "nomor_formulir": f"B-{n}", "konfirmasi_akun": ""}
+            "kelurahan": "Sukamaju", "kecamatan": "Sukamaju", "nomor_formulir": f"B-{n}", "konfirmasi_akun": "",
+            "volume": "20", "satuan": "paket"}
 
 
 def _roster_cells(n: int) -> dict:

@@ -146,7 +146,7 @@ class Staged:
             if not fields.get("kecamatan") or fields["kecamatan"] == row.business.kecamatan:
                 fields["kelurahan_code"] = row.business.kelurahan_code
         fields["kecamatan"] = fields.get("kecamatan") or row.business.kecamatan
-        fields["satuan"] = fields.get("satuan") or ""  # the import file has no unit column; the column is NOT NULL
+        fields["satuan"] = fields.get("satuan") or ""  # a blank unit is empty text: the column is NOT NULL
         return {**fields, "session_id": self.session_id, "business_id": row.business.id,
                 "submitted_by_id": self.by, "receipt_number": None, "source": source,
                 "paper_form_number": row.paper_form_number, "status": ProposalStatus.SUBMITTED,

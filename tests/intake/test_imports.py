@@ -242,6 +242,27 @@ def test_proposal_import_is_all_or_nothing(app, client, import_session):
         assert session.scalar(select(func.count(Proposal.id))) == 0
 
 
+def test_proposal_import_takes_volume_and_unit_as_the_form_reads_them(app, client, import_session):
+    header = ["nib", "nama_usaha", "judul", "masalah", "deskripsi", "kategori", "perkiraan_biaya",
+              "penerima_manfaat", "tenaga_kerja_baru", "volume", "satuan"]
+    base = ["3201010000001", "Keripik Tempe Bu Siti", "Mesin pengemas vakum bersama", "Kemasan manual",
+            "Pengadaan mesin", "Bantuan peralatan", 45_000_000, 25, 3]
+    refused = xlsx_bytes(header, [base + [1.5, "paket"], base + [1.555, "paket"], base + ["nol", "x" * 51]])
+    response = upload(client, f"/sesi/{import_session}/impor-usulan", refused, "usulan.xlsx")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 400
+    # An XLSX number 1.555 is not read as 1555 (dots group thousands here): three decimals, refused.
+    assert body.count("Isi volume lebih dari nol dengan paling banyak dua desimal") == 2
+    with app_db(app) as session:
+        assert session.scalar(select(func.count(Proposal.id))) == 0
+    accepted = csv_bytes(proposal_row() + ',"1,5",paket', proposal_row(title="Sertifikasi halal keripik") + ",20,",
+                         header=PROPOSAL_HEADER + ",volume,satuan")
+    assert upload(client, f"/sesi/{import_session}/impor-usulan", accepted, "usulan.csv").status_code == 303
+    with app_db(app) as session:
+        stored = [(p.volume, p.satuan) for p in session.scalars(select(Proposal).order_by(Proposal.id))]
+    assert stored == [(1.5, "paket"), (20.0, "")]
+
+
 def test_paper_form_numbers_in_an_import_are_used_once(app, client, import_session):
     data = csv_bytes(proposal_row(form="K-001"), proposal_row(title="Usulan lain sama sekali", form="K-001"),
                      header=PROPOSAL_HEADER)

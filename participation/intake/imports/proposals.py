@@ -31,7 +31,7 @@ from participation.places import current_city
 PROPOSAL_COLUMNS = {
     "nib": True, "nama_usaha": True, "judul": True, "masalah": True, "deskripsi": True, "kategori": True,
     "perkiraan_biaya": True, "penerima_manfaat": True, "tenaga_kerja_baru": True, "kelurahan": False,
-    "kecamatan": False, "nomor_formulir": False, "konfirmasi_akun": False,
+    "kecamatan": False, "nomor_formulir": False, "konfirmasi_akun": False, "volume": False, "satuan": False,
 }
 
 
@@ -95,6 +95,8 @@ def import_proposals(themed_session: ThemedSession, filename: str, data: bytes, 
             "category_id": category_id, "estimated_cost": cost,
             "beneficiaries": reader.number("penerima_manfaat", required=True, maximum=10_000_000, example=25),
             "jobs_created": reader.number("tenaga_kerja_baru", required=True, maximum=1_000_000, example=3),
+            "volume": reader.volume("volume"),
+            "satuan": reader.text("satuan", max_length=50),
             # Optional (the business's own place is used when blank), checked as on the form.
             **reader.place(city, required=False),
             "paper_form_number": form_number,

@@ -12,6 +12,7 @@ from flask import current_app
 from flask_babel import format_number
 from flask_babel import gettext as _
 
+from participation.forms import parse_volume
 from participation.validation import PlaceProblem, check_place, clean_text, normalize_place, official_place
 
 MAX_ROWS = 200_000
@@ -260,6 +261,10 @@ def cell_text(value) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
+    elif isinstance(value, float):
+        # With a decimal comma, as a person types it here: 1.555 as "1.555" would read as one
+        # thousand five hundred and fifty-five where dots group thousands.
+        return repr(value).replace(".", ",")
     return str(value)
 
 
@@ -329,6 +334,15 @@ class RowReader:
         except PlaceProblem as problem:
             self.error(problem.column, problem.message)
             return empty
+
+    def volume(self, column: str) -> float | None:
+        """An optional quantity above zero with at most two decimals, read as the proposal form reads it."""
+        text = self.text(column, max_length=40)
+        try:
+            return parse_volume(text)
+        except ValueError as error:
+            self.error(column, str(error))
+            return None
 
     def number(self, column: str, *, required=False, maximum=10**15, example: int = 1_500_000) -> int | None:
         """A whole number up to `maximum`; one message when it is not: no number (with an
