@@ -27,9 +27,10 @@ from benchmarks._machine import cpu_model  # noqa: E402
 from benchmarks.review import N_PLANNERS, N_PROPOSALS, build, sign_in  # noqa: E402
 
 CAP_SHARE, PAIRS, MUST = 0.2, 50, 10
-def timed(call, runs: int) -> tuple[float, float]:
-    """Median wall and CPU seconds of `call` over `runs`, after one warm-up."""
-    call()
+def timed(call, runs: int, warm_up: bool = True) -> tuple[float, float]:
+    """Median wall and CPU seconds of `call` over `runs`, after one warm-up unless told."""
+    if warm_up:
+        call()
     wall, cpu = [], []
     for _ in range(runs):
         start, start_cpu = time.perf_counter(), time.process_time()
@@ -112,13 +113,7 @@ def stability_job(session_id: int, runs: int) -> tuple[float, float]:
             ranking = build_ranking(db.session.get(ThemedSession, session_id), stability=True)
         assert all(item.stability is not None for item in ranking.ranked)
 
-    wall, cpu = [], []
-    for _ in range(runs):  # no warm-up: each run is the same seconds of solving
-        start, start_cpu = time.perf_counter(), time.process_time()
-        compute()
-        wall.append(time.perf_counter() - start)
-        cpu.append(time.process_time() - start_cpu)
-    return statistics.median(wall), statistics.median(cpu)
+    return timed(compute, runs, warm_up=False)  # each run is the same seconds of solving
 
 
 def main() -> None:

@@ -524,7 +524,8 @@ def _score(themed_session, criteria, weights, directions, matrix, items, stabili
     problem = must_fund_problem(items, costs, budget, limits)
     if problem:  # shown on the page; the rest of the constraints still apply
         limits = {**limits, "must": None}
-    if stability_jobs.is_slow(selection, costs, limits):  # exact under constraints: reused while unchanged
+    slow = stability_jobs.is_slow(selection, costs, limits)  # exact under constraints: HiGHS per call
+    if slow:  # the page's own selection is reused while its inputs stay the same
         chosen = stability_jobs.SELECTIONS.get(
             stability_jobs.selection_digest(scores, costs, budget, selection, limits),
             lambda: scoring.select_within_budget(scores, costs, budget, selection, **limits))
@@ -533,7 +534,6 @@ def _score(themed_session, criteria, weights, directions, matrix, items, stabili
     shares, digest, deferred = None, None, False
     if stability:
         draws = STABILITY_DRAWS[selection]
-        slow = stability_jobs.is_slow(selection, costs, limits)
         if slow:
             digest = stability_jobs.inputs_digest(
                 [item.proposal.id for item in items], matrix, weights, directions, costs, budget,
